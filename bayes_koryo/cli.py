@@ -1,0 +1,532 @@
+"""The ``bayes-koryo`` command line.
+
+Commands: ``data`` (show the validated observations) and ``cite`` (BibTeX for the package and
+every data source). Global option: ``--debug`` (show tracebacks), given before the command.
+
+Exit codes:
+
+* 0 - success;
+* 1 - internal error (a bug: ``error: internal error: <type>: <msg>``);
+* 2 - bad input, configuration or file (any :class:`~bayes_koryo.errors.KoryoError` with
+  that code, and command-line usage errors);
+* 3 - sampling diagnostics failed (:class:`~bayes_koryo.errors.ConvergenceError`);
+* 130 - interrupted.
+
+Every failure prints exactly one line ``error: <message>`` to stderr; ``--debug`` adds the
+traceback. All of this lives in :func:`main`; commands just raise ``KoryoError``s.
+
+Adding a command: decorate a function with ``@app.command()``, import heavy modules (the model)
+inside it so that ``data``/``cite`` stay fast, raise a ``KoryoError`` subclass for anything the
+user can fix, and print tabular results with :func:`print_frame`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+import sys
+import traceback
+import unicodedata
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from bayes_koryo import __version__
+from bayes_koryo.data import load_demography, load_observations
+from bayes_koryo.errors import KoryoError
+
+PROG = "bayes-koryo"
+
+app = typer.Typer(
+    name=PROG,
+    help="Bayesian estimate of the unique people behind Koryolink's reported subscriber counts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class _State:
+    """Options of the root callback, readable from :func:`main` after a failure."""
+
+    debug = False
+
+
+class OutputFormat(StrEnum):
+    """How :func:`print_frame` renders a table."""
+
+    table = "table"
+    csv = "csv"
+    md = "md"
+    json = "json"
+
+
+# --------------------------------------------------------------------------- output helpers
+
+
+def _integral_columns(df: pd.DataFrame) -> set[str]:
+    """Float columns whose non-missing values are all whole numbers (printed without '.0')."""
+    out = set()
+    for column in df.columns:
+        if pd.api.types.is_float_dtype(df[column]):
+            values = df[column].dropna()
+            if ((values % 1 == 0) & (values.abs() < 2.0**53)).all():
+                out.add(column)
+    return out
+
+
+def _plain(value: object, integral: bool) -> object:
+    """A JSON-ready Python value: None for missing, ISO strings for dates."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d") if value == value.normalize() else value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and integral:
+        return int(value)
+    return value
+
+
+def frame_records(df: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows of ``df`` as JSON-ready dicts (NaN -> None, dates -> ISO, whole floats -> int)."""
+    integral = _integral_columns(df)
+    return [
+        {c: _plain(v, c in integral) for c, v in zip(df.columns, row, strict=True)}
+        for row in df.itertuples(index=False, name=None)
+    ]
+
+
+def _text(value: object, thousands: bool = False) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int) and thousands:
+        return f"{value:,}"
+    return str(value)
+
+
+def render_frame(df: pd.DataFrame, fmt: OutputFormat) -> str:
+    """``df`` as CSV, Markdown or JSON text (all columns, no index)."""
+    records = frame_records(df)
+    columns = [str(c) for c in df.columns]
+    if fmt == OutputFormat.json:
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    if fmt == OutputFormat.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_text(v) for v in rec.values()] for rec in records])
+        return buffer.getvalue()
+    if fmt == OutputFormat.md:
+
+        def cell(value: object) -> str:
+            text = _text(value).replace("\\", "\\\\").replace("|", "\\|")
+            return re.sub(r"\r\n|\r|\n", "<br>", text)
+
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(cell(v) for v in rec.values()) + " |" for rec in records]
+        return "\n".join(lines) + "\n"
+    raise ValueError(f"render_frame cannot render {fmt!r}; use print_frame for tables")
+
+
+def print_frame(
+    df: pd.DataFrame, fmt: OutputFormat = OutputFormat.table, *, title: str | None = None
+) -> None:
+    """Print ``df`` to stdout: a rich table (numbers with thousands separators) or text."""
+    if fmt != OutputFormat.table:
+        sys.stdout.write(render_frame(df, fmt))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = [[_text(v, thousands=True) for v in rec.values()] for rec in frame_records(df)]
+    table = Table(title=title)
+    for i, column in enumerate(df.columns):
+        width = max([len(str(column))] + [len(row[i]) for row in rows])
+        table.add_column(
+            str(column),
+            justify="right" if pd.api.types.is_numeric_dtype(df[column]) else "left",
+            no_wrap=width <= 24,  # short columns (dates, names, numbers) never wrap
+        )
+    for row in rows:
+        table.add_row(*row)
+    console = Console()
+    if not console.is_terminal:  # a file or pipe: do not squeeze the table into 80 columns
+        console = Console(width=max(console.width, 160))
+    console.print(table)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of any error.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Bayesian estimate of the unique people behind Koryolink's reported subscriber counts."""
+    _State.debug = debug
+
+
+DataOption = Annotated[
+    Path | None,
+    typer.Option("--data", metavar="FILE", help="Observations CSV (default: the bundled data)."),
+]
+
+
+@app.command("data")
+def data_command(
+    data: DataOption = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+) -> None:
+    """Validate the observations and print them with their sources."""
+    df = load_observations(data)
+    if fmt != OutputFormat.table:
+        print_frame(df, fmt)
+        return
+    shown = df.loc[:, ["date", "quantity", "kind", "value"]].copy()
+    bounds = [
+        "" if math.isnan(lo) and math.isnan(hi) else f"{_count(lo)} - {_count(hi)}"
+        for lo, hi in zip(df["lower"], df["upper"], strict=True)
+    ]
+    shown["range"] = pd.Series(bounds, dtype=str)
+    shown["source"] = df["source"]
+    print_frame(shown, fmt, title=f"{len(df)} observations from {df.attrs['source_file']}")
+
+
+def _count(x: float) -> str:
+    return "?" if math.isnan(x) else f"{x:,.0f}"
+
+
+@app.command("cite")
+def cite_command(
+    data: DataOption = None,
+    demography: Annotated[
+        Path | None,
+        typer.Option(
+            "--demography", metavar="FILE", help="Demography CSV (default: the bundled data)."
+        ),
+    ] = None,
+) -> None:
+    """Print BibTeX entries for this package and for every data source."""
+    sys.stdout.write(bibtex(load_observations(data), load_demography(demography)))
+
+
+# --------------------------------------------------------------------------- model commands
+
+ConfigArg = Annotated[Path, typer.Argument(help="Model config TOML, e.g. models/baseline.toml.")]
+
+
+def _fit_and_save(config: Path, out: Path, data: Path | None, seed: int | None,
+                  draws: int | None, tune: int | None, chains: int | None, force: bool,
+                  progress: bool):
+    from bayes_koryo.errors import ResultFileError
+    from bayes_koryo.inference import KoryoModel
+
+    if out.exists() and not force:
+        raise ResultFileError(f"{out}: exists already (use --force to overwrite)")
+    model = KoryoModel(config, load_observations(data) if data else None)
+    typer.echo(f"fitting {model.config.name}: {len(model.observations)} observations, "
+               f"growth {model.config.growth_form}", err=True)
+    model.fit(seed=seed, draws=draws, tune=tune, chains=chains, progress=progress)
+    model.sample_prior_predictive()
+    model.sample_posterior_predictive()
+    model.save(out, overwrite=force)
+    summary = model.diagnostics.summary()
+    typer.echo(f"wrote {out}: divergences {summary['divergences']}, max R-hat "
+               f"{summary['max_r_hat']:.3f}, min ESS bulk {summary['min_ess_bulk']:.0f}, "
+               f"min ESS tail {summary['min_ess_tail']:.0f}", err=True)
+    return model
+
+
+def _gate(model, allow_unconverged: bool) -> None:
+    from bayes_koryo.errors import ConvergenceError
+
+    if model.diagnostics.converged:
+        return
+    failures = model.diagnostics.messages
+    for line in failures:
+        typer.echo(f"warning: {line}", err=True)
+    if not allow_unconverged:
+        raise ConvergenceError(f"{len(failures)} diagnostic check(s) failed (first: "
+                               f"{failures[0]}); the run is saved and marked unconverged")
+
+
+@app.command()
+def fit(
+    config: ConfigArg,
+    out: Annotated[Path, typer.Option("--out", help="Run file to write (netCDF).")],
+    data: Annotated[Path | None, typer.Option("--data", help="Observations CSV.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Integer seed (default: config).")] = None,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain.")] = None,
+    tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
+    chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run.")] = False,
+    allow_unconverged: Annotated[bool, typer.Option(
+        "--allow-unconverged", help="Exit 0 even when diagnostics fail.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show the sampler's progress bar.")] = True,
+) -> None:
+    """Fit a model config to the observations and save the run (exit 3 if unconverged)."""
+    model = _fit_and_save(config, out, data, seed, draws, tune, chains, force, progress)
+    _gate(model, allow_unconverged)
+
+
+@app.command()
+def report(
+    run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md, csv or json.")] = "md",
+    out: Annotated[Path | None, typer.Option("--out", help="Write here (default: stdout).")
+                   ] = None,
+    ci_kind: Annotated[str, typer.Option("--ci-kind", help="ETI or HDI.")] = "ETI",
+) -> None:
+    """Headline table with MCSE-backed digits, probabilities and provenance."""
+    text = _report_text(run, fmt, ci_kind)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        _write_atomic(out, text)
+        typer.echo(f"wrote {out}", err=True)
+
+
+def _report_text(run: Path, fmt: str, ci_kind: str) -> str:
+    from bayes_koryo import report as rep
+    from bayes_koryo.errors import ConfigError
+    from bayes_koryo.runs import load_run
+
+    if ci_kind.upper() not in rep.CI_KINDS:
+        raise ConfigError(f"--ci-kind: expected ETI or HDI, got {ci_kind!r}")
+    if fmt not in ("md", "csv", "json"):
+        raise ConfigError(f"--format: expected md, csv or json, got {fmt!r}")
+    model = load_run(run)
+    posterior = model.idata["posterior"].to_dataset()
+    prior = model.idata["prior"].to_dataset() if "prior" in model.idata.children else None
+    quantities = rep.headline_quantities(posterior, model.model.report_dates)
+    table = rep.summarise(model.idata, quantities, prior=prior, kind=ci_kind.upper())
+    if fmt == "csv":
+        return table.to_csv(index=False)
+    if fmt == "json":
+        return table.to_json(orient="records", indent=2) + "\n"
+    return rep.markdown(table, rep.probabilities(model.idata), dict(model.idata.attrs))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the run and report.")
+                       ] = Path("runs"),
+    seed: Annotated[int | None, typer.Option(help="Integer seed (default: config).")] = None,
+    allow_unconverged: Annotated[bool, typer.Option("--allow-unconverged")] = False,
+) -> None:
+    """The main job: fit CONFIG on the bundled data, write OUT_DIR/NAME.nc and NAME_report.md."""
+    from bayes_koryo.config import load_config
+
+    name = load_config(config).name
+    nc = out_dir / f"{name}.nc"
+    model = _fit_and_save(config, nc, None, seed, None, None, None, True, True)
+    md = out_dir / f"{name}_report.md"
+    _write_atomic(md, _report_text(nc, "md", "ETI"))
+    typer.echo(f"wrote {md}", err=True)
+    _gate(model, allow_unconverged)
+
+
+# --------------------------------------------------------------------------- BibTeX
+
+_BIB_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\textbraceleft{}",
+    "}": r"\textbraceright{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_YEAR = re.compile(r"(?<![0-9])(?:19[5-9][0-9]|20[0-9]{2})(?![0-9])")
+_STOPWORDS = {"a", "an", "and", "as", "by", "for", "in", "of", "on", "the", "to", "via"}
+
+
+def bib_escape(text: str) -> str:
+    """Escape LaTeX/BibTeX special characters in a text field (braces stay balanced)."""
+    text = re.sub(r"\s+", " ", text).strip()
+    return "".join(_BIB_SPECIAL.get(ch, ch) for ch in text)
+
+
+def bib_url(url: str) -> str:
+    """A URL for a ``url`` field or ``\\url{}``: verbatim except %, #, braces and spaces."""
+    url = re.sub(r"[{}\s]", lambda m: f"%{ord(m.group()):02X}", url.strip())
+    return url.replace("%", r"\%").replace("#", r"\#")
+
+
+def _bib_key(text: str, year: str, taken: set[str]) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    words = [w for w in re.findall(r"[a-z0-9]+", ascii_text.lower()) if w not in _STOPWORDS]
+    stem = "-".join(words[:4]) or "source"
+    if not stem[0].isalpha():
+        stem = f"source-{stem}"
+    if year and year not in words[:4]:
+        stem = f"{stem}-{year}"
+    key, n = stem, 1
+    while key in taken:
+        n += 1
+        key = f"{stem}-{n}"
+    taken.add(key)
+    return key
+
+
+def _entry(kind: str, key: str, fields: dict[str, str]) -> str:
+    body = ",\n".join(f"  {name} = {{{value}}}" for name, value in fields.items() if value)
+    return f"@{kind}{{{key},\n{body},\n}}\n"
+
+
+def bibtex(observations: pd.DataFrame, demography: pd.DataFrame) -> str:
+    """BibTeX: one ``@software`` entry for bayes_koryo, one ``@misc`` per (source, url).
+
+    Years come from the source text (first year named) or else the latest date it supports.
+    """
+    uses: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for rec in observations.itertuples(index=False):
+        what = f"{rec.quantity} on {rec.date:%Y-%m-%d} ({rec.kind})"
+        uses.setdefault((rec.source, rec.url), []).append((f"{rec.date:%Y}", what))
+    for quantity, rec in demography.iterrows():
+        uses.setdefault((rec["source"], rec["url"]), []).append((rec["date"][:4], str(quantity)))
+
+    taken = {"bayes_koryo"}
+    entries = [
+        _entry(
+            "software",
+            "bayes_koryo",
+            {
+                "title": "{bayes\\_koryo}: a {Bayesian} model of unique {Koryolink} mobile users "
+                "in {North Korea}",
+                "author": "{bayes\\_koryo developers}",
+                "year": "2026",
+                "version": bib_escape(__version__),
+                "note": "Python package; data from the sources listed in the bundled CSV files",
+            },
+        )
+    ]
+    for (source, url), used in uses.items():
+        found = _YEAR.search(source)
+        year = found.group(0) if found else max(y for y, _ in used)
+        key = _bib_key(source, year, taken)
+        entries.append(
+            _entry(
+                "misc",
+                key,
+                {
+                    "title": "{" + bib_escape(source) + "}",
+                    "year": year,
+                    "url": bib_url(url) if url else "",
+                    "howpublished": f"\\url{{{bib_url(url)}}}" if url else "as cited in the data",
+                    "note": bib_escape(
+                        "Data source of bayes_koryo for " + "; ".join(w for _, w in used)
+                    ),
+                },
+            )
+        )
+    return "\n".join(entries)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _one_line(message: str) -> str:
+    return re.sub(r"\s*[\r\n]+\s*", " ", message).strip()
+
+
+def _framework_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """(usage/CLI error types, abort types) of typer, and of click when typer still uses it."""
+    errors: list[type[BaseException]] = []
+    aborts: list[type[BaseException]] = [KeyboardInterrupt]
+    if hasattr(typer, "TyperException"):  # typer >= 0.22 vendors click
+        errors.append(typer.TyperException)
+    aborts.append(typer.Abort)
+    try:
+        import click
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        errors.append(click.ClickException)
+        aborts.append(click.Abort)
+    return tuple(errors), tuple(aborts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` (default ``sys.argv[1:]``) and return the exit code.
+
+    The one place where errors become messages: a ``KoryoError`` prints
+    ``error: <message>`` and returns its ``exit_code``; usage errors return 2; anything
+    else is an internal error (1). ``--debug`` adds the traceback.
+    """
+    _State.debug = False
+    cli_errors, aborts = _framework_errors()
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=args, prog_name=PROG, standalone_mode=False)
+        return result if type(result) is int else 0
+    except KoryoError as exc:
+        if _State.debug:
+            traceback.print_exc()
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except cli_errors as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `bayes-koryo`: show the help
+            sys.stdout.write(exc.format_message() + "\n")
+            return 0
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        print(f"error: {_one_line(exc.format_message())}{hint}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
+    except aborts:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if _State.debug:
+            traceback.print_exc()
+        print(
+            f"error: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+            "(rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""The package's own exceptions: every user-facing failure is one of these.
+
+The CLI prints ``str(error)`` as a single line and exits with ``error.exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class KoryoError(Exception):
+    """Base class for errors a user can act on (bad input, bad config, bad file)."""
+
+    exit_code = 2
+
+
+class DataValidationError(KoryoError):
+    """A data file breaks the schema: the message names the file, row and column."""
+
+    def __init__(self, file: str, problem: str, row: int | None = None, column: str | None = None):
+        self.file, self.row, self.column, self.problem = file, row, column, problem
+        where = [str(file)]
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        super().__init__(f"{', '.join(where)}: {problem}")
+
+
+class ConfigError(KoryoError):
+    """A model configuration is invalid (unknown key, wrong type, bad prior parameter)."""
+
+
+class ResultFileError(KoryoError):
+    """A saved run cannot be trusted or read (truncated, foreign, wrong version, bad hash)."""
+
+
+class ConvergenceError(KoryoError):
+    """Sampling diagnostics miss the thresholds of the modelling brief."""
+
+    exit_code = 3
