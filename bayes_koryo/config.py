@@ -1,0 +1,282 @@
+"""Model configurations: defaults in code, TOML overrides, validation before any compilation.
+
+A model config (``models/*.toml``) may set::
+
+    name, description, extends            # extends: another TOML, relative to this file
+    [growth]        form = "bass" | "logistic" | "gompertz"
+    [time]          launch = "2008-12-15", horizon = "2016-12-31"
+    [observations]  kinds = [...], activity_depressed = false
+    [observations.log_sd]   <kind> = sd of the log-scale reporting error
+    [priors.<variable>]     dist = "...", <hyperparameter> = value
+    [sampler]       draws, tune, chains, seed, target_accept
+
+User values merge over the defaults (``defaults | user``, per table). The resolved config is
+a frozen ``ModelConfig``; ``to_dict()`` gives back plain data for JSON/TOML round trips.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bayes_koryo.errors import ConfigError
+from bayes_koryo.growth import GROWTH_FORMS
+from bayes_koryo.priors import DEFAULT_PRIORS, Prior
+
+KINDS = (
+    "audited_quarterly",
+    "rounded_report",
+    "retrospective_statement",
+    "milestone",
+    "rounded_statement",
+    "activity_statement",
+)
+
+DEFAULTS: dict[str, Any] = {
+    "name": "baseline",
+    "description": "",
+    "growth": {"form": "bass"},
+    "time": {"launch": "2008-12-15", "horizon": "2016-12-31"},
+    "observations": {
+        "kinds": list(KINDS),
+        "activity_depressed": False,
+        # sd of the log-scale reporting error (edge softness for interval statements):
+        "log_sd": {
+            # Orascom's audited counts: precise to ~1-2% (definitions, cut-off dates).
+            "audited_quarterly": 0.015,
+            # 'over 809,000' from the Q3-2011 release: cell edges are exact, date is exact.
+            "rounded_report": 0.01,
+            # a round figure recalled a year later: date and cell both vague.
+            "retrospective_statement": 0.03,
+            # threshold announcements: the crossing date is known to within weeks.
+            "milestone": 0.01,
+            # interview statements: interview dates approximate (+-2 weeks at ~5%/month growth).
+            "rounded_statement": 0.025,
+            # 800k active at 1M: activity window undefined.
+            "activity_statement": 0.03,
+        },
+    },
+    "priors": {name: prior.to_dict() for name, prior in DEFAULT_PRIORS.items()},
+    "sampler": {
+        "draws": 1000,
+        "tune": 1000,
+        "chains": 4,
+        "seed": 20131126,
+        "target_accept": 0.9,
+    },
+}
+
+_SECTIONS = {
+    "name": str, "description": str, "extends": str,
+    "growth": dict, "time": dict, "observations": dict, "priors": dict, "sampler": dict,
+}
+_SUBKEYS = {
+    "growth": {"form": str},
+    "time": {"launch": str, "horizon": str},
+    "observations": {"kinds": list, "activity_depressed": bool, "log_sd": dict},
+    "sampler": {"draws": int, "tune": int, "chains": int, "seed": int, "target_accept": float},
+}
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 20131126
+    target_accept: float = 0.9
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A resolved, validated model configuration (see module docstring)."""
+
+    name: str
+    description: str
+    growth_form: str
+    launch: dt.date
+    horizon: dt.date
+    kinds: tuple[str, ...]
+    activity_depressed: bool
+    log_sd: dict[str, float]
+    priors: dict[str, Prior]
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (the TOML layout, every default filled in)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "growth": {"form": self.growth_form},
+            "time": {"launch": self.launch.isoformat(), "horizon": self.horizon.isoformat()},
+            "observations": {
+                "kinds": list(self.kinds),
+                "activity_depressed": self.activity_depressed,
+                "log_sd": dict(self.log_sd),
+            },
+            "priors": {name: p.to_dict() for name, p in self.priors.items()},
+            "sampler": {
+                "draws": self.sampler.draws, "tune": self.sampler.tune,
+                "chains": self.sampler.chains, "seed": self.sampler.seed,
+                "target_accept": self.sampler.target_accept,
+            },
+        }
+
+    def replace(self, **overrides: Any) -> ModelConfig:
+        """A new config with nested overrides merged in (same layout as the TOML)."""
+        return config_from_dict(_deep_merge(self.to_dict(), overrides), source="<override>")
+
+
+def _suggest(key: str, allowed) -> str:
+    match = difflib.get_close_matches(key, list(allowed), n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _check_keys(table: dict, allowed, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key '{key}'{_suggest(key, allowed)}")
+
+
+def _check_type(value: Any, expected: type, where: str) -> None:
+    ok = isinstance(value, expected) and not (expected in (int, float) and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        raise ConfigError(f"{where}: expected {expected.__name__}, got {value!r}")
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "priors":
+            merged[key] = _deep_merge(merged[key], value)
+        elif key == "priors" and isinstance(value, dict):
+            priors = merged.setdefault("priors", {})
+            for name, spec in value.items():
+                # a new family replaces the prior wholesale; same family merges parameters
+                if isinstance(spec, dict) and spec.get("dist", priors.get(name, {}).get("dist")) \
+                        == priors.get(name, {}).get("dist"):
+                    priors[name] = {**priors.get(name, {}), **spec}
+                else:
+                    priors[name] = copy.deepcopy(spec)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _parse_date(value: str, where: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{where}: expected an ISO date YYYY-MM-DD, got {value!r}") from None
+
+
+def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfig:
+    """Validate ``user`` (TOML layout), merge it over DEFAULTS and return a ModelConfig."""
+    if not isinstance(user, dict):
+        raise ConfigError(f"{source}: a model config must be a table")
+    _check_keys(user, _SECTIONS, source)
+    for key, value in user.items():
+        _check_type(value, _SECTIONS[key], f"{source}: {key}")
+        if key in _SUBKEYS:
+            _check_keys(value, _SUBKEYS[key], f"{source}: [{key}]")
+            for sub, sub_value in value.items():
+                _check_type(sub_value, _SUBKEYS[key][sub], f"{source}: {key}.{sub}")
+    merged = _deep_merge(DEFAULTS, {k: v for k, v in user.items() if k != "extends"})
+
+    form = merged["growth"]["form"]
+    if form not in GROWTH_FORMS:
+        raise ConfigError(f"{source}: growth.form: unknown form {form!r}"
+                          f"{_suggest(form, GROWTH_FORMS)}; choose one of "
+                          f"{', '.join(GROWTH_FORMS)}")
+    launch = _parse_date(merged["time"]["launch"], f"{source}: time.launch")
+    horizon = _parse_date(merged["time"]["horizon"], f"{source}: time.horizon")
+    if horizon <= launch:
+        raise ConfigError(f"{source}: time.horizon {horizon} must be after time.launch {launch}")
+
+    obs = merged["observations"]
+    kinds = tuple(obs["kinds"])
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ConfigError(f"{source}: observations.kinds: unknown kind {kind!r}"
+                              f"{_suggest(str(kind), KINDS)}")
+    _check_keys(obs["log_sd"], KINDS, f"{source}: [observations.log_sd]")
+    for kind, sd in obs["log_sd"].items():
+        _check_type(sd, float, f"{source}: observations.log_sd.{kind}")
+        if not sd > 0:
+            raise ConfigError(f"{source}: observations.log_sd.{kind}: must be > 0, got {sd!r}")
+
+    priors: dict[str, Prior] = {}
+    _check_keys(merged["priors"], DEFAULT_PRIORS, f"{source}: [priors]")
+    for name, spec in merged["priors"].items():
+        if not isinstance(spec, dict) or "dist" not in spec:
+            raise ConfigError(f"{source}: priors.{name}: expected a table with 'dist' and "
+                              "parameters")
+        params = {k: v for k, v in spec.items() if k != "dist"}
+        default = DEFAULT_PRIORS[name]
+        prior = Prior(str(spec["dist"]), params, default.justification if spec["dist"] ==
+                      default.dist else "user-supplied", default.source, default.units)
+        try:
+            prior.validate(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+        priors[name] = Prior(prior.dist, {k: float(v) for k, v in params.items()},
+                             prior.justification, prior.source, prior.units)
+
+    s = merged["sampler"]
+    for key in ("draws", "tune", "chains"):
+        if s[key] < 1:
+            raise ConfigError(f"{source}: sampler.{key}: must be >= 1, got {s[key]}")
+    if s["seed"] < 0:
+        raise ConfigError(f"{source}: sampler.seed: must be a non-negative integer")
+    if not 0.5 <= s["target_accept"] < 1:
+        raise ConfigError(f"{source}: sampler.target_accept: must be in [0.5, 1)")
+    return ModelConfig(
+        name=merged["name"], description=merged["description"], growth_form=form,
+        launch=launch, horizon=horizon, kinds=kinds,
+        activity_depressed=bool(obs["activity_depressed"]),
+        log_sd={k: float(v) for k, v in obs["log_sd"].items()}, priors=priors,
+        sampler=SamplerSettings(int(s["draws"]), int(s["tune"]), int(s["chains"]),
+                                int(s["seed"]), float(s["target_accept"])),
+    )
+
+
+def _read_toml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = path.resolve()
+    if path in seen:
+        raise ConfigError(f"{path}: 'extends' forms a cycle")
+    try:
+        with path.open("rb") as fh:
+            table = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such model config") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    parent = table.get("extends")
+    if parent is None:
+        return table
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: extends: expected a file name, got {parent!r}")
+    base = _read_toml(path.parent / parent, (*seen, path))
+    base.pop("name", None)
+    base.pop("description", None)
+    return _deep_merge(base, {k: v for k, v in table.items() if k != "extends"})
+
+
+def load_config(path: str | Path) -> ModelConfig:
+    """Read a model TOML (following ``extends``), validate it and resolve the defaults."""
+    path = Path(path)
+    table = _read_toml(path)
+    table.setdefault("name", path.stem)
+    return config_from_dict(table, source=str(path))
+
+
+def default_config() -> ModelConfig:
+    """The baseline configuration built from the defaults in code."""
+    return config_from_dict({}, source="<defaults>")

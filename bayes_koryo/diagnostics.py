@@ -1,0 +1,114 @@
+"""Convergence diagnostics and the thresholds of the modelling brief (Vehtari et al. 2021).
+
+``diagnose(idata, config)`` returns a tidy table (one row per scalar quantity checked) and a
+summary; ``failures(...)`` lists what misses a threshold, as sentences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_koryo.config import ModelConfig
+from bayes_koryo.model import free_parameters
+
+RHAT_MAX = 1.01
+ESS_HEADLINE_MIN = 1000
+ESS_OTHER_MIN = 400
+EBFMI_MIN = 0.3
+
+HEADLINE_DATES = ("2012-02-02", "2013-05-28")
+"""Report dates of the headline unique-user estimates (1M and 2M milestones)."""
+
+HEADLINE_SCALARS = ("real_user_share", "sims_per_user", "user_ceiling")
+
+
+def headline_draws(posterior: xr.Dataset) -> dict[str, xr.DataArray]:
+    """The headline quantities as named (chain, draw) arrays."""
+    out = {f"unique_users[{d}]": posterior["unique_users"].sel(date=d) for d in HEADLINE_DATES
+           if np.datetime64(d) in posterior["date"].values}
+    out.update({name: posterior[name] for name in HEADLINE_SCALARS})
+    return out
+
+
+@dataclass
+class Diagnostics:
+    """Per-quantity R-hat/ESS table plus sampler-level checks."""
+
+    table: pd.DataFrame
+    divergences: int
+    max_treedepth_hits: int
+    ebfmi: list[float]
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def converged(self) -> bool:
+        return not self.messages
+
+    def summary(self) -> dict:
+        return {
+            "converged": self.converged,
+            "divergences": self.divergences,
+            "max_treedepth_hits": self.max_treedepth_hits,
+            "min_ebfmi": float(min(self.ebfmi)) if self.ebfmi else float("nan"),
+            "max_r_hat": float(self.table["r_hat"].max()),
+            "min_ess_bulk": float(self.table["ess_bulk"].min()),
+            "min_ess_tail": float(self.table["ess_tail"].min()),
+            "failures": list(self.messages),
+        }
+
+
+def _row(name: str, draws: xr.DataArray, headline: bool) -> dict:
+    ds = draws.to_dataset(name="x")
+    return {
+        "quantity": name,
+        "headline": headline,
+        "r_hat": float(az.rhat(ds)["x"]),
+        "ess_bulk": float(az.ess(ds, method="bulk")["x"]),
+        "ess_tail": float(az.ess(ds, method="tail")["x"]),
+    }
+
+
+def diagnose(idata, config: ModelConfig) -> Diagnostics:
+    """Check every free parameter and headline quantity of a fitted run against the brief."""
+    posterior = idata["posterior"].to_dataset()
+    rows = [_row(name, draws, True) for name, draws in headline_draws(posterior).items()]
+    for name in free_parameters(config):
+        rows.append(_row(name, posterior[name], False))
+    innov = posterior["deviation_innovations"]
+    r_hat = az.rhat(innov.to_dataset(name="x"))["x"].values
+    ess_b = az.ess(innov.to_dataset(name="x"), method="bulk")["x"].values
+    ess_t = az.ess(innov.to_dataset(name="x"), method="tail")["x"].values
+    rows.append({"quantity": "deviation_innovations (worst)", "headline": False,
+                 "r_hat": float(np.max(r_hat)), "ess_bulk": float(np.min(ess_b)),
+                 "ess_tail": float(np.min(ess_t))})
+    table = pd.DataFrame(rows)
+    table["ess_required"] = np.where(table["headline"], ESS_HEADLINE_MIN, ESS_OTHER_MIN)
+
+    stats = idata["sample_stats"].to_dataset()
+    divergences = int(stats["diverging"].sum())
+    depth_hits = int(stats["maxdepth_reached"].sum()) if "maxdepth_reached" in stats else 0
+    ebfmi = [float(v) for v in np.atleast_1d(az.bfmi(idata["sample_stats"].to_dataset())
+                                             ["energy"].values)] if "energy" in stats else []
+
+    messages = []
+    if divergences:
+        messages.append(f"{divergences} divergent transitions after warm-up (required: 0)")
+    if depth_hits:
+        messages.append(f"{depth_hits} draws hit the maximum tree depth (required: 0)")
+    low = [e for e in ebfmi if e < EBFMI_MIN]
+    if low:
+        messages.append(f"E-BFMI {min(low):.2f} below {EBFMI_MIN} in {len(low)} chain(s)")
+    for row in table.itertuples():
+        if not row.r_hat <= RHAT_MAX:
+            messages.append(f"{row.quantity}: R-hat {row.r_hat:.3f} > {RHAT_MAX}")
+        for kind in ("ess_bulk", "ess_tail"):
+            value = getattr(row, kind)
+            if not value >= row.ess_required:
+                messages.append(f"{row.quantity}: {kind.replace('_', '-')} {value:.0f} < "
+                                f"{row.ess_required}")
+    return Diagnostics(table, divergences, depth_hits, ebfmi, messages)

@@ -1,0 +1,212 @@
+"""Fitting: the ``KoryoModel`` class (build, fit, predict, forecast, save, load).
+
+``KoryoModel`` wraps ``build_model``: it compiles the model once with nutpie and reuses the
+compiled model for every refit with new observation values or new prior hyperparameters
+(``set_observations`` / ``set_priors``), which only swap ``pm.Data`` values.
+
+After sampling it computes the derived quantities (``pm.compute_deterministics``), the
+``log_likelihood`` and ``log_prior`` groups (nutpie stores neither), and the diagnostics.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import xarray as xr
+
+from bayes_koryo.config import ModelConfig, default_config, load_config
+from bayes_koryo.data import load_observations
+from bayes_koryo.diagnostics import Diagnostics, diagnose
+from bayes_koryo.errors import ConfigError
+from bayes_koryo.model import build_model, observation_blocks, time_grid
+from bayes_koryo.priors import DISTRIBUTIONS, hyperparameter_name
+
+SAMPLER = "nutpie"
+NON_NUMERIC_STATS = ("divergence_message",)
+
+
+def _as_config(config) -> ModelConfig:
+    if config is None:
+        return default_config()
+    if isinstance(config, ModelConfig):
+        return config
+    return load_config(config)
+
+
+class KoryoModel:
+    """The unique-users model for one config and one set of observations.
+
+    Parameters
+    ----------
+    config : ModelConfig, path to a model TOML, or None for the baseline defaults.
+    observations : DataFrame from ``bayes_koryo.data.load_observations`` (default: bundled).
+    """
+
+    def __init__(self, config=None, observations: pd.DataFrame | None = None):
+        self.config = _as_config(config)
+        self.observations = load_observations() if observations is None else observations
+        self.model = build_model(self.observations, self.config)
+        self.idata: xr.DataTree | None = None
+        self.diagnostics: Diagnostics | None = None
+        self._compiled = None
+        self.compile_seconds: float | None = None
+
+    # ------------------------------------------------------------------ compile-once data swap
+    def _data_values(self) -> dict[str, np.ndarray]:
+        """Current values of the model's pm.Data containers (observations and hyperparameters)."""
+        return {name: var.get_value() for name, var in self.model.named_vars.items()
+                if hasattr(var, "get_value")}
+
+    def set_observations(self, observations: pd.DataFrame) -> None:
+        """Swap in new observation values with the same structure (dates, kinds, bounds)."""
+        grid = time_grid(self.config, observations["date"])
+        new_blocks = observation_blocks(observations, self.config, grid)
+        old_grid = self.model.coords["date"]
+        old = observation_blocks(self.observations, self.config, pd.DatetimeIndex(old_grid))
+        if len(grid) != len(old_grid) or not np.all(grid.values == np.asarray(old_grid)) or \
+                [(b.kind, tuple(b.dates)) for b in new_blocks] != \
+                [(b.kind, tuple(b.dates)) for b in old]:
+            raise ConfigError("set_observations: the new observations differ in dates or kinds; "
+                              "build a new KoryoModel for them")
+        updates = {}
+        for block in new_blocks:
+            updates[f"observed_{block.kind}"] = block.log_value
+            if block.is_interval:
+                updates[f"lower_{block.kind}"] = block.log_lower
+                updates[f"upper_{block.kind}"] = block.log_upper
+        self._update_data(updates)
+        self.observations = observations
+
+    def set_priors(self, priors: dict[str, dict[str, float]]) -> None:
+        """Change prior hyperparameters (same families) without recompiling."""
+        updates = {}
+        new_config = self.config.replace(priors=priors)
+        for name, spec in priors.items():
+            if spec.get("dist", self.config.priors[name].dist) != self.config.priors[name].dist:
+                raise ConfigError(f"set_priors: {name} changes family; build a new KoryoModel")
+            for key in DISTRIBUTIONS[self.config.priors[name].dist][1]:
+                updates[hyperparameter_name(name, key)] = new_config.priors[name].params[key]
+        self._update_data(updates)
+        self.config = new_config
+
+    def _update_data(self, updates: dict) -> None:
+        with self.model:
+            pm.set_data(updates)
+        if self._compiled is not None:
+            self._compiled = self._compiled.with_data(**updates)
+        self.idata, self.diagnostics = None, None
+
+    # ------------------------------------------------------------------ sampling
+    def compiled(self):
+        """The nutpie-compiled model (compiled on first use, then reused)."""
+        if self._compiled is None:
+            import nutpie
+
+            start = time.perf_counter()
+            self._compiled = nutpie.compile_pymc_model(
+                self.model, var_names=[v.name for v in self.model.free_RVs])
+            self.compile_seconds = time.perf_counter() - start
+        return self._compiled
+
+    def fit(self, seed: int | None = None, draws: int | None = None, tune: int | None = None,
+            chains: int | None = None, progress: bool = False) -> xr.DataTree:
+        """Sample the posterior with nutpie; returns (and keeps) the full DataTree."""
+        import nutpie
+
+        s = self.config.sampler
+        seed = s.seed if seed is None else int(seed)
+        settings = {"draws": draws or s.draws, "tune": tune or s.tune,
+                    "chains": chains or s.chains, "target_accept": s.target_accept}
+        compiled = self.compiled()
+        start = time.perf_counter()
+        trace = nutpie.sample(compiled, seed=seed, progress_bar=progress, save_warmup=False,
+                              cores=min(settings["chains"], _cpu_count()), **settings)
+        sampling_seconds = time.perf_counter() - start
+        self.idata = self._complete(trace, seed, settings, sampling_seconds)
+        self.diagnostics = diagnose(self.idata, self.config)
+        return self.idata
+
+    def _complete(self, trace, seed, settings, sampling_seconds) -> xr.DataTree:
+        posterior = trace["posterior"].to_dataset()
+        derived = pm.compute_deterministics(posterior, model=self.model, progressbar=False)
+        posterior = xr.merge([posterior, derived], compat="override", join="exact")
+        stats = trace["sample_stats"].to_dataset().drop_vars(
+            [v for v in NON_NUMERIC_STATS if v in trace["sample_stats"]])
+        tree = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+        log_lik = pm.compute_log_likelihood(tree, model=self.model, extend_inferencedata=False,
+                                            progressbar=False)
+        log_prior = pm.compute_log_prior(tree, model=self.model, extend_inferencedata=False,
+                                         progressbar=False)
+        tree["log_likelihood"] = _group(log_lik, "log_likelihood")
+        tree["log_prior"] = _group(log_prior, "log_prior")
+        tree["observed_data"] = xr.DataTree(self._observed_dataset())
+        tree.attrs.update({
+            "seed": int(seed), "sampler": SAMPLER, "draws": settings["draws"],
+            "tune": settings["tune"], "chains": settings["chains"],
+            "target_accept": settings["target_accept"],
+            "sampling_seconds": float(sampling_seconds),
+        })
+        return tree
+
+    def _observed_dataset(self) -> xr.Dataset:
+        """Observed (log-scale) values of every likelihood term, as fitted."""
+        data = {}
+        for rv in self.model.observed_RVs:
+            value = self.model.rvs_to_values[rv]
+            array = value.get_value() if hasattr(value, "get_value") else value.data
+            dims = self.model.named_vars_to_dims.get(rv.name)
+            data[rv.name] = xr.DataArray(np.asarray(array), dims=dims,
+                                         coords={d: self.model.coords[d] for d in dims or ()})
+        return xr.Dataset(data)
+
+    def save(self, path, overwrite: bool = False):
+        """Write the fitted run to one netCDF file (atomic; see ``bayes_koryo.runs``)."""
+        from bayes_koryo.runs import save_run
+
+        return save_run(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path) -> KoryoModel:
+        """Read a run saved by ``save``; refuses foreign, damaged or incompatible files."""
+        from bayes_koryo.runs import load_run
+
+        return load_run(path)
+
+    def sample_prior_predictive(self, draws: int = 2000, seed: int | None = None) -> xr.DataTree:
+        """Prior and prior-predictive draws of every parameter, derived and observed quantity."""
+        seed = self.config.sampler.seed if seed is None else int(seed)
+        with self.model:
+            prior = pm.sample_prior_predictive(draws=draws, random_seed=seed)
+        prior.attrs["seed"] = seed
+        return prior
+
+    def sample_posterior_predictive(self, seed: int | None = None) -> xr.DataTree:
+        """Replicated reported figures (one variable per kind), added to ``self.idata``."""
+        if self.idata is None:
+            raise ConfigError("sample_posterior_predictive: fit the model first")
+        seed = self.config.sampler.seed if seed is None else int(seed)
+        with self.model:
+            pp = pm.sample_posterior_predictive(
+                self.idata, random_seed=seed, progressbar=False,
+                var_names=[rv.name for rv in self.model.observed_RVs])
+        self.idata["posterior_predictive"] = pp["posterior_predictive"]
+        return self.idata
+
+
+def _group(tree_or_ds, name: str) -> xr.DataTree:
+    if isinstance(tree_or_ds, xr.DataTree):
+        return xr.DataTree(tree_or_ds[name].to_dataset() if name in tree_or_ds.children
+                           else tree_or_ds.to_dataset())
+    return xr.DataTree(tree_or_ds)
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+__all__ = ["KoryoModel"]

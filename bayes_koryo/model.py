@@ -1,0 +1,314 @@
+"""The hierarchical model: ``build_model(observations, config) -> pm.Model``.
+
+Generative story (MODEL.md has the maths and the sources):
+
+1. Demography -> addressable population A = total - children under 10 - soldiers;
+   user ceiling M = ceiling_share * A (millions of people).
+2. Unique users U(t) = M * F(tau(t)): a diffusion curve F (Bass by default) on a stochastic
+   clock tau(t) = integral of pace(s) ds, the Generalized Bass Model (Bass, Krishnan & Jain
+   1994). pace = access regime (restricted until the opening, then 1) * exp(deviation), the
+   deviations an Ornstein-Uhlenbeck process (one shared scale, non-centred) on the grid.
+3. SIMs per unique user r = 1 + pi (m - 1); official share omega; inactive share iota.
+4. Registered SIMs S(t) = U(t) r / ((1 - iota)(1 - omega)); active numbers S (1 - iota).
+5. One observed variable per kind of figure: audited counts are log-normal around S(t);
+   rounded figures, statements and milestones are interval-censored (the rounding cell in the
+   data's lower/upper columns, edges softened by the kind's log-sd); the activity statement is
+   the active share (1 - iota) falling in its rounding cell.
+
+The time grid is monthly after launch up to the horizon, plus every observation date, so each
+report date is a grid point. All counts are in millions; time in years since launch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytensor.tensor as pt
+from pymc.distributions.dist_math import normal_lcdf
+
+from bayes_koryo.config import ModelConfig
+from bayes_koryo.errors import DataValidationError
+from bayes_koryo.growth import GROWTH_PARAMETERS, effective_clock, log_adopted_fraction
+from bayes_koryo.priors import make_random_variable
+
+DAYS_PER_YEAR = 365.25
+MILLION = 1e6
+
+FREE_PARAMETERS_COMMON = (
+    "population_total", "children_under_10", "soldiers", "ceiling_share",
+    "coverage_at_launch", "coverage_end_2009", "restricted_pace", "access_open_time",
+    "deviation_scale",
+    "heavy_user_share", "sims_beyond_two", "official_share", "inactive_share",
+)
+"""Free scalar random variables shared by every growth form (plus the curve's own)."""
+
+DECOMPOSITION_DATE = "2013-05-28"
+"""Date of the 2-million milestone whose subscriptions the model decomposes."""
+
+
+def free_parameters(config: ModelConfig) -> tuple[str, ...]:
+    """Names of the free scalar parameters of a model built with ``config``."""
+    extra = ("activity_depression",) if config.activity_depressed else ()
+    return FREE_PARAMETERS_COMMON + GROWTH_PARAMETERS[config.growth_form] + extra
+
+
+PACE_DEVIATION_HALF_LIFE_YEARS = 0.5
+"""Half-life of a shock to the adoption pace (promotions, mourning restrictions): 6 months."""
+
+
+def interval_midpoints(grid_years: np.ndarray) -> np.ndarray:
+    """Midpoints (years since launch) of the grid intervals (launch, t0], (t0, t1], ..."""
+    edges = np.concatenate([[0.0], grid_years])
+    return 0.5 * (edges[1:] + edges[:-1])
+
+
+def ou_cholesky(times: np.ndarray, half_life: float = PACE_DEVIATION_HALF_LIFE_YEARS):
+    """Cholesky factor of the unit-variance Ornstein-Uhlenbeck correlation at ``times``."""
+    rate = np.log(2.0) / half_life
+    corr = np.exp(-rate * np.abs(times[:, None] - times[None, :]))
+    return np.linalg.cholesky(corr + 1e-9 * np.eye(len(times)))
+
+
+@dataclass(frozen=True)
+class CoverageKnots:
+    """Knots of the coverage path: two prior-driven ones, then the reported figures."""
+
+    years: np.ndarray             # years since launch, all knots
+    reported_values: np.ndarray   # reported coverage fractions (knots 3..n)
+
+
+COVERAGE_PRIOR_KNOTS = ("2008-12-15", "2009-12-31")
+"""Dates of the coverage knots without a reported figure (launch; end-2009)."""
+
+
+def coverage_knots(config: ModelConfig) -> CoverageKnots:
+    """Coverage knots from the bundled network file (population coverage, 2010-2011)."""
+    from bayes_koryo.data import load_network
+
+    network = load_network()
+    reported = network.dropna(subset=["population_coverage"])
+    dates = pd.DatetimeIndex(list(COVERAGE_PRIOR_KNOTS) + list(reported["date"]))
+    return CoverageKnots(years_since(config.launch, dates),
+                         reported["population_coverage"].to_numpy(float))
+
+
+def interpolation_matrix(times: np.ndarray, knot_times: np.ndarray) -> np.ndarray:
+    """Weights W with (W @ knot_values)[i] = linear interpolation at times[i]; flat outside."""
+    eye = np.eye(len(knot_times))
+    return np.stack([np.interp(times, knot_times, eye[j]) for j in range(len(knot_times))],
+                    axis=1)
+
+
+def years_since(launch: dt.date, dates) -> np.ndarray:
+    """Years (of 365.25 days) from ``launch`` to each of ``dates``."""
+    delta = pd.DatetimeIndex(dates) - pd.Timestamp(launch)
+    return np.asarray(delta.days, dtype=float) / DAYS_PER_YEAR
+
+
+def time_grid(config: ModelConfig, extra_dates=()) -> pd.DatetimeIndex:
+    """Monthly dates after launch up to the horizon, merged with ``extra_dates`` (sorted)."""
+    launch = pd.Timestamp(config.launch)
+    monthly = pd.date_range(launch, pd.Timestamp(config.horizon), freq=pd.DateOffset(months=1))
+    grid = monthly.union(pd.DatetimeIndex(extra_dates)).unique().sort_values()
+    # launch itself is left out: U(launch) = 0 and its log would poison the gradients
+    return grid[(grid > launch) & (grid <= pd.Timestamp(config.horizon))]
+
+
+@dataclass(frozen=True)
+class ObservationBlock:
+    """The rows of one kind of figure, as the model sees them (log scale, millions)."""
+
+    kind: str
+    dates: pd.DatetimeIndex
+    grid_index: np.ndarray
+    log_value: np.ndarray
+    log_lower: np.ndarray | None   # None: point likelihood
+    log_upper: np.ndarray | None
+
+    @property
+    def is_interval(self) -> bool:
+        return self.log_lower is not None
+
+
+def observation_blocks(observations: pd.DataFrame, config: ModelConfig,
+                       grid: pd.DatetimeIndex) -> list[ObservationBlock]:
+    """Split the observations used by ``config`` into one block per kind."""
+    source = observations.attrs.get("source_file", "<observations>")
+    launch, horizon = pd.Timestamp(config.launch), pd.Timestamp(config.horizon)
+    blocks = []
+    for kind in config.kinds:
+        rows = observations[observations["kind"] == kind]
+        if rows.empty:
+            continue
+        for i, row in rows.iterrows():
+            if not launch <= row["date"] <= horizon:
+                raise DataValidationError(
+                    source, f"date {row['date'].date()} is outside the model's window "
+                    f"{config.launch} to {config.horizon}", row=int(i) + 2, column="date")
+        values = rows["value"].to_numpy(float)
+        lower, upper = rows["lower"].to_numpy(float), rows["upper"].to_numpy(float)
+        if kind == "activity_statement":
+            subs = observations[observations["quantity"] == "subscribers"]
+            denominators = []
+            for i, row in rows.iterrows():
+                same = subs[subs["date"] == row["date"]]
+                if same.empty:
+                    raise DataValidationError(source, "no subscriber figure on this date to form "
+                                              "the active share", row=int(i) + 2, column="date")
+                denominators.append(same["value"].max())
+            scale = np.asarray(denominators, dtype=float)
+        else:
+            scale = np.full(len(rows), MILLION)
+        has_bounds = ~(np.isnan(lower) | np.isnan(upper))
+        for mask, interval in ((~has_bounds, False), (has_bounds, True)):
+            if not mask.any():
+                continue
+            if kind == "audited_quarterly" and interval:
+                interval = True  # an audited count given as a range is still a range
+            dates = pd.DatetimeIndex(rows["date"].to_numpy()[mask])
+            blocks.append(ObservationBlock(
+                kind=kind if mask.all() else f"{kind}_{'interval' if interval else 'point'}",
+                dates=dates,
+                grid_index=grid.get_indexer(dates),
+                log_value=np.log(values[mask] / scale[mask]),
+                log_lower=np.log(lower[mask] / scale[mask]) if interval else None,
+                log_upper=np.log(upper[mask] / scale[mask]) if interval else None,
+            ))
+    return blocks
+
+
+def interval_logp(value, mu, log_lower, log_upper, sigma):
+    """log P(log_lower < mu + sigma*eps < log_upper), eps ~ N(0, 1), computed stably.
+
+    With ``mu`` above the cell both standardised edges are negative and the CDF form is
+    accurate; below the cell the survival form is. Each branch only ever sees a ``mu`` on
+    its own side (clipped at the midpoint), so neither produces inf/NaN values or
+    gradients that the switch would otherwise leak.
+    """
+    mid = 0.5 * (log_lower + log_upper)
+    mu_below = pt.minimum(mu, mid)
+    mu_above = pt.maximum(mu, mid)
+    survival_form = pm.math.logdiffexp(normal_lcdf(-mu_below, sigma, -log_lower),
+                                       normal_lcdf(-mu_below, sigma, -log_upper))
+    cdf_form = pm.math.logdiffexp(normal_lcdf(mu_above, sigma, log_upper),
+                                  normal_lcdf(mu_above, sigma, log_lower))
+    return pt.switch(pt.le(mu, mid), survival_form, cdf_form) + 0.0 * value
+
+
+def interval_replicate(mu, log_lower, log_upper, sigma, size):
+    """Replicate of the (log) count behind a rounded figure: mu + sigma * eps (symbolic)."""
+    return pm.Normal.dist(mu + 0.0 * (log_lower + log_upper), sigma, size=size)
+
+
+def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
+    """Build the PyMC model for ``observations`` (from ``bayes_koryo.data``) and ``config``."""
+    grid = time_grid(config, observations["date"])
+    grid_years = years_since(config.launch, grid)
+    blocks = observation_blocks(observations, config, grid)
+    report_dates = pd.DatetimeIndex(sorted(set(observations["date"])))
+    coords = {
+        "date": grid,
+        **{f"{b.kind}_date": b.dates for b in blocks},
+    }
+    priors = config.priors
+
+    def rv(name, **kwargs):
+        return make_random_variable(name, priors[name], **kwargs)
+
+    with pm.Model(coords=coords) as model:
+        t = pm.Data("grid_years", grid_years, dims="date")
+        # 1. demography and ceiling (millions of people)
+        population_total = rv("population_total")
+        children = rv("children_under_10")
+        soldiers = rv("soldiers")
+        ceiling_share = rv("ceiling_share")
+        population_10plus = population_total - children
+        addressable = population_10plus - soldiers
+        user_ceiling = ceiling_share * addressable
+
+        # 2. generalized Bass within the covered population: U = M * c(t) * F(tau(t)).
+        #    c(t): population coverage, interpolated through the reported figures (2010-2011)
+        #    and two prior-driven knots (launch, end-2009). tau(t) = integral of the access-regime
+        #    pace (restricted until the opening) times exp(deviation), the deviations a
+        #    stationary OU process (one shared scale, non-centred).
+        curve = {name: rv(name) for name in GROWTH_PARAMETERS[config.growth_form]}
+        knots = coverage_knots(config)
+        coverage_knot_values = pt.concatenate([
+            pt.stack([rv("coverage_at_launch"), rv("coverage_end_2009")]),
+            pt.as_tensor(knots.reported_values)])
+        weights = pm.Data("coverage_weights",
+                          interpolation_matrix(grid_years, knots.years))
+        coverage = pt.dot(weights, coverage_knot_values)
+        deviation_scale = rv("deviation_scale")
+        innovations = pm.Normal("deviation_innovations", 0.0, 1.0, dims="date")
+        chol = pm.Data("deviation_cholesky", ou_cholesky(interval_midpoints(grid_years)))
+        pace_deviation = deviation_scale * pt.dot(chol, innovations)
+        base_clock = effective_clock(pt.concatenate([pt.zeros(1), t]), rv("restricted_pace"),
+                                     rv("access_open_time"), xp=pt)
+        tau = pt.cumsum((base_clock[1:] - base_clock[:-1]) * pt.exp(pace_deviation))
+        log_users = pt.log(user_ceiling) + pt.log(coverage) + log_adopted_fraction(
+            config.growth_form, tau, curve, xp=pt)
+
+        # 3.-4. SIMs per user, official lines, inactive numbers
+        heavy_share = rv("heavy_user_share")
+        sims_per_heavy_user = 2.0 + rv("sims_beyond_two")
+        official_share = rv("official_share")
+        inactive_share = rv("inactive_share")
+        sims_per_private_user = 1.0 + heavy_share * (sims_per_heavy_user - 1.0)
+        log_sims_per_user = (pt.log(sims_per_private_user) - pt.log1p(-inactive_share)
+                             - pt.log1p(-official_share))
+        log_subscriptions = log_users + log_sims_per_user
+
+        # 5. one likelihood per kind of figure
+        log_active_share = pt.log1p(-inactive_share)
+        if config.activity_depressed:
+            log_active_share = log_active_share + pt.log1p(-rv("activity_depression"))
+        for block in blocks:
+            base_kind = block.kind.removesuffix("_point").removesuffix("_interval")
+            sd = pm.Data(f"log_sd_{block.kind}", config.log_sd[base_kind])
+            idx = block.grid_index
+            mu = (log_active_share + 0.0 * log_subscriptions[idx]
+                  if base_kind == "activity_statement" else log_subscriptions[idx])
+            observed = pm.Data(f"observed_{block.kind}", block.log_value,
+                               dims=f"{block.kind}_date")
+            if block.is_interval:
+                lo = pm.Data(f"lower_{block.kind}", block.log_lower, dims=f"{block.kind}_date")
+                hi = pm.Data(f"upper_{block.kind}", block.log_upper, dims=f"{block.kind}_date")
+                pm.CustomDist(f"reported_{block.kind}", mu, lo, hi, sd, logp=interval_logp,
+                              dist=interval_replicate, observed=observed,
+                              dims=f"{block.kind}_date")
+            else:
+                pm.Normal(f"reported_{block.kind}", mu, sd, observed=observed,
+                          dims=f"{block.kind}_date")
+
+        # named derived quantities (millions; shares as fractions)
+        users = pm.Deterministic("unique_users", pt.exp(log_users), dims="date")
+        subscriptions = pm.Deterministic("subscriptions", pt.exp(log_subscriptions), dims="date")
+        pm.Deterministic("penetration_10plus", users / population_10plus, dims="date")
+        pm.Deterministic("penetration_addressable", users / addressable, dims="date")
+        pm.Deterministic("user_ceiling", user_ceiling)
+        pm.Deterministic("addressable_population", addressable)
+        pm.Deterministic("population_10plus", population_10plus)
+        sims_per_user = pm.Deterministic("sims_per_user", pt.exp(log_sims_per_user))
+        pm.Deterministic("real_user_share", 1.0 / sims_per_user)
+        pm.Deterministic("sims_per_private_user", sims_per_private_user)
+        pm.Deterministic("sims_per_heavy_user", sims_per_heavy_user)
+        pm.Deterministic("subscription_ceiling", user_ceiling * sims_per_user)
+        pm.Deterministic("pace_deviation", pace_deviation, dims="date")
+        pm.Deterministic("effective_clock", tau, dims="date")
+        pm.Deterministic("population_coverage", coverage, dims="date")
+        # decomposition of registered SIMs at the 2M milestone
+        k = int(grid.get_indexer([pd.Timestamp(DECOMPOSITION_DATE)])[0])
+        if k >= 0:
+            s_k, u_k = subscriptions[k], users[k]
+            pm.Deterministic("decomposition_unique_users", u_k)
+            pm.Deterministic("decomposition_extra_sims", u_k * (sims_per_private_user - 1.0))
+            pm.Deterministic("decomposition_official_lines",
+                             s_k * (1.0 - inactive_share) * official_share)
+            pm.Deterministic("decomposition_inactive_numbers", s_k * inactive_share)
+    model.report_dates = report_dates  # type: ignore[attr-defined]
+    return model

@@ -1,0 +1,230 @@
+"""Default priors, each with its justification and source.
+
+A prior is a distribution family plus named hyperparameters. In the model every
+hyperparameter lives in a ``pm.Data`` container named ``<variable>__<parameter>`` so that a
+compiled model can be refitted with other prior values without recompiling.
+
+Units: people and SIM counts in **millions**; times in **years since launch (15 Dec 2008)**;
+shares are fractions in (0, 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pymc as pm
+
+from bayes_koryo.errors import ConfigError
+
+DISTRIBUTIONS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "Normal": (pm.Normal, ("mu", "sigma")),
+    "HalfNormal": (pm.HalfNormal, ("sigma",)),
+    "LogNormal": (pm.LogNormal, ("mu", "sigma")),
+    "Beta": (pm.Beta, ("alpha", "beta")),
+    "Gamma": (pm.Gamma, ("alpha", "beta")),
+}
+"""Supported prior families and their hyperparameters (PyMC parameterisation)."""
+
+POSITIVE_PARAMETERS = {"sigma", "alpha", "beta"}
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A prior: family name and hyperparameters, with the reason for it."""
+
+    dist: str
+    params: dict[str, float]
+    justification: str = ""
+    source: str = ""
+    units: str = ""
+
+    def to_dict(self) -> dict:
+        return {"dist": self.dist, **self.params}
+
+    def validate(self, name: str) -> None:
+        """Raise ConfigError when the family is unknown or a parameter is missing/invalid."""
+        if self.dist not in DISTRIBUTIONS:
+            raise ConfigError(
+                f"priors.{name}.dist: unknown distribution {self.dist!r}; "
+                f"choose one of {', '.join(DISTRIBUTIONS)}"
+            )
+        expected = DISTRIBUTIONS[self.dist][1]
+        missing = [p for p in expected if p not in self.params]
+        extra = [p for p in self.params if p not in expected]
+        if missing or extra:
+            raise ConfigError(
+                f"priors.{name}: {self.dist} takes parameters {', '.join(expected)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unknown {', '.join(extra)}" if extra else "")
+            )
+        for key, value in self.params.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"priors.{name}.{key}: expected a number, got {value!r}")
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ConfigError(f"priors.{name}.{key}: must be finite, got {value!r}")
+            if key in POSITIVE_PARAMETERS and value <= 0:
+                raise ConfigError(f"priors.{name}.{key}: must be > 0, got {value!r}")
+
+
+def _p(dist: str, units: str, justification: str, source: str, **params: float) -> Prior:
+    return Prior(dist, {k: float(v) for k, v in params.items()}, justification, source, units)
+
+
+KIM_2013 = ("Yonho Kim, 'A Closer Look at the Explosion of Cell Phone Subscribers', "
+            "38 North, 26 Nov 2013")
+
+DEFAULT_PRIORS: dict[str, Prior] = {
+    # --- demography (millions of people, around 2012) --------------------------------------
+    "population_total": _p(
+        "Normal", "million people",
+        "Total population around 2011-2013. Centre between the 2008 census (24.05M, +~2% growth "
+        "to 2012 gives ~24.5M) and UN WPP 2013 (25.33M); sd covers the census-UN gap of ~0.7M.",
+        "DPRK 2008 census (CBS/UNFPA); World Bank SP.POP.TOTL (UN WPP)", mu=24.9, sigma=0.4),
+    "children_under_10": _p(
+        "Normal", "million people",
+        "Children under 10, who do not use phones. Kim (2013) says ~3M; the census 0-14 share "
+        "(23.19%) times 10/15 gives ~3.7M. Centre 3.35M, sd 0.3M spans both.",
+        f"{KIM_2013}; DPRK 2008 census age structure", mu=3.35, sigma=0.3),
+    "soldiers": _p(
+        "Normal", "million people",
+        "Military personnel, who do not hold private phones. Census counts 0.70M in military "
+        "facilities (an undercount per ROK estimates); ROK White Paper 2012 says 1.19M; KDI "
+        "re-estimates 1.11-1.19M. Centre 0.95M, sd 0.15M covers 0.7-1.2M.",
+        "DPRK 2008 census; ROK Defense White Paper 2012", mu=0.95, sigma=0.15),
+    "ceiling_share": _p(
+        "Beta", "fraction of the addressable population",
+        "Ceiling on unique users as a share of the addressable population (aged 10+, not "
+        "soldiers, ~20.6M). Experts expect stagnation near 3M subscriptions and a ceiling near "
+        "5M (20% penetration, one phone per household, 5.9M households); handsets cost "
+        "US$150-700 against ~US$1,800 GDP per head. Beta(5, 25): mean 0.167 (~3.4M users), "
+        "90% interval 0.08-0.27 (~1.6M-5.6M users).",
+        f"{KIM_2013}; DPRK 2008 census (households)", alpha=5, beta=25),
+    # --- diffusion curve ------------------------------------------------------------------
+    "innovation_rate": _p(
+        "LogNormal", "per year (on the effective clock)",
+        "Bass coefficient of innovation p. Meta-analysis of 213 diffusion studies: mean p = 0.03 "
+        "per year; log-sd 0.8 spans 0.008-0.11 (90%).",
+        "Sultan, Farley & Lehmann (1990), J. Marketing Research 27(1):70-77",
+        mu=-3.5, sigma=0.8),
+    "imitation_rate": _p(
+        "LogNormal", "per year (on the effective clock)",
+        "Bass coefficient of imitation q. Meta-analysis mean q = 0.38 per year; mobile phones "
+        "diffused faster than the average durable, so centre 0.45 with log-sd 0.5 (90% "
+        "interval 0.2-1.0).",
+        "Sultan, Farley & Lehmann (1990); Bass (1969), Management Science 15(5):215-227",
+        mu=-0.8, sigma=0.5),
+    "logistic_rate": _p(
+        "LogNormal", "per year (on the effective clock)",
+        "Logistic growth rate k; comparable to the Bass p + q (0.3-1.3 per year).",
+        "Sultan, Farley & Lehmann (1990), via p + q", mu=-0.4, sigma=0.5),
+    "logistic_midpoint": _p(
+        "Normal", "years (effective clock)",
+        "Time of the logistic inflection (half the ceiling): the experts expected growth to go on "
+        "past 2013, so the midpoint is centred 5 years after launch, sd 1.5.",
+        KIM_2013, mu=5.0, sigma=1.5),
+    "gompertz_displacement": _p(
+        "LogNormal", "dimensionless",
+        "Gompertz displacement b: F(0) = exp(-b). A few thousand users out of a few million at "
+        "launch means F(0) ~ 1e-3, b ~ 7; log-sd 0.4.",
+        "Launch-month count (1,694 SIMs at 31 Dec 2008; Orascom)", mu=1.95, sigma=0.4),
+    "gompertz_rate": _p(
+        "LogNormal", "per year (on the effective clock)",
+        "Gompertz rate k, centred 0.45 per year (comparable to the Bass q), log-sd 0.5.",
+        "Sultan, Farley & Lehmann (1990), via q", mu=-0.8, sigma=0.5),
+    # --- network roll-out (coverage knots without a reported figure) ----------------------
+    "coverage_at_launch": _p(
+        "Beta", "fraction of the population",
+        "Population coverage at launch (Dec 2008): Pyongyang only, 3.26M of 24.05M people "
+        "(13.5%) in the 2008 census. Beta(6, 34): mean 0.15, 90% interval 0.07-0.25.",
+        "DPRK 2008 census (Pyongyang population); Orascom launch release", alpha=6, beta=34),
+    "coverage_end_2009": _p(
+        "Beta", "fraction of the population",
+        "Coverage at end-2009, when no figure was published: 153 base stations against 333 "
+        "(91% coverage) a year later; coverage grows less than proportionally with stations "
+        "(dense Pyongyang first), so centre 0.42 with a wide Beta(10, 14) (90%: 0.26-0.58).",
+        "Orascom FY-2009/FY-2010 releases (bundled koryolink_network_2009_2011.csv)",
+        alpha=10, beta=14),
+    # --- access regimes (launch years) -------------------------------------------------------
+    "restricted_pace": _p(
+        "Beta", "fraction of real time",
+        "Speed of the diffusion clock while access was restricted to security officials and "
+        "licensed traders (2009), relative to open access. Beta(2, 3): mean 0.4, anything from "
+        "a near halt to near-normal pace.",
+        f"{KIM_2013}; modelling brief (launch years)", alpha=2, beta=3),
+    "access_open_time": _p(
+        "Normal", "years since launch",
+        "When access opened to the general public: growth accelerated through 2010 as the "
+        "network was rolled out; centre early 2010 (1.25 years after launch), sd 0.4 years "
+        "(mid-2009 to late 2010).",
+        "Orascom 2009-2010 releases; modelling brief (launch years)", mu=1.25, sigma=0.4),
+    "deviation_scale": _p(
+        "HalfNormal", "sd of the log adoption pace",
+        "Stationary sd of the log-pace deviations (promotions such as the two-week offer of "
+        "March 2009, the mourning restrictions of Dec 2011 - Mar 2012). HalfNormal(0.3): a "
+        "typical shock speeds up or slows down adoption by up to ~1/3; shocks decay with a "
+        "half-life of 6 months, so the curve, not the deviations, carries the long-run path.",
+        "Modelling brief (partial pooling over time); Bass, Krishnan & Jain (1994), Marketing "
+        "Science 13(3):203-223 (Generalized Bass Model)", sigma=0.3),
+    # --- SIMs per user, official lines, inactive numbers -------------------------------------
+    "heavy_user_share": _p(
+        "Beta", "fraction of unique users",
+        "Share pi of users who are heavy users (traders, cadres) holding several SIMs: a second "
+        "SIM with its 200 free minutes is cheaper than top-up cards (10-20x the plan price). "
+        "Traders are a minority of users; Beta(2, 6): mean 0.25, 90% interval 0.05-0.52.",
+        KIM_2013, alpha=2, beta=6),
+    "sims_beyond_two": _p(
+        "Gamma", "SIMs per heavy user, beyond two",
+        "Heavy users hold m = 2 + this many SIMs. The article's argument gives a second SIM; a "
+        "third is plausible for big traders. Gamma(2, 4): mean 0.5 (m = 2.5), 95% below m = 3.2. "
+        "GSMA's 1.44-1.98 SIMs per subscriber come from multi-operator markets; Koryolink was a "
+        "monopoly until 2013, so the resulting r = 1 + pi (m - 1) is centred lower (~1.4).",
+        f"{KIM_2013}; GSMA Intelligence unique-subscriber benchmarks", alpha=2, beta=4),
+    "official_share": _p(
+        "Beta", "fraction of active SIMs",
+        "Share omega of active numbers in official use (Party, state organs, police, military, "
+        "courts, trading companies): 'up to a quarter'. Beta(3, 20): mean 0.13, "
+        "P(omega > 0.25) ~ 0.06.",
+        KIM_2013, alpha=3, beta=20),
+    "inactive_share": _p(
+        "Beta", "fraction of registered SIMs",
+        "Share iota of registered numbers with no traffic (inactive or reserved for the elite). "
+        "Weakly informative Beta(2, 6) (mean 0.25); the 800k-active statement informs it.",
+        KIM_2013, alpha=2, beta=6),
+    "activity_depression": _p(
+        "Beta", "fraction of active SIMs",
+        "Mourning-restriction variant only: share of normally active numbers silent in the "
+        "activity window (100-day restriction on phone use, Dec 2011 - Mar 2012). Beta(2, 8): "
+        "mean 0.2.",
+        f"{KIM_2013} (reported restriction)", alpha=2, beta=8),
+}
+
+
+def prior_table() -> list[dict]:
+    """Rows (variable, distribution, parameters, units, justification, source) for docs/reports."""
+    return [
+        {
+            "variable": name,
+            "distribution": f"{p.dist}({', '.join(f'{k}={v:g}' for k, v in p.params.items())})",
+            "units": p.units,
+            "justification": p.justification,
+            "source": p.source,
+        }
+        for name, p in DEFAULT_PRIORS.items()
+    ]
+
+
+def hyperparameter_name(variable: str, parameter: str) -> str:
+    """Name of the pm.Data container that holds one prior hyperparameter."""
+    return f"{variable}__{parameter}"
+
+
+def make_random_variable(name: str, prior: Prior, **kwargs):
+    """Create the PyMC random variable ``name`` with its hyperparameters in pm.Data containers."""
+    dist_cls, param_names = DISTRIBUTIONS[prior.dist]
+    params = {
+        key: pm.Data(hyperparameter_name(name, key), float(prior.params[key]))
+        for key in param_names
+    }
+    return dist_cls(name, **params, **kwargs)
+
+

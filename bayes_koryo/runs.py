@@ -1,0 +1,182 @@
+"""Saved runs: one netCDF file per fit, written atomically, verified when read back.
+
+Layout (``xarray.DataTree`` written with h5netcdf):
+
+- groups ``posterior`` (parameters and derived quantities), ``sample_stats``,
+  ``log_likelihood``, ``log_prior``, ``observed_data``, optionally ``posterior_predictive``,
+  and ``input_data`` (the exact observations fitted, one row per ``observation``);
+- root attributes: ``package``, ``package_version``, ``format_version``, ``run_id``,
+  ``config_name``, ``config_json`` (the resolved config), ``data_hash``, ``seed``,
+  ``sampler`` and its settings, ``versions_json`` (Python and dependencies),
+  ``diagnostics_json`` and ``converged`` (0/1).
+
+Nothing here pickles anything. ``run_id`` is a hash of config, data, seed, sampler settings
+and versions: it changes whenever any of them does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_koryo.data import OBSERVATION_COLUMNS, data_hash, load_observations
+from bayes_koryo.errors import ResultFileError
+
+FORMAT_VERSION = 1
+PACKAGE = "bayes_koryo"
+DEPENDENCIES = ("pymc", "pytensor", "nutpie", "arviz", "arviz-base", "arviz-stats", "numpy",
+                "pandas", "xarray", "h5netcdf", "numba")
+
+
+def package_version() -> str:
+    try:
+        return metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        from bayes_koryo import __version__
+
+        return __version__
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, bayes_koryo and the numerical dependencies in this process."""
+    out = {"python": platform.python_version(), PACKAGE: package_version()}
+    for name in DEPENDENCIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[name] = metadata.version(name)
+    return out
+
+
+def run_id(config_json: str, data_digest: str, seed: int, sampler_json: str,
+           versions_json: str) -> str:
+    """Short stable identifier of a run (16 hex digits)."""
+    text = "\n".join([config_json, data_digest, str(seed), sampler_json, versions_json])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def observations_to_dataset(observations: pd.DataFrame) -> xr.Dataset:
+    """The observations table as a Dataset (dim ``observation``), strings kept as text."""
+    data = {}
+    for column in OBSERVATION_COLUMNS:
+        values = observations[column]
+        if column in ("value", "lower", "upper"):
+            data[column] = ("observation", values.to_numpy(float))
+        elif column == "date":
+            data[column] = ("observation", values.to_numpy("datetime64[ns]"))
+        else:
+            data[column] = ("observation", np.asarray(values.astype(str), dtype=str))
+    return xr.Dataset(data)
+
+
+def observations_from_dataset(ds: xr.Dataset, origin: str) -> pd.DataFrame:
+    """Rebuild and re-validate the observations stored in a run (via the CSV loader)."""
+    frame = pd.DataFrame({c: ds[c].values for c in OBSERVATION_COLUMNS})
+    frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
+    for column in ("value", "lower", "upper"):
+        frame[column] = [("" if np.isnan(v) else f"{v:.0f}") for v in frame[column]]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "input_data.csv"
+        frame.to_csv(path, index=False)
+        observations = load_observations(path)
+    observations.attrs["source_file"] = origin
+    return observations
+
+
+def save_run(model, path: str | Path, overwrite: bool = False) -> Path:
+    """Write ``model`` (a fitted KoryoModel) to ``path`` atomically; returns the path."""
+    if model.idata is None:
+        raise ResultFileError("save: the model has not been fitted")
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ResultFileError(f"{path}: exists already (use --force / overwrite=True)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tree = model.idata.copy()
+    tree["input_data"] = xr.DataTree(observations_to_dataset(model.observations))
+    tree.attrs.update(run_attributes(model))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        tree.to_netcdf(tmp, engine="h5netcdf")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def run_attributes(model) -> dict:
+    """Root attributes of a saved run (provenance; see module docstring)."""
+    config_json = json.dumps(model.config.to_dict(), sort_keys=True)
+    attrs = model.idata.attrs
+    sampler = {k: attrs[k] for k in ("sampler", "draws", "tune", "chains", "target_accept")}
+    sampler_json = json.dumps(sampler, sort_keys=True)
+    versions_json = json.dumps(versions(), sort_keys=True)
+    digest = data_hash(model.observations)
+    seed = int(attrs["seed"])
+    summary = model.diagnostics.summary() if model.diagnostics is not None else {}
+    return {
+        "package": PACKAGE,
+        "package_version": package_version(),
+        "format_version": FORMAT_VERSION,
+        "run_id": run_id(config_json, digest, seed, sampler_json, versions_json),
+        "config_name": model.config.name,
+        "config_json": config_json,
+        "data_hash": digest,
+        "seed": seed,
+        "sampler_json": sampler_json,
+        "versions_json": versions_json,
+        "diagnostics_json": json.dumps(summary, sort_keys=True),
+        "converged": int(bool(summary.get("converged", False))),
+    }
+
+
+def load_run(path: str | Path):
+    """Read a saved run and rebuild its KoryoModel (config, observations, idata)."""
+    from bayes_koryo.config import config_from_dict
+    from bayes_koryo.diagnostics import diagnose
+    from bayes_koryo.inference import KoryoModel
+
+    path = Path(path)
+    if not path.is_file():
+        raise ResultFileError(f"{path}: no such run file")
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as opened:
+            tree = opened.load()
+    except Exception as exc:  # h5py / xarray raise many types on damaged files
+        raise ResultFileError(f"{path}: not a readable netCDF run file "
+                              f"({type(exc).__name__}: {exc})") from None
+    attrs = tree.attrs
+    if attrs.get("package") != PACKAGE:
+        raise ResultFileError(f"{path}: not a bayes_koryo run (no package attribute)")
+    if int(attrs.get("format_version", -1)) != FORMAT_VERSION:
+        raise ResultFileError(f"{path}: run format {attrs.get('format_version')} is not "
+                              f"supported (this bayes_koryo reads format {FORMAT_VERSION})")
+    saved = str(attrs.get("package_version", ""))
+    if saved.split(".")[:2] != package_version().split(".")[:2]:
+        raise ResultFileError(f"{path}: written by bayes_koryo {saved}, which is incompatible "
+                              f"with this version {package_version()}; refit the model")
+    for group in ("posterior", "sample_stats", "input_data"):
+        if group not in tree.children:
+            raise ResultFileError(f"{path}: group '{group}' is missing (truncated or foreign)")
+    observations = observations_from_dataset(tree["input_data"].to_dataset(), f"{path}")
+    if data_hash(observations) != attrs.get("data_hash"):
+        raise ResultFileError(f"{path}: the stored input data do not match the data hash "
+                              "recorded in the file (modified or corrupted)")
+    config = config_from_dict(json.loads(attrs["config_json"]), source=f"{path}:config")
+    model = KoryoModel(config, observations)
+    del tree["input_data"]
+    model.idata = tree
+    model.diagnostics = diagnose(tree, config)
+    return model

@@ -1,0 +1,63 @@
+"""Regenerate models/baseline.toml from the defaults in code (priors with their reasons).
+
+Run after changing a default: ``.venv/bin/python scripts/write_baseline_toml.py``.
+tests/test_config.py checks that the file and the defaults agree.
+"""
+
+import textwrap
+from pathlib import Path
+
+from bayes_koryo.config import DEFAULTS
+from bayes_koryo.priors import DEFAULT_PRIORS
+
+
+def _value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, list):
+        return "[\n" + "".join(f"    {_value(x)},\n" for x in v) + "]"
+    return repr(v)
+
+
+def render() -> str:
+    out = [
+        "# Baseline model of bayes_koryo: every setting and prior, as the defaults in code.",
+        "# Variants in this folder start with `extends = \"baseline.toml\"` and override keys.",
+        "# Units: counts in millions, time in years since launch (15 Dec 2008).",
+        "",
+        'name = "baseline"',
+        'description = "Bass diffusion within the covered population on an access-regime clock, '
+        'OU pace deviations, all kinds of figures"',
+        "",
+        "[growth]",
+        f'form = "{DEFAULTS["growth"]["form"]}"  # bass | logistic | gompertz',
+        "",
+        "[time]",
+        *(f"{k} = {_value(v)}" for k, v in DEFAULTS["time"].items()),
+        "",
+        "[observations]",
+        f"kinds = {_value(DEFAULTS['observations']['kinds'])}",
+        "activity_depressed = false  # true: mourning-restriction variant of the 800k statement",
+        "",
+        "[observations.log_sd]  # sd of the log-scale reporting error / softness of cell edges",
+        *(f"{k} = {v!r}" for k, v in DEFAULTS["observations"]["log_sd"].items()),
+        "",
+    ]
+    for name, prior in DEFAULT_PRIORS.items():
+        reason = textwrap.wrap(f"{prior.justification} Source: {prior.source}.", 94)
+        out += [f"# {line}" for line in reason]
+        out.append(f"[priors.{name}]  # {prior.units}")
+        out.append(f'dist = "{prior.dist}"')
+        out += [f"{k} = {v!r}" for k, v in prior.params.items()]
+        out.append("")
+    out.append("[sampler]")
+    out += [f"{k} = {v!r}" for k, v in DEFAULTS["sampler"].items()]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    path = Path(__file__).resolve().parents[1] / "models" / "baseline.toml"
+    path.write_text(render(), encoding="utf-8")
+    print(f"wrote {path}")
