@@ -8,7 +8,8 @@ A model config (``models/*.toml``) may set::
     [observations]  kinds = [...], activity_depressed = false
     [observations.log_sd]   <kind> = sd of the log-scale reporting error
     [priors.<variable>]     dist = "...", <hyperparameter> = value
-    [sampler]       draws, tune, chains, seed, target_accept
+    [sampler]       draws, tune, chains, seed, target_accept, adaptation,
+                    max_tree_depth
 
 User values merge over the defaults (``defaults | user``, per table). The resolved config is
 a frozen ``ModelConfig``; ``to_dict()`` gives back plain data for JSON/TOML round trips.
@@ -68,6 +69,11 @@ DEFAULTS: dict[str, Any] = {
         "chains": 4,
         "seed": 20131126,
         "target_accept": 0.9,
+        # nutpie mass-matrix adaptation: "diag" or "low_rank" (captures correlations)
+        "adaptation": "diag",
+        # NUTS doubles a trajectory at most this many times; 12 (4096 steps) lets the rare
+        # long trajectory of this model finish instead of being truncated at 10
+        "max_tree_depth": 12,
     },
 }
 
@@ -79,7 +85,8 @@ _SUBKEYS = {
     "growth": {"form": str},
     "time": {"launch": str, "horizon": str},
     "observations": {"kinds": list, "activity_depressed": bool, "log_sd": dict},
-    "sampler": {"draws": int, "tune": int, "chains": int, "seed": int, "target_accept": float},
+    "sampler": {"draws": int, "tune": int, "chains": int, "seed": int, "target_accept": float,
+                "adaptation": str, "max_tree_depth": int},
 }
 
 
@@ -90,6 +97,11 @@ class SamplerSettings:
     chains: int = 4
     seed: int = 20131126
     target_accept: float = 0.9
+    adaptation: str = "diag"
+    max_tree_depth: int = 12
+
+
+ADAPTATIONS = ("diag", "low_rank")
 
 
 @dataclass(frozen=True)
@@ -124,6 +136,8 @@ class ModelConfig:
                 "draws": self.sampler.draws, "tune": self.sampler.tune,
                 "chains": self.sampler.chains, "seed": self.sampler.seed,
                 "target_accept": self.sampler.target_accept,
+                "adaptation": self.sampler.adaptation,
+                "max_tree_depth": self.sampler.max_tree_depth,
             },
         }
 
@@ -237,13 +251,19 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
         raise ConfigError(f"{source}: sampler.seed: must be a non-negative integer")
     if not 0.5 <= s["target_accept"] < 1:
         raise ConfigError(f"{source}: sampler.target_accept: must be in [0.5, 1)")
+    if not 1 <= s["max_tree_depth"] <= 15:
+        raise ConfigError(f"{source}: sampler.max_tree_depth: must be in 1..15")
+    if s["adaptation"] not in ADAPTATIONS:
+        raise ConfigError(f"{source}: sampler.adaptation: expected one of "
+                          f"{', '.join(ADAPTATIONS)}, got {s['adaptation']!r}")
     return ModelConfig(
         name=merged["name"], description=merged["description"], growth_form=form,
         launch=launch, horizon=horizon, kinds=kinds,
         activity_depressed=bool(obs["activity_depressed"]),
         log_sd={k: float(v) for k, v in obs["log_sd"].items()}, priors=priors,
         sampler=SamplerSettings(int(s["draws"]), int(s["tune"]), int(s["chains"]),
-                                int(s["seed"]), float(s["target_accept"])),
+                                int(s["seed"]), float(s["target_accept"]),
+                                str(s["adaptation"]), int(s["max_tree_depth"])),
     )
 
 

@@ -10,6 +10,7 @@ After sampling it computes the derived quantities (``pm.compute_deterministics``
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
@@ -21,10 +22,13 @@ from bayes_koryo.config import ModelConfig, default_config, load_config
 from bayes_koryo.data import load_observations
 from bayes_koryo.diagnostics import Diagnostics, diagnose
 from bayes_koryo.errors import ConfigError
-from bayes_koryo.model import build_model, observation_blocks, time_grid
+from bayes_koryo.growth import GROWTH_PARAMETERS, log_adopted_fraction
+from bayes_koryo.model import build_model, observation_blocks, time_grid, years_since
 from bayes_koryo.priors import DISTRIBUTIONS, hyperparameter_name
 
 SAMPLER = "nutpie"
+_COMPILED: dict[str, object] = {}
+"""Compiled models of this process, by structure key (compile once, fit many)."""
 NON_NUMERIC_STATS = ("divergence_message",)
 
 
@@ -60,19 +64,22 @@ class KoryoModel:
         return {name: var.get_value() for name, var in self.model.named_vars.items()
                 if hasattr(var, "get_value")}
 
-    def set_observations(self, observations: pd.DataFrame) -> None:
-        """Swap in new observation values with the same structure (dates, kinds, bounds)."""
+    def _layout(self, observations: pd.DataFrame) -> tuple[pd.DatetimeIndex, list, list]:
+        """(grid, blocks, block layout) of ``observations`` under this config."""
         grid = time_grid(self.config, observations["date"])
-        new_blocks = observation_blocks(observations, self.config, grid)
-        old_grid = self.model.coords["date"]
-        old = observation_blocks(self.observations, self.config, pd.DatetimeIndex(old_grid))
-        if len(grid) != len(old_grid) or not np.all(grid.values == np.asarray(old_grid)) or \
-                [(b.kind, tuple(b.dates)) for b in new_blocks] != \
-                [(b.kind, tuple(b.dates)) for b in old]:
+        blocks = observation_blocks(observations, self.config, grid)
+        layout = [(b.kind, [str(d) for d in b.dates], b.is_interval) for b in blocks]
+        return grid, blocks, layout
+
+    def set_observations(self, observations: pd.DataFrame) -> None:
+        """Swap in new observation values with the same layout (dates, kinds, bounds)."""
+        grid, blocks, layout = self._layout(observations)
+        old_grid, _, old_layout = self._layout(self.observations)
+        if not grid.equals(old_grid) or layout != old_layout:
             raise ConfigError("set_observations: the new observations differ in dates or kinds; "
                               "build a new KoryoModel for them")
         updates = {}
-        for block in new_blocks:
+        for block in blocks:
             updates[f"observed_{block.kind}"] = block.log_value
             if block.is_interval:
                 updates[f"lower_{block.kind}"] = block.log_lower
@@ -96,19 +103,42 @@ class KoryoModel:
         with self.model:
             pm.set_data(updates)
         if self._compiled is not None:
-            self._compiled = self._compiled.with_data(**updates)
+            self._compiled = self._compiled.with_data(**_known_to(self._compiled, updates))
         self.idata, self.diagnostics = None, None
 
     # ------------------------------------------------------------------ sampling
-    def compiled(self):
-        """The nutpie-compiled model (compiled on first use, then reused)."""
-        if self._compiled is None:
-            import nutpie
+    def structure_key(self) -> str:
+        """What the compiled code depends on: growth form, prior families, kinds, grid and
+        observation layout. Models with equal keys share one compiled model."""
+        grid, _, layout = self._layout(self.observations)
+        return json.dumps({
+            "growth": self.config.growth_form,
+            "activity_depressed": self.config.activity_depressed,
+            "priors": {n: p.dist for n, p in sorted(self.config.priors.items())},
+            "grid": [str(d) for d in grid],
+            "blocks": layout,
+        }, sort_keys=True)
 
-            start = time.perf_counter()
-            self._compiled = nutpie.compile_pymc_model(
-                self.model, var_names=[v.name for v in self.model.free_RVs])
-            self.compile_seconds = time.perf_counter() - start
+    def compiled(self):
+        """The nutpie-compiled model with this model's data and prior values.
+
+        Compiled once per structure (``structure_key``) and process; every other model of
+        the same structure reuses the compiled code with its own values swapped in.
+        """
+        if self._compiled is None:
+            key = self.structure_key()
+            base = _COMPILED.get(key)
+            if base is None:
+                import nutpie
+
+                start = time.perf_counter()
+                base = nutpie.compile_pymc_model(
+                    self.model, var_names=[v.name for v in self.model.free_RVs])
+                self.compile_seconds = time.perf_counter() - start
+                _COMPILED[key] = base
+            else:
+                self.compile_seconds = 0.0
+            self._compiled = base.with_data(**_known_to(base, self._data_values()))
         return self._compiled
 
     def fit(self, seed: int | None = None, draws: int | None = None, tune: int | None = None,
@@ -119,7 +149,8 @@ class KoryoModel:
         s = self.config.sampler
         seed = s.seed if seed is None else int(seed)
         settings = {"draws": draws or s.draws, "tune": tune or s.tune,
-                    "chains": chains or s.chains, "target_accept": s.target_accept}
+                    "chains": chains or s.chains, "target_accept": s.target_accept,
+                    "adaptation": s.adaptation, "maxdepth": s.max_tree_depth}
         compiled = self.compiled()
         start = time.perf_counter()
         trace = nutpie.sample(compiled, seed=seed, progress_bar=progress, save_warmup=False,
@@ -147,6 +178,8 @@ class KoryoModel:
             "seed": int(seed), "sampler": SAMPLER, "draws": settings["draws"],
             "tune": settings["tune"], "chains": settings["chains"],
             "target_accept": settings["target_accept"],
+            "adaptation": settings["adaptation"],
+            "max_tree_depth": settings["maxdepth"],
             "sampling_seconds": float(sampling_seconds),
         })
         return tree
@@ -159,8 +192,49 @@ class KoryoModel:
             array = value.get_value() if hasattr(value, "get_value") else value.data
             dims = self.model.named_vars_to_dims.get(rv.name)
             data[rv.name] = xr.DataArray(np.asarray(array), dims=dims,
-                                         coords={d: self.model.coords[d] for d in dims or ()})
+                                         coords={d: np.asarray(self.model.coords[d])
+                                                 for d in dims or ()})
         return xr.Dataset(data)
+
+    def forecast(self, dates, seed: int | None = None) -> xr.Dataset:
+        """Posterior draws of unique users and reported subscriptions at any ``dates``.
+
+        Dates must lie between launch and the horizon. The diffusion clock and the coverage
+        path are interpolated linearly between grid points (the pace is constant within a
+        grid interval); ``reported_subscriptions`` adds the audited-count reporting error.
+        Returns a Dataset with dims (chain, draw, forecast_date); counts in millions.
+        """
+        if self.idata is None:
+            raise ConfigError("forecast: fit the model first")
+        dates = pd.DatetimeIndex(pd.to_datetime(list(dates)))
+        launch, horizon = pd.Timestamp(self.config.launch), pd.Timestamp(self.config.horizon)
+        outside = [d.date().isoformat() for d in dates if not launch < d <= horizon]
+        if outside:
+            raise ConfigError(f"forecast: dates {', '.join(outside)} are outside the model's "
+                              f"window ({self.config.launch}, {self.config.horizon}]")
+        post = self.idata["posterior"].to_dataset()
+        grid = np.concatenate([[0.0], years_since(self.config.launch,
+                                                  pd.DatetimeIndex(post["date"].values))])
+        at = years_since(self.config.launch, dates)
+        clock = np.concatenate([np.zeros(post["effective_clock"].shape[:2] + (1,)),
+                                post["effective_clock"].values], axis=-1)
+        coverage = np.concatenate([post["coverage_at_launch"].values[..., None],
+                                   post["population_coverage"].values], axis=-1)
+
+        def interp(values):
+            return np.apply_along_axis(lambda row: np.interp(at, grid, row), -1, values)
+
+        params = {name: post[name].values[..., None]
+                  for name in GROWTH_PARAMETERS[self.config.growth_form]}
+        log_f = log_adopted_fraction(self.config.growth_form, interp(clock), params)
+        users = post["user_ceiling"].values[..., None] * interp(coverage) * np.exp(log_f)
+        rng = np.random.default_rng(self.config.sampler.seed if seed is None else int(seed))
+        noise = rng.normal(0.0, self.config.log_sd["audited_quarterly"], size=users.shape)
+        reported = users * post["sims_per_user"].values[..., None] * np.exp(noise)
+        dims = ("chain", "draw", "forecast_date")
+        coords = {"chain": post["chain"], "draw": post["draw"], "forecast_date": dates}
+        return xr.Dataset({"unique_users": (dims, users),
+                           "reported_subscriptions": (dims, reported)}, coords=coords)
 
     def save(self, path, overwrite: bool = False):
         """Write the fitted run to one netCDF file (atomic; see ``bayes_koryo.runs``)."""
@@ -176,11 +250,19 @@ class KoryoModel:
         return load_run(path)
 
     def sample_prior_predictive(self, draws: int = 2000, seed: int | None = None) -> xr.DataTree:
-        """Prior and prior-predictive draws of every parameter, derived and observed quantity."""
+        """Prior and prior-predictive draws of every parameter, derived and observed quantity.
+
+        When the model has been fitted, the ``prior`` and ``prior_predictive`` groups are also
+        added to ``self.idata`` (reports put prior intervals beside posterior ones).
+        """
         seed = self.config.sampler.seed if seed is None else int(seed)
         with self.model:
             prior = pm.sample_prior_predictive(draws=draws, random_seed=seed)
         prior.attrs["seed"] = seed
+        if self.idata is not None:
+            for group in ("prior", "prior_predictive"):
+                self.idata[group] = prior[group]
+            self.idata.attrs["prior_seed"] = seed
         return prior
 
     def sample_posterior_predictive(self, seed: int | None = None) -> xr.DataTree:
@@ -194,6 +276,13 @@ class KoryoModel:
                 var_names=[rv.name for rv in self.model.observed_RVs])
         self.idata["posterior_predictive"] = pp["posterior_predictive"]
         return self.idata
+
+
+def _known_to(compiled, values: dict) -> dict:
+    """The entries of ``values`` that the compiled logp uses (nutpie drops the others, such as
+    the observed values of interval likelihoods, which only their bounds enter)."""
+    known = {var.name for var in compiled.shared_var_keys}
+    return {name: value for name, value in values.items() if name in known}
 
 
 def _group(tree_or_ds, name: str) -> xr.DataTree:

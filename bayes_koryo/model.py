@@ -6,8 +6,9 @@ Generative story (MODEL.md has the maths and the sources):
    user ceiling M = ceiling_share * A (millions of people).
 2. Unique users U(t) = M * F(tau(t)): a diffusion curve F (Bass by default) on a stochastic
    clock tau(t) = integral of pace(s) ds, the Generalized Bass Model (Bass, Krishnan & Jain
-   1994). pace = access regime (restricted until the opening, then 1) * exp(deviation), the
-   deviations an Ornstein-Uhlenbeck process (one shared scale, non-centred) on the grid.
+   1994). pace = access regime (restricted until the opening, then 1) * exp(deviation), one
+   deviation per period between consecutive report dates (yearly after the last report),
+   all sharing one scale (partial pooling over time).
 3. SIMs per unique user r = 1 + pi (m - 1); official share omega; inactive share iota.
 4. Registered SIMs S(t) = U(t) r / ((1 - iota)(1 - omega)); active numbers S (1 - iota).
 5. One observed variable per kind of figure: audited counts are log-normal around S(t);
@@ -56,21 +57,33 @@ def free_parameters(config: ModelConfig) -> tuple[str, ...]:
     return FREE_PARAMETERS_COMMON + GROWTH_PARAMETERS[config.growth_form] + extra
 
 
-PACE_DEVIATION_HALF_LIFE_YEARS = 0.5
-"""Half-life of a shock to the adoption pace (promotions, mourning restrictions): 6 months."""
+FORECAST_PERIOD_MONTHS = 12
+"""Length of a pace-deviation period after the last observation (one deviation a year)."""
 
 
-def interval_midpoints(grid_years: np.ndarray) -> np.ndarray:
-    """Midpoints (years since launch) of the grid intervals (launch, t0], (t0, t1], ..."""
-    edges = np.concatenate([[0.0], grid_years])
-    return 0.5 * (edges[1:] + edges[:-1])
+@dataclass(frozen=True)
+class PacePeriods:
+    """Periods with one pace deviation each, and the period of every grid interval.
+
+    Up to the last observation a period runs from one report date to the next, so each
+    deviation is pinned by the growth between two reported figures; after it, periods are
+    ``FORECAST_PERIOD_MONTHS`` long.
+    """
+
+    ends: pd.DatetimeIndex        # last date of each period
+    observed: int                 # the first `observed` periods end at a report date
+    of_grid: np.ndarray           # period index of each grid interval (launch, t0], (t0, t1]...
 
 
-def ou_cholesky(times: np.ndarray, half_life: float = PACE_DEVIATION_HALF_LIFE_YEARS):
-    """Cholesky factor of the unit-variance Ornstein-Uhlenbeck correlation at ``times``."""
-    rate = np.log(2.0) / half_life
-    corr = np.exp(-rate * np.abs(times[:, None] - times[None, :]))
-    return np.linalg.cholesky(corr + 1e-9 * np.eye(len(times)))
+def pace_periods(grid: pd.DatetimeIndex, report_dates) -> PacePeriods:
+    """Split launch..horizon into pace-deviation periods (see PacePeriods)."""
+    report_dates = pd.DatetimeIndex(sorted(set(report_dates)))
+    forecast = pd.date_range(report_dates[-1], grid[-1],
+                             freq=pd.DateOffset(months=FORECAST_PERIOD_MONTHS))[1:]
+    ends = report_dates.append(forecast)
+    if ends[-1] < grid[-1]:
+        ends = ends.append(pd.DatetimeIndex([grid[-1]]))
+    return PacePeriods(ends, len(report_dates), np.searchsorted(ends.values, grid.values))
 
 
 @dataclass(frozen=True)
@@ -210,8 +223,13 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
     grid_years = years_since(config.launch, grid)
     blocks = observation_blocks(observations, config, grid)
     report_dates = pd.DatetimeIndex(sorted(set(observations["date"])))
+    periods = pace_periods(grid, observations.loc[observations["kind"].isin(config.kinds),
+                                                  "date"])
     coords = {
         "date": grid,
+        "period": periods.ends,
+        "observed_period": periods.ends[:periods.observed],
+        "forecast_period": periods.ends[periods.observed:],
         **{f"{b.kind}_date": b.dates for b in blocks},
     }
     priors = config.priors
@@ -233,8 +251,7 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         # 2. generalized Bass within the covered population: U = M * c(t) * F(tau(t)).
         #    c(t): population coverage, interpolated through the reported figures (2010-2011)
         #    and two prior-driven knots (launch, end-2009). tau(t) = integral of the access-regime
-        #    pace (restricted until the opening) times exp(deviation), the deviations a
-        #    stationary OU process (one shared scale, non-centred).
+        #    pace (restricted until the opening) times exp(deviation of the period).
         curve = {name: rv(name) for name in GROWTH_PARAMETERS[config.growth_form]}
         knots = coverage_knots(config)
         coverage_knot_values = pt.concatenate([
@@ -243,10 +260,16 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         weights = pm.Data("coverage_weights",
                           interpolation_matrix(grid_years, knots.years))
         coverage = pt.dot(weights, coverage_knot_values)
+        # pace deviations, one per period: centred where a pair of reports pins them, non-
+        # centred after the last report where only the prior speaks (mixed centring avoids
+        # the funnel in both regimes)
         deviation_scale = rv("deviation_scale")
-        innovations = pm.Normal("deviation_innovations", 0.0, 1.0, dims="date")
-        chol = pm.Data("deviation_cholesky", ou_cholesky(interval_midpoints(grid_years)))
-        pace_deviation = deviation_scale * pt.dot(chol, innovations)
+        observed_dev = pm.Normal("pace_deviation_observed", 0.0, deviation_scale,
+                                 dims="observed_period")
+        forecast_dev = deviation_scale * pm.Normal("pace_innovation_forecast", 0.0, 1.0,
+                                                   dims="forecast_period")
+        period_deviation = pt.concatenate([observed_dev, forecast_dev])
+        pace_deviation = period_deviation[periods.of_grid]
         base_clock = effective_clock(pt.concatenate([pt.zeros(1), t]), rv("restricted_pace"),
                                      rv("access_open_time"), xp=pt)
         tau = pt.cumsum((base_clock[1:] - base_clock[:-1]) * pt.exp(pace_deviation))
@@ -285,6 +308,7 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
                 pm.Normal(f"reported_{block.kind}", mu, sd, observed=observed,
                           dims=f"{block.kind}_date")
 
+        pm.Deterministic("period_pace_deviation", period_deviation, dims="period")
         # named derived quantities (millions; shares as fractions)
         users = pm.Deterministic("unique_users", pt.exp(log_users), dims="date")
         subscriptions = pm.Deterministic("subscriptions", pt.exp(log_subscriptions), dims="date")

@@ -158,11 +158,12 @@ DEFAULT_PRIORS: dict[str, Prior] = {
         "(mid-2009 to late 2010).",
         "Orascom 2009-2010 releases; modelling brief (launch years)", mu=1.25, sigma=0.4),
     "deviation_scale": _p(
-        "HalfNormal", "sd of the log adoption pace",
-        "Stationary sd of the log-pace deviations (promotions such as the two-week offer of "
-        "March 2009, the mourning restrictions of Dec 2011 - Mar 2012). HalfNormal(0.3): a "
-        "typical shock speeds up or slows down adoption by up to ~1/3; shocks decay with a "
-        "half-life of 6 months, so the curve, not the deviations, carries the long-run path.",
+        "HalfNormal", "sd of the log adoption pace in a period",
+        "Scale shared by the pace deviations of every period between two reports (and of each "
+        "forecast year): promotions such as the two-week offer of March 2009, the mourning "
+        "restrictions of Dec 2011 - Mar 2012. HalfNormal(0.3): a typical period runs up to "
+        "~1/3 faster or slower than the curve, so the curve, not the deviations, carries the "
+        "long-run path.",
         "Modelling brief (partial pooling over time); Bass, Krishnan & Jain (1994), Marketing "
         "Science 13(3):203-223 (Generalized Bass Model)", sigma=0.3),
     # --- SIMs per user, official lines, inactive numbers -------------------------------------

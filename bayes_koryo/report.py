@@ -153,7 +153,7 @@ def formatted(table: pd.DataFrame) -> pd.DataFrame:
         prior = ("" if math.isnan(r.prior_ci_low) else
                  f"{_sig(r.prior_ci_low)} – {_sig(r.prior_ci_high)}")
         out.append({
-            "quantity": r.quantity + (f" ({r.date})" if r.date else ""),
+            "quantity": r.quantity + (f" ({r.date})" if isinstance(r.date, str) else ""),
             "units": r.units,
             "median": round_to(r.median, d_med),
             f"{int(r.ci_prob * 100)}% {r.ci_kind}": f"{round_to(r.ci_low, d_ci)} – "

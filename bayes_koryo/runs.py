@@ -120,7 +120,8 @@ def run_attributes(model) -> dict:
     """Root attributes of a saved run (provenance; see module docstring)."""
     config_json = json.dumps(model.config.to_dict(), sort_keys=True)
     attrs = model.idata.attrs
-    sampler = {k: attrs[k] for k in ("sampler", "draws", "tune", "chains", "target_accept")}
+    sampler = {k: attrs[k] for k in ("sampler", "draws", "tune", "chains", "target_accept",
+                                     "adaptation", "max_tree_depth")}
     sampler_json = json.dumps(sampler, sort_keys=True)
     versions_json = json.dumps(versions(), sort_keys=True)
     digest = data_hash(model.observations)

@@ -29,7 +29,7 @@ def render() -> str:
         "",
         'name = "baseline"',
         'description = "Bass diffusion within the covered population on an access-regime clock, '
-        'OU pace deviations, all kinds of figures"',
+        'pace deviations per report period, all kinds of figures"',
         "",
         "[growth]",
         f'form = "{DEFAULTS["growth"]["form"]}"  # bass | logistic | gompertz',

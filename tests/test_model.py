@@ -72,3 +72,25 @@ def test_bass_curve_matches_closed_form():
     got = np.exp(log_adopted_fraction("bass", tau, {"innovation_rate": p,
                                                      "imitation_rate": q}))
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_prior_predictive_meets_the_brief(baseline_model):
+    """Brief: P(U(May 2013) / population 10+ < 25%) > 0.95 under the prior, and the implied
+    subscription path covers the reported points without being absurd."""
+    import pymc as pm
+
+    from bayes_koryo.checks import (
+        PENETRATION_PRIOR_PROB,
+        penetration_prior_probability,
+        prior_predictive_table,
+    )
+
+    with baseline_model:
+        prior = pm.sample_prior_predictive(draws=2000, random_seed=1)["prior"].to_dataset()
+    assert penetration_prior_probability(prior) > PENETRATION_PRIOR_PROB
+    table = prior_predictive_table(prior, load_observations())
+    subs = table[table["quantity"] == "subscriptions"]
+    assert subs["inside"].all(), subs[~subs["inside"]]
+    may = subs[subs["date"] == "2013-05-28"].iloc[0]
+    # not absurd: fewer SIMs than people in the country, more than the launch-year count
+    assert 0.05 < may["ci_low"] and may["ci_high"] < 24.05

@@ -1,0 +1,73 @@
+"""Reports: one interval convention, MCSE-backed digits, HDI vs ETI on a skewed posterior."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from bayes_koryo import report
+
+
+def test_every_public_default_uses_the_package_interval_convention():
+    assert (report.CI_PROB, report.CI_KIND) == (0.90, "ETI")
+    for func in (report.interval, report.summarise):
+        params = inspect.signature(func).parameters
+        assert params["prob"].default == report.CI_PROB
+        assert params["kind"].default == report.CI_KIND
+
+
+def _skewed(seed=0) -> xr.DataArray:
+    rng = np.random.default_rng(seed)
+    return xr.DataArray(rng.lognormal(0.0, 1.0, size=(4, 5000)), dims=("chain", "draw"))
+
+
+def test_eti_and_hdi_differ_correctly_on_a_skewed_posterior():
+    draws = _skewed()
+    eti = report.interval(draws, 0.9, "ETI")
+    hdi = report.interval(draws, 0.9, "HDI")
+    flat = draws.values.ravel()
+    np.testing.assert_allclose(eti, np.quantile(flat, [0.05, 0.95]), rtol=0.02)
+    assert hdi[0] < eti[0] and hdi[1] < eti[1]  # the HDI shifts towards the mode
+    assert (hdi[1] - hdi[0]) < (eti[1] - eti[0])  # and is the shortest 90% interval
+    inside = np.mean((flat >= hdi[0]) & (flat <= hdi[1]))
+    assert inside == pytest.approx(0.9, abs=0.01)
+    with pytest.raises(ValueError, match="interval kind"):
+        report.interval(draws, 0.9, "HPD")
+
+
+@pytest.mark.parametrize(("mcse", "value", "decimals", "text"), [
+    (0.004, 1.0934, 2, "1.09"),
+    (0.03, 1.0934, 1, "1.1"),
+    (0.2, 1.0934, 0, "1"),
+    (4000.0, 1093412.0, -4, "1090000"),
+    (1e-9, 1.0934, 2, "1.09"),  # never more than three significant digits
+])
+def test_digits_follow_the_monte_carlo_error(mcse, value, decimals, text):
+    assert report.supported_decimals(mcse, value=value) == decimals
+    assert report.round_to(value, decimals) == text
+
+
+def test_report_of_a_fit(fitted):
+    posterior = fitted.idata["posterior"].to_dataset()
+    quantities = report.headline_quantities(posterior, fitted.model.report_dates)
+    assert [(q.name, q.date) for q in quantities[:2]] == [("unique_users", "2012-02-02"),
+                                                          ("unique_users", "2013-05-28")]
+    table = report.summarise(fitted.idata, quantities,
+                             prior=fitted.idata["prior"].to_dataset())
+    for field in ("quantity", "date", "median", "mean", "sd", "ci_low", "ci_high", "ci_prob",
+                  "ci_kind", "prior_ci_low", "prior_ci_high", "r_hat", "ess_bulk", "ess_tail",
+                  "mcse_median"):
+        assert field in table.columns
+    assert (table["ci_low"] <= table["median"]).all()
+    assert (table["median"] <= table["ci_high"]).all()
+    assert table["prior_ci_low"].notna().all()
+    parts = table[table["quantity"].str.startswith("decomposition_")]["median"].sum()
+    total = float(posterior["subscriptions"].sel(date="2013-05-28").median())
+    assert parts == pytest.approx(total, rel=0.05)
+    text = report.markdown(table, report.probabilities(fitted.idata), dict(fitted.idata.attrs))
+    assert "90% ETI" in text and "We estimate that" in text and "run_id" in text
+    json.loads(table.to_json(orient="records"))
