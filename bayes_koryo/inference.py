@@ -167,10 +167,10 @@ class KoryoModel:
         stats = trace["sample_stats"].to_dataset().drop_vars(
             [v for v in NON_NUMERIC_STATS if v in trace["sample_stats"]])
         tree = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
-        log_lik = pm.compute_log_likelihood(tree, model=self.model, extend_inferencedata=False,
-                                            progressbar=False)
-        log_prior = pm.compute_log_prior(tree, model=self.model, extend_inferencedata=False,
-                                         progressbar=False)
+        log_lik = pm.stats.compute_log_likelihood(tree, model=self.model,
+                                                  extend_inferencedata=False, progressbar=False)
+        log_prior = pm.stats.compute_log_prior(tree, model=self.model,
+                                               extend_inferencedata=False, progressbar=False)
         tree["log_likelihood"] = _group(log_lik, "log_likelihood")
         tree["log_prior"] = _group(log_prior, "log_prior")
         tree["observed_data"] = xr.DataTree(self._observed_dataset())
@@ -266,15 +266,24 @@ class KoryoModel:
         return prior
 
     def sample_posterior_predictive(self, seed: int | None = None) -> xr.DataTree:
-        """Replicated reported figures (one variable per kind), added to ``self.idata``."""
+        """Replicated reported figures, added to ``self.idata``: one variable per kind of
+        figure (log scale, as fitted) and ``reported_subscriptions`` on the whole grid
+        (millions; the latent count with the audited-count reporting error)."""
         if self.idata is None:
             raise ConfigError("sample_posterior_predictive: fit the model first")
         seed = self.config.sampler.seed if seed is None else int(seed)
         with self.model:
             pp = pm.sample_posterior_predictive(
                 self.idata, random_seed=seed, progressbar=False,
-                var_names=[rv.name for rv in self.model.observed_RVs])
-        self.idata["posterior_predictive"] = pp["posterior_predictive"]
+                var_names=[rv.name for rv in self.model.observed_RVs],
+                # the posterior draws are the parameters: never resample them, even though
+                # the run file does not carry the pm.Data values they were fitted with
+                freeze_vars=[rv.name for rv in self.model.free_RVs])
+        replicated = pp["posterior_predictive"].to_dataset()
+        grid_dates = pd.DatetimeIndex(self.idata["posterior"]["date"].values)
+        reported = self.forecast(grid_dates, seed=seed)["reported_subscriptions"]
+        replicated["reported_subscriptions"] = reported.rename(forecast_date="date")
+        self.idata["posterior_predictive"] = xr.DataTree(replicated)
         return self.idata
 
 

@@ -23,6 +23,10 @@ def test_fit_stores_everything_a_referee_asks_for(fitted):
     assert {f"reported_{k}" for k in ("audited_quarterly", "milestone",
                                       "activity_statement")} <= set(log_lik)
     assert np.isfinite(tree["log_prior"]["official_share"].values).all()
+    replicated = tree["posterior_predictive"]["reported_subscriptions"]
+    assert replicated.dims == ("chain", "draw", "date")
+    ratio = float((replicated / tree["posterior"]["subscriptions"]).median())
+    assert ratio == pytest.approx(1.0, abs=0.005)
     summary = fitted.diagnostics.summary()
     assert {"divergences", "max_r_hat", "min_ess_bulk", "min_ebfmi",
             "max_treedepth_hits"} <= set(summary)
