@@ -180,8 +180,6 @@ def observation_blocks(observations: pd.DataFrame, config: ModelConfig,
         for mask, interval in ((~has_bounds, False), (has_bounds, True)):
             if not mask.any():
                 continue
-            if kind == "audited_quarterly" and interval:
-                interval = True  # an audited count given as a range is still a range
             dates = pd.DatetimeIndex(rows["date"].to_numpy()[mask])
             blocks.append(ObservationBlock(
                 kind=kind if mask.all() else f"{kind}_{'interval' if interval else 'point'}",
@@ -294,8 +292,10 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
             base_kind = block.kind.removesuffix("_point").removesuffix("_interval")
             sd = pm.Data(f"log_sd_{block.kind}", config.log_sd[base_kind])
             idx = block.grid_index
-            mu = (log_active_share + 0.0 * log_subscriptions[idx]
-                  if base_kind == "activity_statement" else log_subscriptions[idx])
+            if base_kind == "activity_statement":  # the share, one value per statement
+                mu = pt.broadcast_to(log_active_share, (len(idx),))
+            else:
+                mu = log_subscriptions[idx]
             observed = pm.Data(f"observed_{block.kind}", block.log_value,
                                dims=f"{block.kind}_date")
             if block.is_interval:
