@@ -363,6 +363,36 @@ def run(
     _gate(model, allow_unconverged)
 
 
+@app.command()
+def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")]) -> None:
+    """Exit 0 only when the run meets the brief's convergence and predictive thresholds."""
+    from bayes_koryo.checks import posterior_predictive_table
+    from bayes_koryo.errors import ConvergenceError
+    from bayes_koryo.runs import load_run
+
+    model = load_run(run)
+    failures = list(model.diagnostics.messages)
+    if "posterior_predictive" not in model.idata.children:
+        model.sample_posterior_predictive()
+    ppc = posterior_predictive_table(model)
+    for row in ppc[~ppc["inside_90"]].itertuples():
+        failures.append(f"{row.kind} {row.date}: reported {row.reported:.4g} outside its 90% "
+                        f"posterior predictive interval [{row.pp_90_low:.4g}, "
+                        f"{row.pp_90_high:.4g}]")
+    typer.echo(f"posterior predictive coverage: 50% {ppc['inside_50'].mean():.2f}, "
+               f"90% {ppc['inside_90'].mean():.2f} ({len(ppc)} reported figures)")
+    summary = model.diagnostics.summary()
+    typer.echo(f"divergences {summary['divergences']}, max tree depth hits "
+               f"{summary['max_treedepth_hits']}, max R-hat {summary['max_r_hat']:.4f}, "
+               f"min ESS bulk {summary['min_ess_bulk']:.0f}, min ESS tail "
+               f"{summary['min_ess_tail']:.0f}, min E-BFMI {summary['min_ebfmi']:.2f}")
+    for line in failures:
+        typer.echo(f"FAIL: {line}")
+    if failures:
+        raise ConvergenceError(f"{run}: {len(failures)} check(s) failed")
+    typer.echo("all checks passed")
+
+
 # --------------------------------------------------------------------------- BibTeX
 
 _BIB_SPECIAL = {

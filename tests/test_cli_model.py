@@ -56,3 +56,13 @@ def test_report_to_files_in_every_format(capsys, fitted, tmp_path):
     code, out, _ = call(capsys, "report", str(run), "--ci-kind", "HDI", "--format", "json")
     assert json.loads(out)[0]["ci_kind"] == "HDI"
     assert "| quantity |" in (tmp_path / "report.md").read_text()
+
+
+def test_check_fails_a_short_run_and_says_why(capsys, fitted, tmp_path):
+    """The fixture's reduced run (2 x 250 draws) cannot reach ESS 1000 on the headline."""
+    run = fitted.save(tmp_path / "short.nc")
+    code, out, err = call(capsys, "check", str(run))
+    assert code == 3
+    assert any(line.startswith("FAIL: ") and "ess-bulk" in line for line in out.splitlines())
+    assert "posterior predictive coverage: 50%" in out
+    assert err.strip().startswith("error:") and err.count("\n") == 1
