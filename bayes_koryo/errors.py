@@ -29,6 +29,14 @@ class ConfigError(KoryoError):
     """A model configuration is invalid (unknown key, wrong type, bad prior parameter)."""
 
 
+class ObservationWindowError(DataValidationError, ConfigError):
+    """An observation falls outside the config's time window (launch, horizon].
+
+    Both a data and a config problem (drop the row or move ``time.horizon``), so it can be
+    caught as either; the message names the file, row and column like any data error.
+    """
+
+
 class ResultFileError(KoryoError):
     """A saved run cannot be trusted or read (truncated, foreign, wrong version, bad hash)."""
 

@@ -32,7 +32,8 @@ import pytensor.tensor as pt
 from pymc.distributions.dist_math import normal_lcdf
 
 from bayes_koryo.config import ModelConfig
-from bayes_koryo.errors import DataValidationError
+from bayes_koryo.data import check_observation_frame, source_row
+from bayes_koryo.errors import DataValidationError, ObservationWindowError
 from bayes_koryo.growth import GROWTH_PARAMETERS, effective_clock, log_adopted_fraction
 from bayes_koryo.priors import make_random_variable
 
@@ -152,16 +153,22 @@ def observation_blocks(observations: pd.DataFrame, config: ModelConfig,
     """Split the observations used by ``config`` into one block per kind."""
     source = observations.attrs.get("source_file", "<observations>")
     launch, horizon = pd.Timestamp(config.launch), pd.Timestamp(config.horizon)
+    position = {label: k for k, label in enumerate(observations.index)}
     blocks = []
     for kind in config.kinds:
         rows = observations[observations["kind"] == kind]
         if rows.empty:
             continue
         for i, row in rows.iterrows():
-            if not launch <= row["date"] <= horizon:
-                raise DataValidationError(
-                    source, f"date {row['date'].date()} is outside the model's window "
-                    f"{config.launch} to {config.horizon}", row=int(i) + 2, column="date")
+            # the grid starts after launch: a figure dated at launch would have no grid point
+            if not launch < row["date"] <= horizon:
+                where = "before" if row["date"] <= launch else "after"
+                raise ObservationWindowError(
+                    source, f"date {row['date'].date()} is {where} the model's window "
+                    f"({config.launch}, {config.horizon}]: drop the row or change "
+                    f"time.{'launch' if where == 'before' else 'horizon'} in config "
+                    f"{config.name!r}", row=source_row(observations, position[i]),
+                    column="date")
         values = rows["value"].to_numpy(float)
         lower, upper = rows["lower"].to_numpy(float), rows["upper"].to_numpy(float)
         if kind == "activity_statement":
@@ -171,7 +178,9 @@ def observation_blocks(observations: pd.DataFrame, config: ModelConfig,
                 same = subs[subs["date"] == row["date"]]
                 if same.empty:
                     raise DataValidationError(source, "no subscriber figure on this date to form "
-                                              "the active share", row=int(i) + 2, column="date")
+                                              "the active share",
+                                              row=source_row(observations, position[i]),
+                                              column="date")
                 denominators.append(same["value"].max())
             scale = np.asarray(denominators, dtype=float)
         else:
@@ -216,7 +225,12 @@ def interval_replicate(mu, log_lower, log_upper, sigma, size):
 
 
 def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
-    """Build the PyMC model for ``observations`` (from ``bayes_koryo.data``) and ``config``."""
+    """Build the PyMC model for ``observations`` (from ``bayes_koryo.data``) and ``config``.
+
+    Raises DataValidationError for a malformed table or an observation outside the config's
+    window (launch, horizon] (an ObservationWindowError, also a ConfigError).
+    """
+    check_observation_frame(observations)
     grid = time_grid(config, observations["date"])
     grid_years = years_since(config.launch, grid)
     blocks = observation_blocks(observations, config, grid)

@@ -33,6 +33,13 @@ Row numbers in error messages are line numbers in the file: the header is row 1,
 first data row is row 2 (a quoted field spanning lines counts from the line it starts on).
 Surrounding whitespace in cells is ignored; nothing else is coerced: every problem raises
 :class:`~bayes_koryo.errors.DataValidationError` naming the file, row and column.
+
+Files must be UTF-8 (a BOM is allowed) and at most :data:`MAX_FILE_BYTES` bytes and
+:data:`MAX_DATA_ROWS` data rows; both limits are checked while reading, so a huge or endless
+input is refused without being read into memory. Observation dates may not precede the
+network's launch (:data:`KORYOLINK_LAUNCH`); the model's horizon is checked where config and
+data meet (``bayes_koryo.model.observation_blocks``), which needs the row numbers kept in
+``df.attrs["source_rows"]``.
 """
 
 from __future__ import annotations
@@ -56,6 +63,9 @@ from bayes_koryo.errors import DataValidationError
 
 __all__ = [
     "ACTIVE_KINDS",
+    "KORYOLINK_LAUNCH",
+    "MAX_DATA_ROWS",
+    "MAX_FILE_BYTES",
     "DEMOGRAPHY_COLUMNS",
     "DEMOGRAPHY_FILE",
     "EXACT_KINDS",
@@ -66,6 +76,8 @@ __all__ = [
     "OBSERVATION_COLUMNS",
     "QUANTITIES",
     "active_share_observation",
+    "check_observation_frame",
+    "source_row",
     "data_hash",
     "demography_value",
     "load_demography",
@@ -117,6 +129,13 @@ NETWORK_COLUMNS = (
 )
 _NET_NUMBERS = NETWORK_COLUMNS[1:5]
 
+#: Koryolink's commercial launch: no observation can refer to an earlier date.
+KORYOLINK_LAUNCH = dt.date(2008, 12, 15)
+#: Largest data file read (bytes); the bundled files are a few kB.
+MAX_FILE_BYTES = 5_000_000
+#: Most data rows accepted in one file (the bundled observations have about 20).
+MAX_DATA_ROWS = 10_000
+
 # Largest count stored exactly in a float64.
 _MAX_COUNT = 2.0**53
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -146,17 +165,32 @@ def _show(cell: str, limit: int = 40) -> str:
 
 
 def _read_bytes(path: str | Path | None, bundled: str) -> tuple[str, bytes]:
+    """(label, content) of a data file, read at most MAX_FILE_BYTES + 1 bytes far."""
     if path is None:
         resource = resources.files(__name__).joinpath(bundled)
         label = str(resource)
-        reader = resource.read_bytes
+        opener = resource.open
     else:
         label = str(path)
-        reader = Path(path).read_bytes
+        opener = Path(path).open
     try:
-        return label, reader()
+        with opener("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise DataValidationError(label, f"cannot read file: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise DataValidationError(
+            label, f"file is larger than {MAX_FILE_BYTES:,} bytes; not a table of reported "
+            "figures (split it or check the path)"
+        )
+    return label, raw
+
+
+def _not_utf8_hint(raw: bytes) -> str:
+    """Why a file is not UTF-8, and what to do about it."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or raw[:200].count(b"\0") > 2:
+        return "the file looks like UTF-16; save it as UTF-8"
+    return "save the file as UTF-8 (e.g. not Latin-1 or Windows-1252)"
 
 
 def _read_table(
@@ -171,7 +205,9 @@ def _read_table(
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise DataValidationError(
-            file, f"not valid UTF-8 text (byte {exc.start}: {exc.reason})", row=line
+            file,
+            f"not valid UTF-8 text (byte {exc.start}: {exc.reason}); {_not_utf8_hint(raw)}",
+            row=line,
         ) from None
     if not text.strip():
         raise DataValidationError(file, "file is empty (expected a header row and data rows)")
@@ -184,6 +220,11 @@ def _read_table(
             start, previous = previous + 1, reader.line_num
             if fields:  # blank lines are skipped (row numbers still count them)
                 records.append((start, fields))
+                if len(records) > MAX_DATA_ROWS + 1:
+                    raise DataValidationError(
+                        file, f"more than {MAX_DATA_ROWS:,} data rows; not a table of "
+                        "reported figures", row=start
+                    )
     except csv.Error as exc:
         raise DataValidationError(file, f"malformed CSV: {exc}", row=previous + 1) from None
 
@@ -305,7 +346,8 @@ def load_observations(path: str | Path | None = None) -> pd.DataFrame:
     columns of :data:`OBSERVATION_COLUMNS`: ``date`` datetime64[ns], ``value``, ``lower``
     and ``upper`` float64 (NaN when blank), ``quantity`` and ``kind`` categorical with the
     categories :data:`QUANTITIES` and :data:`KINDS`, ``source``/``url``/``note`` strings
-    ("" when blank). ``df.attrs["source_file"]`` is the file read.
+    ("" when blank). ``df.attrs["source_file"]`` is the file read and
+    ``df.attrs["source_rows"]`` the line number in it of each row of the frame.
 
     Raises :class:`DataValidationError` ("FILE, row N, column 'X': problem", where row N is
     the line number in the file, the header being row 1) on any schema violation: bad
@@ -326,6 +368,14 @@ def load_observations(path: str | Path | None = None) -> pd.DataFrame:
         rec["date"] = _parse_date(
             file, row, "date", _require(file, row, "date", cells["date"], "date")
         )
+        if rec["date"] < KORYOLINK_LAUNCH:
+            raise DataValidationError(
+                file,
+                f"date {rec['date'].isoformat()} is before Koryolink's launch on "
+                f"{KORYOLINK_LAUNCH.isoformat()}",
+                row,
+                "date",
+            )
         rec["value"] = _parse_count(
             file, row, "value", _require(file, row, "value", cells["value"], "value")
         )
@@ -401,8 +451,10 @@ def load_observations(path: str | Path | None = None) -> pd.DataFrame:
         },
         columns=list(OBSERVATION_COLUMNS),
     )
-    df = df.sort_values(["date", "quantity"], kind="mergesort").reset_index(drop=True)
+    order = df.sort_values(["date", "quantity"], kind="mergesort").index
+    df = df.loc[order].reset_index(drop=True)
     df.attrs["source_file"] = file
+    df.attrs["source_rows"] = [int(records[i]["row"]) for i in order]
     return df
 
 
@@ -514,6 +566,72 @@ def active_share_observation(df: pd.DataFrame) -> pd.DataFrame:
     for column in columns[1:]:
         out[column] = out[column].astype("float64")
     return out
+
+
+def source_row(df: pd.DataFrame, position: int) -> int | None:
+    """Line number in the source file of the frame's row at ``position`` (None if unknown)."""
+    rows = df.attrs.get("source_rows")
+    if isinstance(rows, list | tuple) and len(rows) == len(df):
+        return int(rows[position])
+    return None
+
+
+def check_observation_frame(df: object) -> None:
+    """Check the structure of an observations table handed to the model directly.
+
+    ``load_observations`` validates every cell of a file; a DataFrame built or edited in
+    Python (simulated data, a notebook) gets this cheaper structural check before a model is
+    built on it: the columns of :data:`OBSERVATION_COLUMNS`, datetime dates, known
+    quantities and kinds, finite positive values and bounds. Raises DataValidationError.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise DataValidationError(
+            "<observations>",
+            f"expected a pandas DataFrame from load_observations, got {type(df).__name__}",
+        )
+    file = str(df.attrs.get("source_file", "<observations DataFrame>"))
+    missing = [c for c in OBSERVATION_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataValidationError(
+            file, f"missing column(s): {', '.join(map(repr, missing))}", column=missing[0]
+        )
+    if df.empty:
+        raise DataValidationError(file, "no observations (the table is empty)")
+    if not pd.api.types.is_datetime64_any_dtype(df["date"]) or df["date"].isna().any():
+        raise DataValidationError(
+            file, "dates must be datetime64 values without gaps (use load_observations)",
+            column="date",
+        )
+    for column in ("value", "lower", "upper"):
+        if not pd.api.types.is_numeric_dtype(df[column]) or \
+                pd.api.types.is_bool_dtype(df[column]):
+            raise DataValidationError(
+                file, f"column must be numeric, not {df[column].dtype}", column=column
+            )
+        values = df[column].to_numpy(dtype="float64")
+        bad = ~(np.isfinite(values) & (values > 0))
+        if column != "value":
+            bad &= ~np.isnan(values)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataValidationError(
+                file,
+                f"{column} must be a finite positive count, got {values[i]!r} "
+                f"(observation {i})",
+                row=source_row(df, i),
+                column=column,
+            )
+    for column, allowed in (("quantity", QUANTITIES), ("kind", KINDS)):
+        unknown = ~df[column].astype(str).isin(allowed).to_numpy()
+        if unknown.any():
+            i = int(np.flatnonzero(unknown)[0])
+            raise DataValidationError(
+                file,
+                f"unknown {column} {str(df[column].iloc[i])!r} (observation {i}; expected "
+                f"one of: {', '.join(allowed)})",
+                row=source_row(df, i),
+                column=column,
+            )
 
 
 def data_hash(df: pd.DataFrame) -> str:
