@@ -13,16 +13,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_koryo.report import CI_PROB
+from bayes_koryo.report import CI_PROB, interval
 
 PENETRATION_LIMIT = 0.25
 """Brief: U(May 2013) / population aged 10+ < 25% with prior probability > 0.95."""
 PENETRATION_PRIOR_PROB = 0.95
-
-
-def _eti(values: np.ndarray, prob: float) -> tuple[float, float]:
-    lo, hi = np.quantile(values, [(1 - prob) / 2, (1 + prob) / 2])
-    return float(lo), float(hi)
 
 
 def prior_predictive_table(prior: xr.Dataset, observations: pd.DataFrame,
@@ -32,7 +27,7 @@ def prior_predictive_table(prior: xr.Dataset, observations: pd.DataFrame,
     subs = observations[observations["quantity"] == "subscribers"]
     for rec in subs.itertuples():
         draws = prior["subscriptions"].sel(date=rec.date).values.ravel()
-        lo, hi = _eti(draws, prob)
+        lo, hi = interval(draws, prob, "ETI")
         rows.append({"quantity": "subscriptions", "date": rec.date.strftime("%Y-%m-%d"),
                      "median": float(np.median(draws)), "ci_low": lo, "ci_high": hi,
                      "reported": rec.value / 1e6, "inside": bool(lo <= rec.value / 1e6 <= hi)})
@@ -43,7 +38,7 @@ def prior_predictive_table(prior: xr.Dataset, observations: pd.DataFrame,
                      ("subscription_ceiling", prior["subscription_ceiling"]),
                      ("penetration_10plus", prior["penetration_10plus"].sel(date=may))):
         draws = da.values.ravel()
-        lo, hi = _eti(draws, prob)
+        lo, hi = interval(draws, prob, "ETI")
         rows.append({"quantity": name, "date": may if "date" in da.coords else None,
                      "median": float(np.median(draws)), "ci_low": lo, "ci_high": hi,
                      "reported": np.nan, "inside": None})
@@ -72,17 +67,19 @@ def posterior_predictive_table(kmodel) -> pd.DataFrame:
         draws = draws.reshape(-1, draws.shape[-1])
         for j, date in enumerate(block.dates):
             d = draws[:, j]
-            lo50, hi50 = _eti(d, 0.5)
-            lo90, hi90 = _eti(d, 0.9)
+            lo50, hi50 = interval(d, 0.5, "ETI")
+            lo90, hi90 = interval(d, 0.9, "ETI")
             value = float(np.exp(block.log_value[j]))
             if block.is_interval:
                 cell = (float(np.exp(block.log_lower[j])), float(np.exp(block.log_upper[j])))
                 in50 = cell[0] <= hi50 and cell[1] >= lo50
                 in90 = cell[0] <= hi90 and cell[1] >= lo90
             else:
+                cell = (np.nan, np.nan)
                 in50, in90 = lo50 <= value <= hi50, lo90 <= value <= hi90
             rows.append({"kind": block.kind, "date": date.strftime("%Y-%m-%d"),
-                         "reported": value, "pp_median": float(np.median(d)),
+                         "reported": value, "cell_low": cell[0], "cell_high": cell[1],
+                         "pp_median": float(np.median(d)),
                          "pp_50_low": lo50, "pp_50_high": hi50,
                          "pp_90_low": lo90, "pp_90_high": hi90,
                          "inside_50": bool(in50), "inside_90": bool(in90)})

@@ -1,16 +1,23 @@
 """Citable summaries of a fitted run: one row per headline quantity, digits backed by MCSE.
 
 One interval convention for the whole package: ``CI_PROB`` (0.90) equal-tailed intervals
-(``CI_KIND = "ETI"``); HDI on request (``ci_kind="HDI"``). Every table states both.
+(``CI_KIND = "ETI"``); HDI on request (``kind="HDI"``). Every table states both, and every
+public function (and CLI option) that takes an interval mass or kind defaults to them.
 
 Counts are in millions (people or SIMs); shares are fractions.
+
+Entry points: ``build_report(model)`` returns a :class:`Report` (the raw table, the
+probabilities and the provenance); ``render(report, fmt)`` writes it as ``md``, ``latex``,
+``html``, ``csv`` or ``json`` (the JSON fields are documented in the README);
+``forecast_table(model, dates)`` summarises ``KoryoModel.forecast`` the same way.
 """
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import arviz as az
 import numpy as np
@@ -20,7 +27,19 @@ import xarray as xr
 CI_PROB = 0.90
 CI_KIND = "ETI"
 CI_KINDS = ("ETI", "HDI")
+KIND_NAMES = {"ETI": "equal-tailed interval", "HDI": "highest-density interval"}
 
+REPORT_FORMATS = ("md", "latex", "html", "csv", "json")
+JSON_FIELDS = ("quantity", "date", "units", "median", "mean", "sd", "ci_low", "ci_high",
+               "ci_prob", "ci_kind", "prior_ci_low", "prior_ci_high", "r_hat", "ess_bulk",
+               "ess_tail", "mcse_median", "mcse_mean", "mcse_ci_low", "mcse_ci_high")
+"""Fields of every object of the JSON report (and columns of the CSV), in order."""
+
+PRIOR_DRAWS = 2000
+"""Prior draws sampled for the prior intervals when a run file carries no prior group."""
+
+HEADLINE_DATES = ("2012-02-02", "2013-05-28")
+DECOMPOSITION_DATE = "2013-05-28"
 DECOMPOSITION_PARTS = ("unique_users", "extra_sims", "official_lines", "inactive_numbers")
 
 
@@ -36,7 +55,7 @@ class Quantity:
 
 def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
     """Headline quantities in report order (Feb 2012 and May 2013 first)."""
-    first = ["2012-02-02", "2013-05-28"]
+    first = list(HEADLINE_DATES)
     dates = first + [d for d in (pd.Timestamp(x).strftime("%Y-%m-%d") for x in report_dates)
                      if d not in first]
     dates = [d for d in dates if np.datetime64(d) in posterior["date"].values]
@@ -53,7 +72,8 @@ def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
         Quantity("user_ceiling", "user_ceiling", None, "million people"),
         Quantity("subscription_ceiling", "subscription_ceiling", None, "million SIMs"),
     ]
-    out += [Quantity(f"decomposition_{p}", f"decomposition_{p}", "2013-05-28", "million SIMs")
+    out += [Quantity(f"decomposition_{p}", f"decomposition_{p}", DECOMPOSITION_DATE,
+                     "million SIMs")
             for p in DECOMPOSITION_PARTS if f"decomposition_{p}" in posterior]
     return out
 
@@ -63,14 +83,41 @@ def _draws(ds: xr.Dataset, q: Quantity) -> xr.DataArray:
     return da.sel(date=q.date) if q.date is not None and "date" in da.dims else da
 
 
-def interval(draws: xr.DataArray, prob: float = CI_PROB, kind: str = CI_KIND) -> tuple:
-    """(low, high) credible interval of ``kind`` ('ETI' or 'HDI') and mass ``prob``."""
+def _as_draws(draws) -> xr.DataArray:
+    """(chain, draw) DataArray from a DataArray or a flat array of draws."""
+    if isinstance(draws, xr.DataArray):
+        return draws
+    values = np.asarray(draws, dtype=float)
+    return xr.DataArray(values.reshape(1, -1) if values.ndim == 1 else values,
+                        dims=("chain", "draw"))
+
+
+def check_kind(kind: str) -> str:
+    """The interval kind, upper-cased; ValueError unless it is 'ETI' or 'HDI'."""
+    if str(kind).upper() not in CI_KINDS:
+        raise ValueError(f"interval kind must be one of {CI_KINDS}, got {kind!r}")
+    return str(kind).upper()
+
+
+def interval(draws, prob: float = CI_PROB, kind: str = CI_KIND) -> tuple[float, float]:
+    """(low, high) credible interval of ``kind`` ('ETI' or 'HDI') and mass ``prob``.
+
+    ``draws``: a (chain, draw) DataArray or a flat array of draws.
+    """
     if kind not in CI_KINDS:
         raise ValueError(f"interval kind must be one of {CI_KINDS}, got {kind!r}")
-    ds = draws.to_dataset(name="x")
+    ds = _as_draws(draws).rename(None).to_dataset(name="x")
     func = az.eti if kind == "ETI" else az.hdi
     bounds = func(ds, prob=prob)["x"].values
     return float(bounds[0]), float(bounds[1])
+
+
+def interval_label(prob: float = CI_PROB, kind: str = CI_KIND) -> str:
+    """'90% ETI': the mass and kind of an interval, as every table heads it."""
+    return f"{prob * 100:g}% {kind}"
+
+
+# --------------------------------------------------------------------------- digits
 
 
 def supported_decimals(mcse: float, max_significant: int = 3, value: float = 1.0) -> int:
@@ -95,6 +142,24 @@ def round_to(value: float, decimals: int) -> str:
     return f"{round(value, decimals):.0f}"
 
 
+def rounded(value: float, mcse: float, max_significant: int = 3) -> str:
+    """``value`` with only the digits its Monte Carlo standard error supports."""
+    if not math.isfinite(value):
+        return ""
+    return round_to(value, supported_decimals(mcse, max_significant, value))
+
+
+def _sig(x: float, digits: int = 2) -> str:
+    if not math.isfinite(x):
+        return ""
+    if x == 0:
+        return "0"
+    return round_to(x, max(digits - 1 - int(math.floor(math.log10(abs(x)))), -12))
+
+
+# --------------------------------------------------------------------------- numbers
+
+
 def summarise(idata, quantities: list[Quantity], prior: xr.Dataset | None = None,
               prob: float = CI_PROB, kind: str = CI_KIND) -> pd.DataFrame:
     """Tidy table: one row per quantity with raw numbers, interval, prior interval, R-hat..."""
@@ -102,99 +167,304 @@ def summarise(idata, quantities: list[Quantity], prior: xr.Dataset | None = None
     rows = []
     for q in quantities:
         draws = _draws(posterior, q)
-        ds = draws.to_dataset(name="x")
-        low, high = interval(draws, prob, kind)
-        p_low, p_high = (interval(_draws(prior, q).rename(None), prob, kind)
-                         if prior is not None and q.variable in prior else (math.nan, math.nan))
-        rows.append({
-            "quantity": q.name, "date": q.date, "units": q.units,
-            "median": float(draws.median()), "mean": float(draws.mean()),
-            "sd": float(draws.std()),
-            "ci_low": low, "ci_high": high, "ci_prob": prob, "ci_kind": kind,
-            "prior_ci_low": p_low, "prior_ci_high": p_high,
-            "r_hat": float(az.rhat(ds)["x"]),
-            "ess_bulk": float(az.ess(ds, method="bulk")["x"]),
-            "ess_tail": float(az.ess(ds, method="tail")["x"]),
-            "mcse_median": float(az.mcse(ds, method="median")["x"]),
-            "mcse_ci_low": float(az.mcse(ds, method="quantile", prob=(1 - prob) / 2)["x"]),
-            "mcse_ci_high": float(az.mcse(ds, method="quantile", prob=(1 + prob) / 2)["x"]),
-        })
-    return pd.DataFrame(rows)
+        prior_draws = (_draws(prior, q) if prior is not None and q.variable in prior else None)
+        rows.append(summary_row(draws, q.name, q.date, q.units, prob, kind, prior_draws))
+    return pd.DataFrame(rows, columns=list(JSON_FIELDS))
 
 
-def probabilities(idata) -> pd.DataFrame:
-    """Posterior probabilities that answer the article's doubts directly."""
-    posterior = idata["posterior"].to_dataset()
-    users = posterior["unique_users"].sel(date="2013-05-28")
-    share = posterior["real_user_share"]
-    claims = [
-        ("P(unique users on 2013-05-28 < 1.5 million)", users < 1.5),
-        ("P(unique users on 2013-05-28 < 1.0 million)", users < 1.0),
-        ("P(real-user share U/S < 0.7)", share < 0.7),
-        ("P(real-user share U/S < 0.5)", share < 0.5),
-    ]
+def summary_row(draws, quantity: str, date: str | None, units: str, prob: float = CI_PROB,
+                kind: str = CI_KIND, prior_draws=None) -> dict:
+    """One row of a report table (see ``JSON_FIELDS``) from (chain, draw) draws."""
+    draws = _as_draws(draws).rename(None)
+    ds = draws.to_dataset(name="x")
+    low, high = interval(draws, prob, kind)
+    p_low, p_high = (interval(prior_draws, prob, kind) if prior_draws is not None
+                     else (math.nan, math.nan))
+    return {
+        "quantity": quantity, "date": date, "units": units,
+        "median": float(draws.median()), "mean": float(draws.mean()),
+        "sd": float(draws.std()),
+        "ci_low": low, "ci_high": high, "ci_prob": prob, "ci_kind": kind,
+        "prior_ci_low": p_low, "prior_ci_high": p_high,
+        "r_hat": float(az.rhat(ds)["x"]),
+        "ess_bulk": float(az.ess(ds, method="bulk")["x"]),
+        "ess_tail": float(az.ess(ds, method="tail")["x"]),
+        "mcse_median": float(az.mcse(ds, method="median")["x"]),
+        "mcse_mean": float(az.mcse(ds, method="mean")["x"]),
+        "mcse_ci_low": _interval_mcse(ds, prob, kind, low, 0),
+        "mcse_ci_high": _interval_mcse(ds, prob, kind, high, 1),
+    }
+
+
+def _interval_mcse(ds: xr.Dataset, prob: float, kind: str, bound: float, side: int) -> float:
+    """MCSE of an interval bound: of the matching quantile (for an HDI bound, the quantile at
+    the bound's empirical probability)."""
+    if kind == "ETI":
+        q = (1 - prob) / 2 if side == 0 else (1 + prob) / 2
+    else:
+        q = float(np.clip((ds["x"].values <= bound).mean(), 1e-3, 1 - 1e-3))
+    return float(az.mcse(ds, method="quantile", prob=q)["x"])
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A yes/no question about the estimands, answered by a posterior probability."""
+
+    text: str
+    variable: str
+    date: str | None
+    op: str          # "<" or ">"
+    threshold: float
+
+    def event(self, ds: xr.Dataset) -> xr.DataArray:
+        da = ds[self.variable]
+        if self.date is not None:
+            da = da.sel(date=self.date)
+        return da < self.threshold if self.op == "<" else da > self.threshold
+
+
+CLAIMS = (
+    Claim("P(unique users on 2013-05-28 < 1.5 million)", "unique_users", "2013-05-28", "<", 1.5),
+    Claim("P(unique users on 2013-05-28 < 1.0 million)", "unique_users", "2013-05-28", "<", 1.0),
+    Claim("P(unique users on 2012-02-02 < 0.8 million, the active numbers then)",
+          "unique_users", "2012-02-02", "<", 0.8),
+    Claim("P(real-user share U/S < 0.7)", "real_user_share", None, "<", 0.7),
+    Claim("P(real-user share U/S < 0.5)", "real_user_share", None, "<", 0.5),
+    Claim("P(official share of active lines > 0.25)", "official_share", None, ">", 0.25),
+    Claim("P(users / population aged 10+ on 2013-05-28 < 0.10)", "penetration_10plus",
+          "2013-05-28", "<", 0.10),
+)
+"""The article's doubts as probabilities (posterior, and prior for comparison)."""
+
+
+def _probability(event: xr.DataArray) -> tuple[float, float, float]:
+    """(probability, MCSE, number of draws) of a boolean (chain, draw) array."""
+    p = float(event.mean())
+    n = int(event.size)
+    if 0 < p < 1:
+        n_eff = float(az.ess(event.astype(float).rename(None).to_dataset(name="x"),
+                             method="mean")["x"])
+        mcse = math.sqrt(p * (1 - p) / max(n_eff, 1.0))
+    else:
+        mcse = 0.0
+    return p, mcse, n
+
+
+def probabilities(idata, prior: xr.Dataset | None = None) -> pd.DataFrame:
+    """Posterior probabilities that answer the article's doubts directly, with MCSE (and the
+    prior probability of the same event when ``prior`` is given)."""
+    posterior = idata["posterior"].to_dataset() if hasattr(idata, "children") else idata
     rows = []
-    for text, event in claims:
-        p = float(event.mean())
-        n_eff = float(az.ess(event.astype(float).to_dataset(name="x"))["x"])
-        mcse = math.sqrt(max(p * (1 - p), 1e-12) / max(n_eff, 1.0)) if 0 < p < 1 else 0.0
-        rows.append({"claim": text, "probability": p, "mcse": mcse})
-    return pd.DataFrame(rows)
+    for claim in CLAIMS:
+        if claim.variable not in posterior:
+            continue
+        p, mcse, n = _probability(claim.event(posterior))
+        has_prior = prior is not None and claim.variable in prior
+        prior_event = claim.event(prior) if has_prior else None
+        rows.append({"claim": claim.text, "probability": p, "mcse": mcse, "draws": n,
+                     "prior_probability": float(prior_event.mean()) if has_prior else math.nan,
+                     "prior_draws": int(prior_event.size) if has_prior else 0})
+    return pd.DataFrame(rows, columns=["claim", "probability", "mcse", "draws",
+                                       "prior_probability", "prior_draws"])
+
+
+def format_probability(p: float, mcse: float, draws: int) -> str:
+    """A probability with the digits its MCSE supports; 0 and 1 as bounds ('> 0.9997')."""
+    if not math.isfinite(p):
+        return ""
+    if p >= 1.0:  # every draw agrees: only a bound is supported
+        return f"> {math.floor((1 - 1 / draws) * 1000) / 1000:.3f}"
+    if p <= 0.0:
+        return f"< {math.ceil(1000 / draws) / 1000:.3f}"
+    return round_to(p, max(supported_decimals(mcse, max_significant=3, value=p), 2))
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass
+class Report:
+    """Everything a rendered report shows: raw table, probabilities and provenance."""
+
+    table: pd.DataFrame
+    probabilities: pd.DataFrame
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def prob(self) -> float:
+        return float(self.table["ci_prob"].iloc[0]) if len(self.table) else CI_PROB
+
+    @property
+    def kind(self) -> str:
+        return str(self.table["ci_kind"].iloc[0]) if len(self.table) else CI_KIND
+
+
+def prior_dataset(model, draws: int = PRIOR_DRAWS, seed: int | None = None) -> xr.Dataset:
+    """The run's prior draws; sampled (seed recorded as ``prior_seed``) when it has none."""
+    if "prior" not in model.idata.children:
+        model.sample_prior_predictive(draws=draws, seed=seed)
+    return model.idata["prior"].to_dataset()
+
+
+def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
+    """The report of a fitted (or loaded) KoryoModel."""
+    kind = check_kind(kind)
+    prior = prior_dataset(model)
+    posterior = model.idata["posterior"].to_dataset()
+    quantities = headline_quantities(posterior, model.model.report_dates)
+    table = summarise(model.idata, quantities, prior=prior, prob=prob, kind=kind)
+    probs = probabilities(model.idata, prior=prior)
+    attrs = dict(model.idata.attrs)
+    obs = model.observations
+    attrs.setdefault("config_name", model.config.name)
+    attrs.update({
+        "growth_form": model.config.growth_form,
+        "n_observations": int(len(obs)),
+        "n_kinds": int(obs["kind"].nunique()),
+        "first_date": pd.Timestamp(obs["date"].min()).strftime("%Y-%m-%d"),
+        "last_date": pd.Timestamp(obs["date"].max()).strftime("%Y-%m-%d"),
+        "prior_draws": int(prior.sizes.get("chain", 1) * prior.sizes.get("draw", 0)),
+    })
+    if "diagnostics_json" not in attrs and model.diagnostics is not None:
+        attrs["diagnostics_json"] = json.dumps(model.diagnostics.summary())
+    return Report(table, probs, attrs)
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report as text: ``md``, ``latex``, ``html``, ``csv`` or ``json``."""
+    if fmt == "md":
+        return markdown(report.table, report.probabilities, report.attrs)
+    if fmt == "latex":
+        return latex(report)
+    if fmt == "html":
+        return html(report)
+    if fmt == "csv":
+        return report.table.loc[:, list(JSON_FIELDS)].to_csv(index=False)
+    if fmt == "json":
+        return to_json(report.table)
+    raise ValueError(f"report format must be one of {REPORT_FORMATS}, got {fmt!r}")
+
+
+def to_json(table: pd.DataFrame) -> str:
+    """The stable JSON report: a list with one object per row, fields ``JSON_FIELDS`` (raw
+    numbers; NaN as null)."""
+    records = []
+    for row in table.loc[:, list(JSON_FIELDS)].to_dict(orient="records"):
+        records.append({k: _json_value(v) for k, v in row.items()})
+    return json.dumps(records, indent=2) + "\n"
+
+
+def _json_value(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
 
 
 def formatted(table: pd.DataFrame) -> pd.DataFrame:
     """Human table: each number rounded to the digits its MCSE supports."""
     out = []
     for r in table.itertuples():
-        d_med = supported_decimals(r.mcse_median, value=r.median)
-        d_low = supported_decimals(r.mcse_ci_low, value=r.ci_low)
-        d_high = supported_decimals(r.mcse_ci_high, value=r.ci_high)
-        d_ci = min(d_low, d_high)
+        d_ci = min(supported_decimals(r.mcse_ci_low, value=r.ci_low),
+                   supported_decimals(r.mcse_ci_high, value=r.ci_high))
+        label = interval_label(r.ci_prob, r.ci_kind)
         prior = ("" if math.isnan(r.prior_ci_low) else
                  f"{_sig(r.prior_ci_low)} – {_sig(r.prior_ci_high)}")
         out.append({
             "quantity": r.quantity + (f" ({r.date})" if isinstance(r.date, str) else ""),
             "units": r.units,
-            "median": round_to(r.median, d_med),
-            f"{int(r.ci_prob * 100)}% {r.ci_kind}": f"{round_to(r.ci_low, d_ci)} – "
-                                                   f"{round_to(r.ci_high, d_ci)}",
-            f"prior {int(r.ci_prob * 100)}% {r.ci_kind}": prior,
+            "median": rounded(r.median, r.mcse_median),
+            "mean": rounded(r.mean, r.mcse_mean),
+            "sd": _sig(r.sd),
+            label: f"{round_to(r.ci_low, d_ci)} – {round_to(r.ci_high, d_ci)}",
+            f"prior {label}": prior,
             "R-hat": f"{r.r_hat:.3f}",
             "ESS bulk/tail": f"{r.ess_bulk:.0f} / {r.ess_tail:.0f}",
-            "MCSE (median)": f"{r.mcse_median:.2g}",
+            "MCSE (median)": _sig(r.mcse_median),
         })
     return pd.DataFrame(out)
 
 
-def _sig(x: float, digits: int = 2) -> str:
-    return f"{x:.{digits}g}" if abs(x) < 10 ** digits else f"{x:.0f}"
+def _diagnostics(attrs: dict) -> dict:
+    return json.loads(attrs.get("diagnostics_json", "{}") or "{}")
 
 
-def markdown(table: pd.DataFrame, probs: pd.DataFrame, attrs: dict) -> str:
-    """The Markdown report: headline table, probabilities, result sentence, footer."""
-    human = formatted(table)
-    lines = [f"# bayes_koryo report: {attrs.get('config_name', '?')}", ""]
-    diag = json.loads(attrs.get("diagnostics_json", "{}") or "{}")
-    if not diag.get("converged", False):
-        lines += ["> **WARNING: this run did not pass the convergence checks; do not cite "
-                  "its numbers.** " + "; ".join(diag.get("failures", [])[:5]), ""]
-    head = list(human.columns)
-    lines.append("| " + " | ".join(head) + " |")
-    lines.append("|" + "|".join("---" for _ in head) + "|")
-    for row in human.itertuples(index=False):
-        lines.append("| " + " | ".join(str(v) for v in row) + " |")
-    lines += ["", "Counts in millions; shares as fractions. Intervals: "
-              f"{int(table['ci_prob'].iloc[0] * 100)}% {table['ci_kind'].iloc[0]} "
-              "(equal-tailed) of the posterior; prior intervals of the same kind and mass. "
-              "Each number is rounded to the digits its Monte Carlo standard error supports.",
-              "", "## Probabilities", ""]
-    for p in probs.itertuples():
-        lines.append(f"- {p.claim} = {p.probability:.2f} (MCSE {p.mcse:.2g})")
-    lines += ["", "## Result sentence", "", result_sentence(table), "", "## Provenance", ""]
-    for key in ("run_id", "config_name", "seed", "data_hash", "sampler_json",
-                "versions_json", "diagnostics_json"):
-        lines.append(f"- {key}: `{attrs.get(key, '')}`")
-    return "\n".join(lines) + "\n"
+def _sampler(attrs: dict) -> dict:
+    if attrs.get("sampler_json"):
+        return json.loads(attrs["sampler_json"])
+    return {k: attrs[k] for k in ("sampler", "draws", "tune", "chains", "target_accept")
+            if k in attrs}
+
+
+def table_note(table: pd.DataFrame) -> str:
+    """The sentence under every table: units, interval kind and mass, rounding."""
+    prob, kind = float(table["ci_prob"].iloc[0]), str(table["ci_kind"].iloc[0])
+    return (f"Counts in millions; shares as fractions. Intervals: {interval_label(prob, kind)} "
+            f"({prob * 100:g}% {KIND_NAMES[kind]}) of the posterior; prior intervals of the "
+            "same kind and mass, to two significant digits. Each posterior number is rounded "
+            "to the digits its Monte Carlo standard error (MCSE) supports.")
+
+
+def diagnostics_line(attrs: dict) -> str:
+    """Divergences, max R-hat, min ESS and the sampler, in one line."""
+    d, s = _diagnostics(attrs), _sampler(attrs)
+    parts = [f"sampler {s.get('sampler', '?')} ({s.get('chains', '?')} chains × "
+             f"{s.get('draws', '?')} draws after {s.get('tune', '?')} warm-up, target accept "
+             f"{s.get('target_accept', '?')})"]
+    if d:
+        parts += [f"divergences {d.get('divergences', '?')}",
+                  f"max tree depth hits {d.get('max_treedepth_hits', '?')}",
+                  f"max R-hat {d.get('max_r_hat', math.nan):.3f}",
+                  f"min ESS bulk {d.get('min_ess_bulk', math.nan):.0f}",
+                  f"min ESS tail {d.get('min_ess_tail', math.nan):.0f}",
+                  f"min E-BFMI {d.get('min_ebfmi', math.nan):.2f}",
+                  "converged" if d.get("converged") else "NOT CONVERGED"]
+    return "; ".join(parts)
+
+
+def provenance(attrs: dict) -> list[tuple[str, str]]:
+    """(label, value) pairs of the footer: run id, config, data hash, seeds, versions."""
+    versions = json.loads(attrs.get("versions_json", "{}") or "{}")
+    prior_seed = attrs.get("prior_seed")
+    return [
+        ("run id", str(attrs.get("run_id", ""))),
+        ("model config", str(attrs.get("config_name", ""))),
+        ("data hash (SHA-256)", str(attrs.get("data_hash", ""))),
+        ("seed", str(attrs.get("seed", ""))),
+        ("prior draws", f"{attrs.get('prior_draws', '?')} (seed "
+                        f"{'' if prior_seed is None else prior_seed})"),
+        ("diagnostics", diagnostics_line(attrs)),
+        ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),
+    ]
+
+
+def methods_text(report: Report) -> str:
+    """One paragraph for a methods section, from the run's own numbers."""
+    a, d, s = report.attrs, _diagnostics(report.attrs), _sampler(report.attrs)
+    versions = json.loads(a.get("versions_json", "{}") or "{}")
+    label = interval_label(report.prob, report.kind)
+    return (
+        f"We estimated the number of distinct Koryolink users with the Bayesian model of "
+        f"bayes_koryo {versions.get('bayes_koryo', a.get('package_version', ''))} "
+        f"(model configuration '{a.get('config_name', '?')}', {a.get('growth_form', '?')} "
+        f"diffusion), conditioning on {a.get('n_observations', '?')} public figures of "
+        f"{a.get('n_kinds', '?')} kinds ({a.get('first_date', '?')} to "
+        f"{a.get('last_date', '?')}; rounded figures enter as their rounding cells). "
+        f"The posterior was sampled with {s.get('sampler', '?')} "
+        f"{versions.get(str(s.get('sampler', '')), '')} under PyMC {versions.get('pymc', '?')}"
+        f" ({s.get('chains', '?')} chains of {s.get('draws', '?')} draws after "
+        f"{s.get('tune', '?')} warm-up, seed {a.get('seed', '?')}); there were "
+        f"{d.get('divergences', '?')} divergent transitions, the largest R-hat was "
+        f"{d.get('max_r_hat', math.nan):.3f} and the smallest bulk ESS "
+        f"{d.get('min_ess_bulk', math.nan):.0f}. We report posterior medians with {label}s "
+        f"({report.prob * 100:g}% {KIND_NAMES[report.kind]}s) beside the prior interval of "
+        f"the same kind from {a.get('prior_draws', '?')} prior draws, rounded to the digits "
+        f"their Monte Carlo standard errors support (run {a.get('run_id', '?')}, data hash "
+        f"{str(a.get('data_hash', ''))[:12]})."
+    )
 
 
 def result_sentence(table: pd.DataFrame) -> str:
@@ -208,11 +478,189 @@ def result_sentence(table: pd.DataFrame) -> str:
             supported_decimals(r.mcse_ci_high, value=r.ci_high))
     ds = min(supported_decimals(s.mcse_ci_low, value=s.ci_low),
              supported_decimals(s.mcse_ci_high, value=s.ci_high))
-    label = f"{int(r.ci_prob * 100)}% {r.ci_kind}"
-    median = round_to(r["median"], supported_decimals(r.mcse_median, value=r["median"]))
-    return (f"We estimate that {median} "
+    label = interval_label(r.ci_prob, r.ci_kind)
+    return (f"We estimate that {rounded(r['median'], r.mcse_median)} "
             f"million distinct people ({label} {round_to(r.ci_low, d)}–{round_to(r.ci_high, d)} "
             f"million) stood behind Koryolink's 2 million reported subscriptions in May 2013, "
-            f"i.e. {round_to(s['median'], supported_decimals(s.mcse_median, value=s['median']))} "
+            f"i.e. {rounded(s['median'], s.mcse_median)} "
             f"people per registered SIM ({label} {round_to(s.ci_low, ds)}–"
             f"{round_to(s.ci_high, ds)}).")
+
+
+def _probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(claim, posterior probability, MCSE, prior probability) as text."""
+    rows = []
+    for p in probs.itertuples():
+        prior = ("" if not math.isfinite(p.prior_probability) else
+                 format_probability(p.prior_probability, _binomial_se(p.prior_probability,
+                                                                      p.prior_draws),
+                                    p.prior_draws))
+        rows.append((p.claim, format_probability(p.probability, p.mcse, p.draws),
+                     _sig(p.mcse) if p.mcse > 0 else "0", prior))
+    return rows
+
+
+def _binomial_se(p: float, n: int) -> float:
+    return math.sqrt(p * (1 - p) / n) if n and 0 < p < 1 else 0.0
+
+
+PROBABILITY_HEADER = ("claim", "posterior probability", "MCSE", "prior probability")
+
+
+def markdown(table: pd.DataFrame, probs: pd.DataFrame, attrs: dict) -> str:
+    """The Markdown report: headline table, probabilities, methods, result sentence, footer."""
+    report = Report(table, probs, attrs)
+    human = formatted(table)
+    lines = [f"# bayes_koryo report: {attrs.get('config_name', '?')}", ""]
+    diag = _diagnostics(attrs)
+    if not diag.get("converged", False):
+        lines += ["> **WARNING: this run did not pass the convergence checks; do not cite "
+                  "its numbers.** " + "; ".join(diag.get("failures", [])[:5]), ""]
+    lines += _md_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
+    lines += ["", table_note(table), "", "## Probabilities", ""]
+    lines += _md_table(list(PROBABILITY_HEADER), [list(r) for r in _probability_rows(probs)])
+    lines += ["", "## Result sentence", "", result_sentence(table), "",
+              "## Methods", "", methods_text(report), "", "## Provenance", ""]
+    lines += [f"- {label}: `{value}`" for label, value in provenance(attrs)]
+    return "\n".join(lines) + "\n"
+
+
+def _md_table(head: list[str], rows: list[list]) -> list[str]:
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|")
+
+    out = ["| " + " | ".join(cell(h) for h in head) + " |", "|" + "---|" * len(head)]
+    return out + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+
+
+# --------------------------------------------------------------------------- LaTeX
+
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%",
+                "$": r"\$", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}",
+                "^": r"\textasciicircum{}", "–": "--", "×": r"$\times$", "≥": r"$\geq$",
+                "<": r"$<$", ">": r"$>$"}
+
+
+def tex_escape(text: object) -> str:
+    """Text safe inside a LaTeX table cell or caption."""
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def latex(report: Report) -> str:
+    """A booktabs table (plus a probabilities table) to \\input into a LaTeX document
+    (needs ``\\usepackage{booktabs}``); methods and result sentence as comments on top."""
+    human = formatted(report.table)
+    label = interval_label(report.prob, report.kind)
+    cols = list(human.columns)
+    lines = ["% bayes_koryo report; requires \\usepackage{booktabs}",
+             "% Result sentence: " + tex_escape(result_sentence(report.table)),
+             "% Methods: " + tex_escape(methods_text(report)),
+             r"\begin{table}[ht]", r"\centering", r"\small",
+             r"\caption{Estimated unique Koryolink users and related quantities: posterior "
+             f"medians and {tex_escape(label)} ({report.prob * 100:g}\\% "
+             f"{tex_escape(KIND_NAMES[report.kind])}s), prior intervals of the same kind, "
+             r"convergence diagnostics.}",
+             r"\label{tab:bayes-koryo-headline}",
+             r"\begin{tabular}{ll" + "r" * (len(cols) - 2) + "}", r"\toprule",
+             " & ".join(tex_escape(c) for c in cols) + r" \\", r"\midrule"]
+    lines += [" & ".join(tex_escape(v) for v in row) + r" \\"
+              for row in human.itertuples(index=False)]
+    lines += [r"\bottomrule", r"\end{tabular}", "",
+              r"\smallskip", r"\begin{minipage}{0.95\linewidth}\footnotesize",
+              tex_escape(table_note(report.table)), r"\par",
+              tex_escape("Diagnostics: " + diagnostics_line(report.attrs)) + r"\par",
+              tex_escape("; ".join(f"{k}: {v}" for k, v in provenance(report.attrs)
+                                   if k not in ("diagnostics",))),
+              r"\end{minipage}", r"\end{table}", "",
+              r"\begin{table}[ht]", r"\centering", r"\small",
+              r"\caption{Posterior probabilities (with Monte Carlo standard error) and the "
+              r"prior probabilities of the same events.}",
+              r"\label{tab:bayes-koryo-probabilities}",
+              r"\begin{tabular}{lrrr}", r"\toprule",
+              " & ".join(tex_escape(c) for c in PROBABILITY_HEADER) + r" \\", r"\midrule"]
+    lines += [" & ".join(tex_escape(v) for v in row) + r" \\"
+              for row in _probability_rows(report.probabilities)]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = ("body{font-family:Georgia,serif;max-width:72em;margin:2em auto;padding:0 1em;"
+        "color:#222}table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
+        "th,td{padding:0.25em 0.6em;text-align:right}th:first-child,td:first-child"
+        "{text-align:left}thead th{border-top:2px solid #222;border-bottom:1px solid #222}"
+        "tbody tr:last-child td{border-bottom:2px solid #222}.note{font-size:0.85em;"
+        "color:#444}.warning{background:#fee;border:1px solid #c00;padding:0.5em}"
+        "code{font-size:0.85em;word-break:break-all}")
+
+
+def _html_table(head: list[str], rows: list[list]) -> list[str]:
+    e = html_lib.escape
+    out = ["<table>", "<thead><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in head)
+           + "</tr></thead>", "<tbody>"]
+    out += ["<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in rows]
+    return out + ["</tbody>", "</table>"]
+
+
+def html(report: Report) -> str:
+    """A standalone HTML page (inline style, no external assets; every text escaped)."""
+    e = html_lib.escape
+    human = formatted(report.table)
+    title = f"bayes_koryo report: {report.attrs.get('config_name', '?')}"
+    lines = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             f"<title>{e(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+             f"<h1>{e(title)}</h1>"]
+    diag = _diagnostics(report.attrs)
+    if not diag.get("converged", False):
+        lines.append('<p class="warning"><strong>WARNING: this run did not pass the '
+                     "convergence checks; do not cite its numbers.</strong> "
+                     + e("; ".join(diag.get("failures", [])[:5])) + "</p>")
+    lines += _html_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
+    lines += [f'<p class="note">{e(table_note(report.table))}</p>', "<h2>Probabilities</h2>"]
+    lines += _html_table(list(PROBABILITY_HEADER),
+                         [list(r) for r in _probability_rows(report.probabilities)])
+    lines += ["<h2>Result sentence</h2>", f"<p>{e(result_sentence(report.table))}</p>",
+              "<h2>Methods</h2>", f"<p>{e(methods_text(report))}</p>",
+              "<h2>Provenance</h2>", "<ul>"]
+    lines += [f"<li>{e(k)}: <code>{e(v)}</code></li>" for k, v in provenance(report.attrs)]
+    lines += ["</ul>", "</body>", "</html>"]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- forecasts
+
+FORECAST_QUANTITIES = (("reported_subscriptions", "million SIMs"),
+                       ("unique_users", "million people"))
+
+
+def forecast_table(model, dates, prob: float = CI_PROB, kind: str = CI_KIND,
+                   seed: int | None = None) -> pd.DataFrame:
+    """Posterior predictive of reported subscriptions and unique users at ``dates`` (any
+    date after launch, up to the horizon), one row per (quantity, date), fields
+    ``JSON_FIELDS``; the prior interval comes from the same forecast of the prior draws."""
+    import copy
+
+    kind = check_kind(kind)
+    post = model.forecast(dates, seed=seed)
+    prior = prior_dataset(model)
+    prior_model = copy.copy(model)
+    prior_model.idata = xr.DataTree.from_dict({"posterior": prior})
+    prior_fc = prior_model.forecast(dates, seed=seed)
+    rows = []
+    for name, units in FORECAST_QUANTITIES:
+        for date in post["forecast_date"].values:
+            day = pd.Timestamp(date).strftime("%Y-%m-%d")
+            rows.append(summary_row(post[name].sel(forecast_date=date), name, day, units,
+                                    prob, kind, prior_fc[name].sel(forecast_date=date)))
+    return pd.DataFrame(rows, columns=list(JSON_FIELDS))
+
+
+def forecast_markdown(table: pd.DataFrame, attrs: dict) -> str:
+    """The forecast table in Markdown, MCSE-rounded, with its interval note and run id."""
+    human = formatted(table)
+    lines = _md_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
+    lines += ["", table_note(table) + " reported_subscriptions includes the audited-count "
+              "reporting error.", "", f"Run {attrs.get('run_id', '?')}, model config "
+              f"{attrs.get('config_name', '?')}, data hash {attrs.get('data_hash', '?')}."]
+    return "\n".join(lines) + "\n"
