@@ -20,6 +20,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,14 +149,14 @@ class ModelConfig:
 
 
 def _suggest(key: str, allowed) -> str:
-    match = difflib.get_close_matches(key, list(allowed), n=1)
+    match = difflib.get_close_matches(str(key), list(allowed), n=1)
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 def _check_keys(table: dict, allowed, where: str) -> None:
     for key in table:
-        if key not in allowed:
-            raise ConfigError(f"{where}: unknown key '{key}'{_suggest(key, allowed)}")
+        if not isinstance(key, str) or key not in allowed:
+            raise ConfigError(f"{where}: unknown key {str(key)!r}{_suggest(key, allowed)}")
 
 
 def _check_type(value: Any, expected: type, where: str) -> None:
@@ -191,6 +193,15 @@ def _parse_date(value: str, where: str) -> dt.date:
         raise ConfigError(f"{where}: expected an ISO date YYYY-MM-DD, got {value!r}") from None
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""Config names become file names (``run`` writes NAME.nc): no paths, no hidden files."""
+EARLIEST_LAUNCH = dt.date(1990, 1, 1)
+MAX_WINDOW_YEARS = 30
+"""The monthly grid spans launch..horizon: at most this many years (360 grid months)."""
+MAX_DRAWS = 1_000_000
+MAX_CHAINS = 64
+
+
 def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfig:
     """Validate ``user`` (TOML layout), merge it over DEFAULTS and return a ModelConfig."""
     if not isinstance(user, dict):
@@ -203,6 +214,9 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
             for sub, sub_value in value.items():
                 _check_type(sub_value, _SUBKEYS[key][sub], f"{source}: {key}.{sub}")
     merged = _deep_merge(DEFAULTS, {k: v for k, v in user.items() if k != "extends"})
+    if not _NAME.fullmatch(merged["name"]):
+        raise ConfigError(f"{source}: name: {merged['name'][:70]!r} is not a valid run name "
+                          "(letters, digits, '_', '.', '-'; at most 64; used as a file name)")
 
     form = merged["growth"]["form"]
     if form not in GROWTH_FORMS:
@@ -213,18 +227,26 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
     horizon = _parse_date(merged["time"]["horizon"], f"{source}: time.horizon")
     if horizon <= launch:
         raise ConfigError(f"{source}: time.horizon {horizon} must be after time.launch {launch}")
+    if launch < EARLIEST_LAUNCH or (horizon - launch).days > MAX_WINDOW_YEARS * 365.25:
+        raise ConfigError(f"{source}: time: launch {launch} to horizon {horizon} must start in "
+                          f"{EARLIEST_LAUNCH.year} or later and span at most "
+                          f"{MAX_WINDOW_YEARS} years")
 
     obs = merged["observations"]
     kinds = tuple(obs["kinds"])
     for kind in kinds:
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise ConfigError(f"{source}: observations.kinds: unknown kind {kind!r}"
                               f"{_suggest(str(kind), KINDS)}")
+    if not kinds or len(set(kinds)) != len(kinds):
+        raise ConfigError(f"{source}: observations.kinds: expected distinct kinds, at least "
+                          f"one, got {list(kinds)!r}")
     _check_keys(obs["log_sd"], KINDS, f"{source}: [observations.log_sd]")
     for kind, sd in obs["log_sd"].items():
         _check_type(sd, float, f"{source}: observations.log_sd.{kind}")
-        if not sd > 0:
-            raise ConfigError(f"{source}: observations.log_sd.{kind}: must be > 0, got {sd!r}")
+        if not (math.isfinite(sd) and sd > 0):
+            raise ConfigError(f"{source}: observations.log_sd.{kind}: must be > 0 and "
+                              f"finite, got {sd!r}")
 
     priors: dict[str, Prior] = {}
     _check_keys(merged["priors"], DEFAULT_PRIORS, f"{source}: [priors]")
@@ -244,11 +266,13 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
                              prior.justification, prior.source, prior.units)
 
     s = merged["sampler"]
-    for key in ("draws", "tune", "chains"):
-        if s[key] < 1:
-            raise ConfigError(f"{source}: sampler.{key}: must be >= 1, got {s[key]}")
-    if s["seed"] < 0:
-        raise ConfigError(f"{source}: sampler.seed: must be a non-negative integer")
+    for key, most in (("draws", MAX_DRAWS), ("tune", MAX_DRAWS), ("chains", MAX_CHAINS)):
+        if not 1 <= s[key] <= most:
+            raise ConfigError(f"{source}: sampler.{key}: must be >= 1 and <= {most:,}, "
+                              f"got {s[key]}")
+    if not 0 <= s["seed"] < 2**63:
+        raise ConfigError(f"{source}: sampler.seed: must be an integer in 0..2**63-1, "
+                          f"got {s['seed']}")
     if not 0.5 <= s["target_accept"] < 1:
         raise ConfigError(f"{source}: sampler.target_accept: must be in [0.5, 1)")
     if not 1 <= s["max_tree_depth"] <= 15:

@@ -19,7 +19,7 @@ import pymc as pm
 import xarray as xr
 
 from bayes_koryo.config import ModelConfig, default_config, load_config
-from bayes_koryo.data import load_observations
+from bayes_koryo.data import check_observation_frame, load_observations
 from bayes_koryo.diagnostics import Diagnostics, diagnose
 from bayes_koryo.errors import ConfigError
 from bayes_koryo.growth import GROWTH_PARAMETERS, log_adopted_fraction
@@ -53,6 +53,7 @@ class KoryoModel:
         self.config = _as_config(config)
         self.observations = load_observations() if observations is None else observations
         self.model = build_model(self.observations, self.config)
+        check_initial_point(self.model, self.config)
         self.idata: xr.DataTree | None = None
         self.diagnostics: Diagnostics | None = None
         self._compiled = None
@@ -73,6 +74,7 @@ class KoryoModel:
 
     def set_observations(self, observations: pd.DataFrame) -> None:
         """Swap in new observation values with the same layout (dates, kinds, bounds)."""
+        check_observation_frame(observations)
         grid, blocks, layout = self._layout(observations)
         old_grid, _, old_layout = self._layout(self.observations)
         if not grid.equals(old_grid) or layout != old_layout:
@@ -285,6 +287,30 @@ class KoryoModel:
         replicated["reported_subscriptions"] = reported.rename(forecast_date="date")
         self.idata["posterior_predictive"] = xr.DataTree(replicated)
         return self.idata
+
+
+def check_initial_point(model: pm.Model, config: ModelConfig) -> None:
+    """Raise ConfigError unless every log density term is finite at the initial point.
+
+    Runs right after ``build_model``, before the (slow) nutpie compilation, with a cheaply
+    compiled pytensor function: priors that are valid one by one can still jointly describe
+    an impossible state (more children than people, say), which would only surface as a
+    sampler failure. The message names the terms and the derived quantities at fault.
+    """
+    logps = model.point_logps(mode="FAST_COMPILE", round_vals=6)
+    bad = [name for name, value in logps.items() if not np.all(np.isfinite(value))]
+    if not bad:
+        return
+    scalars = [v for v in model.deterministics if v.ndim == 0]
+    values = model.compile_fn(model.replace_rvs_by_values(scalars), inputs=model.value_vars,
+                              mode="FAST_COMPILE", on_unused_input="ignore",
+                              point_fn=True)(model.initial_point())
+    impossible = [f"{v.name} = {float(x):.3g}" for v, x in zip(scalars, values, strict=True)
+                  if not (np.isfinite(x) and x > 0)]
+    hint = (f"; at the priors' initial point {', '.join(impossible[:3])}" if impossible else "")
+    raise ConfigError(
+        f"config {config.name!r}: the log density is not finite at the model's initial point "
+        f"for {', '.join(bad)}{hint}: check the priors of these quantities")
 
 
 def _known_to(compiled, values: dict) -> dict:

@@ -10,6 +10,7 @@ shares are fractions in (0, 1).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pymc as pm
@@ -26,6 +27,30 @@ DISTRIBUTIONS: dict[str, tuple[type, tuple[str, ...]]] = {
 """Supported prior families and their hyperparameters (PyMC parameterisation)."""
 
 POSITIVE_PARAMETERS = {"sigma", "alpha", "beta"}
+
+SUPPORTS: dict[str, str] = {
+    "Normal": "real", "HalfNormal": "positive", "LogNormal": "positive", "Beta": "unit",
+    "Gamma": "positive",
+}
+"""Where each family puts its mass: ``real`` (all numbers), ``positive`` (> 0), ``unit`` (0, 1)."""
+
+DOMAIN_TEXT = {"real": "any real number", "positive": "positive values",
+               "unit": "the interval (0, 1)"}
+_INSIDE = {"real": {"real", "positive", "unit"}, "positive": {"positive", "unit"},
+           "unit": {"unit"}}
+
+MAX_MASS_OUTSIDE = 1e-6
+"""A Normal prior on a restricted parameter may put at most this mass outside its domain."""
+
+
+def _normal_mass_outside(mu: float, sigma: float, domain: str) -> float:
+    """P(X outside ``domain``) for X ~ Normal(mu, sigma)."""
+    below_zero = 0.5 * math.erfc(mu / (sigma * math.sqrt(2.0)))
+    if domain == "positive":
+        return below_zero
+    if domain == "unit":
+        return below_zero + 0.5 * math.erfc((1.0 - mu) / (sigma * math.sqrt(2.0)))
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -55,15 +80,53 @@ class Prior:
             raise ConfigError(
                 f"priors.{name}: {self.dist} takes parameters {', '.join(expected)}"
                 + (f"; missing {', '.join(missing)}" if missing else "")
-                + (f"; unknown {', '.join(extra)}" if extra else "")
+                + (f"; unknown {', '.join(map(str, extra))}{_did_you_mean(extra[0], expected)}"
+                   if extra else "")
             )
         for key, value in self.params.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigError(f"priors.{name}.{key}: expected a number, got {value!r}")
-            if value != value or value in (float("inf"), float("-inf")):
-                raise ConfigError(f"priors.{name}.{key}: must be finite, got {value!r}")
+            try:
+                finite = math.isfinite(float(value))
+            except OverflowError:  # an int beyond float range
+                finite = False
+            if not finite:
+                raise ConfigError(f"priors.{name}.{key}: must be finite, got {value!r:.40}")
             if key in POSITIVE_PARAMETERS and value <= 0:
                 raise ConfigError(f"priors.{name}.{key}: must be > 0, got {value!r}")
+        self._check_domain(name)
+
+    def _check_domain(self, name: str) -> None:
+        """The family's support must lie in the parameter's domain (see DOMAINS); a Normal
+        may spill over only a negligible mass (MAX_MASS_OUTSIDE)."""
+        domain = DOMAINS.get(name)
+        support = SUPPORTS[self.dist]
+        if domain is None or support in _INSIDE[domain]:
+            return
+        if self.dist == "Normal":
+            mass = _normal_mass_outside(float(self.params["mu"]), float(self.params["sigma"]),
+                                        domain)
+            if mass <= MAX_MASS_OUTSIDE:
+                return
+            raise ConfigError(
+                f"priors.{name}: Normal(mu={self.params['mu']:g}, sigma="
+                f"{self.params['sigma']:g}) puts {mass:.2g} of its mass outside the domain "
+                f"of {name} ({DOMAIN_TEXT[domain]}); move mu or shrink sigma, or use a family "
+                f"with the right support ({', '.join(_families_for(domain))})")
+        raise ConfigError(
+            f"priors.{name}: {self.dist} has support on {DOMAIN_TEXT[support]} but {name} "
+            f"takes {DOMAIN_TEXT[domain]}; use one of {', '.join(_families_for(domain))}")
+
+
+def _did_you_mean(key: object, allowed) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(str(key), list(allowed), n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _families_for(domain: str) -> list[str]:
+    return [family for family, support in SUPPORTS.items() if support == domain]
 
 
 def _p(dist: str, units: str, justification: str, source: str, **params: float) -> Prior:
@@ -198,6 +261,20 @@ DEFAULT_PRIORS: dict[str, Prior] = {
         "mean 0.2.",
         f"{KIM_2013} (reported restriction)", alpha=2, beta=8),
 }
+
+
+DOMAINS: dict[str, str] = {
+    **{name: "positive" for name in (
+        "population_total", "children_under_10", "soldiers", "innovation_rate",
+        "imitation_rate", "logistic_rate", "gompertz_displacement", "gompertz_rate",
+        "deviation_scale", "sims_beyond_two")},
+    **{name: "unit" for name in (
+        "ceiling_share", "coverage_at_launch", "coverage_end_2009", "restricted_pace",
+        "heavy_user_share", "official_share", "inactive_share", "activity_depression")},
+    "logistic_midpoint": "real",
+    "access_open_time": "real",
+}
+"""Values each model parameter can take (the model takes logs of counts, rates and 1 - share)."""
 
 
 def prior_table() -> list[dict]:
