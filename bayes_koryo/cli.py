@@ -1,15 +1,19 @@
 """The ``bayes-koryo`` command line.
 
-Commands: ``data`` (show the validated observations) and ``cite`` (BibTeX for the package and
-every data source). Global option: ``--debug`` (show tracebacks), given before the command.
+Commands: ``data`` (show the validated observations), ``cite`` (BibTeX for the package and
+every data source), ``fit``, ``run``, ``report`` (md, latex, html, csv, json), ``plot``
+(publication figures), ``forecast`` (any date up to the horizon) and ``check``. Global option:
+``--debug`` (show tracebacks), given before the command.
 
 Exit codes:
 
 * 0 - success;
-* 1 - internal error (a bug: ``error: internal error: <type>: <msg>``);
+* 1 - internal error (a bug: ``error: internal error: <type>: <msg>``), and for ``check``:
+  a threshold failed (:class:`~bayes_koryo.errors.ThresholdError`);
 * 2 - bad input, configuration or file (any :class:`~bayes_koryo.errors.KoryoError` with
   that code, and command-line usage errors);
-* 3 - sampling diagnostics failed (:class:`~bayes_koryo.errors.ConvergenceError`);
+* 3 - ``fit``/``run``: sampling diagnostics failed
+  (:class:`~bayes_koryo.errors.ConvergenceError`);
 * 130 - interrupted.
 
 Every failure prints exactly one line ``error: <message>`` to stderr; ``--debug`` adds the
@@ -23,6 +27,7 @@ user can fix, and print tabular results with :func:`print_frame`.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -293,13 +298,15 @@ def fit(
 @app.command()
 def report(
     run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, csv or json.")] = "md",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md, latex, html, csv or json."
+                                     )] = "md",
     out: Annotated[Path | None, typer.Option("--out", help="Write here (default: stdout).")
                    ] = None,
     ci_kind: Annotated[str, typer.Option("--ci-kind", help="ETI or HDI.")] = "ETI",
+    ci_prob: Annotated[float, typer.Option("--ci-prob", help="Interval mass.")] = 0.9,
 ) -> None:
     """Headline table with MCSE-backed digits, probabilities and provenance."""
-    text = _report_text(run, fmt, ci_kind)
+    text = _report_text(run, fmt, ci_kind, ci_prob)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -307,25 +314,34 @@ def report(
         typer.echo(f"wrote {out}", err=True)
 
 
-def _report_text(run: Path, fmt: str, ci_kind: str) -> str:
+def _report_text(run: Path, fmt: str, ci_kind: str, ci_prob: float = 0.9) -> str:
     from bayes_koryo import report as rep
-    from bayes_koryo.errors import ConfigError
     from bayes_koryo.runs import load_run
 
-    if ci_kind.upper() not in rep.CI_KINDS:
-        raise ConfigError(f"--ci-kind: expected ETI or HDI, got {ci_kind!r}")
-    if fmt not in ("md", "csv", "json"):
-        raise ConfigError(f"--format: expected md, csv or json, got {fmt!r}")
+    _check_interval(ci_kind, ci_prob)
+    if fmt not in rep.REPORT_FORMATS:
+        raise _config_error(f"--format: expected one of {', '.join(rep.REPORT_FORMATS)}, "
+                            f"got {fmt!r}")
     model = load_run(run)
-    posterior = model.idata["posterior"].to_dataset()
-    prior = model.idata["prior"].to_dataset() if "prior" in model.idata.children else None
-    quantities = rep.headline_quantities(posterior, model.model.report_dates)
-    table = rep.summarise(model.idata, quantities, prior=prior, kind=ci_kind.upper())
-    if fmt == "csv":
-        return table.to_csv(index=False)
-    if fmt == "json":
-        return table.to_json(orient="records", indent=2) + "\n"
-    return rep.markdown(table, rep.probabilities(model.idata), dict(model.idata.attrs))
+    if not model.diagnostics.converged:
+        typer.echo(f"warning: {run} did not pass the convergence checks; do not cite its "
+                   "numbers", err=True)
+    return rep.render(rep.build_report(model, prob=ci_prob, kind=ci_kind.upper()), fmt)
+
+
+def _config_error(message: str):
+    from bayes_koryo.errors import ConfigError
+
+    return ConfigError(message)
+
+
+def _check_interval(ci_kind: str, ci_prob: float) -> None:
+    from bayes_koryo.report import CI_KINDS
+
+    if ci_kind.upper() not in CI_KINDS:
+        raise _config_error(f"--ci-kind: expected ETI or HDI, got {ci_kind!r}")
+    if not 0 < ci_prob < 1:
+        raise _config_error(f"--ci-prob: expected a mass between 0 and 1, got {ci_prob}")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -351,7 +367,8 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Integer seed (default: config).")] = None,
     allow_unconverged: Annotated[bool, typer.Option("--allow-unconverged")] = False,
 ) -> None:
-    """The main job: fit CONFIG on the bundled data, write OUT_DIR/NAME.nc and NAME_report.md."""
+    """The main job: fit CONFIG on the bundled data, write OUT_DIR/NAME.nc, NAME_report.md and
+    the figures NAME_*.png / NAME_*.pdf."""
     from bayes_koryo.config import load_config
 
     name = load_config(config).name
@@ -360,14 +377,16 @@ def run(
     md = out_dir / f"{name}_report.md"
     _write_atomic(md, _report_text(nc, "md", "ETI"))
     typer.echo(f"wrote {md}", err=True)
+    _write_figures(model, out_dir, f"{name}_")
     _gate(model, allow_unconverged)
 
 
 @app.command()
 def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")]) -> None:
-    """Exit 0 only when the run meets the brief's convergence and predictive thresholds."""
+    """Exit 0 only when the run meets the brief's convergence and predictive thresholds
+    (exit 1, listing what failed, otherwise)."""
     from bayes_koryo.checks import posterior_predictive_table
-    from bayes_koryo.errors import ConvergenceError
+    from bayes_koryo.errors import ThresholdError
     from bayes_koryo.runs import load_run
 
     model = load_run(run)
@@ -389,8 +408,59 @@ def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")
     for line in failures:
         typer.echo(f"FAIL: {line}")
     if failures:
-        raise ConvergenceError(f"{run}: {len(failures)} check(s) failed")
+        raise ThresholdError(f"{run}: {len(failures)} check(s) failed")
     typer.echo("all checks passed")
+
+
+# --------------------------------------------------------------------------- publication commands
+
+
+def _write_figures(model, out_dir: Path, prefix: str = "") -> None:
+    from bayes_koryo.plots import write_figures
+
+    for path in write_figures(model, out_dir, prefix=prefix):
+        typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+def plot(
+    run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the figures.")] = Path("."),
+) -> None:
+    """Write the publication figures (trajectory, decomposition, prior vs posterior,
+    posterior predictive check) as PNG and PDF."""
+    from bayes_koryo.runs import load_run
+
+    _write_figures(load_run(run), out, f"{run.stem}_")
+
+
+@app.command()
+def forecast(
+    run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")],
+    date: Annotated[list[str], typer.Option("--date", help="YYYY-MM-DD, launch < date <= "
+                                            "horizon; repeat for several.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json or md.")] = "json",
+    ci_kind: Annotated[str, typer.Option("--ci-kind", help="ETI or HDI.")] = "ETI",
+    ci_prob: Annotated[float, typer.Option("--ci-prob", help="Interval mass.")] = 0.9,
+) -> None:
+    """Posterior predictive of reported subscriptions and unique users at any date up to the
+    model's horizon (fields as in the JSON report)."""
+    from bayes_koryo import report as rep
+    from bayes_koryo.runs import load_run
+
+    _check_interval(ci_kind, ci_prob)
+    if fmt not in ("json", "md"):
+        raise _config_error(f"--format: expected json or md, got {fmt!r}")
+    dates = []
+    for text in date:
+        try:
+            dates.append(pd.Timestamp(dt.date.fromisoformat(text.strip())))
+        except ValueError:
+            raise _config_error(f"--date: expected YYYY-MM-DD, got {text!r}") from None
+    model = load_run(run)
+    table = rep.forecast_table(model, dates, prob=ci_prob, kind=ci_kind.upper())
+    sys.stdout.write(rep.to_json(table) if fmt == "json"
+                     else rep.forecast_markdown(table, dict(model.idata.attrs)))
 
 
 # --------------------------------------------------------------------------- BibTeX

@@ -45,3 +45,9 @@ class ConvergenceError(KoryoError):
     """Sampling diagnostics miss the thresholds of the modelling brief."""
 
     exit_code = 3
+
+
+class ThresholdError(KoryoError):
+    """``bayes-koryo check``: a saved run misses a threshold of the brief (exit code 1)."""
+
+    exit_code = 1

@@ -32,8 +32,10 @@ KIND_NAMES = {"ETI": "equal-tailed interval", "HDI": "highest-density interval"}
 REPORT_FORMATS = ("md", "latex", "html", "csv", "json")
 JSON_FIELDS = ("quantity", "date", "units", "median", "mean", "sd", "ci_low", "ci_high",
                "ci_prob", "ci_kind", "prior_ci_low", "prior_ci_high", "r_hat", "ess_bulk",
-               "ess_tail", "mcse_median", "mcse_mean", "mcse_ci_low", "mcse_ci_high")
-"""Fields of every object of the JSON report (and columns of the CSV), in order."""
+               "ess_tail", "mcse_median", "mcse_mean", "mcse_ci_low", "mcse_ci_high",
+               "converged")
+"""Fields of every object of the JSON report (and columns of the CSV), in order.
+``converged`` is false on every row of a run that missed a convergence threshold."""
 
 PRIOR_DRAWS = 2000
 """Prior draws sampled for the prior intervals when a run file carries no prior group."""
@@ -325,8 +327,13 @@ def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
         "last_date": pd.Timestamp(obs["date"].max()).strftime("%Y-%m-%d"),
         "prior_draws": int(prior.sizes.get("chain", 1) * prior.sizes.get("draw", 0)),
     })
+    if "versions_json" not in attrs:  # an unsaved fit: the versions of this process
+        from bayes_koryo.runs import versions
+
+        attrs["versions_json"] = json.dumps(versions(), sort_keys=True)
     if "diagnostics_json" not in attrs and model.diagnostics is not None:
         attrs["diagnostics_json"] = json.dumps(model.diagnostics.summary())
+    table["converged"] = bool(_diagnostics(attrs).get("converged", False))
     return Report(table, probs, attrs)
 
 
@@ -663,4 +670,45 @@ def forecast_markdown(table: pd.DataFrame, attrs: dict) -> str:
     lines += ["", table_note(table) + " reported_subscriptions includes the audited-count "
               "reporting error.", "", f"Run {attrs.get('run_id', '?')}, model config "
               f"{attrs.get('config_name', '?')}, data hash {attrs.get('data_hash', '?')}."]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- README headline
+
+HEADLINE_ROWS = (
+    ("unique_users", "2012-02-02", "unique users, 2 Feb 2012 (\"1 million\"), millions"),
+    ("unique_users", "2013-05-28", "unique users, 28 May 2013 (\"2 million\"), millions"),
+    ("real_user_share", None, "people per registered SIM (U/S)"),
+    ("sims_per_user", None, "registered SIMs per user"),
+    ("inactive_share", None, "inactive share of registered numbers"),
+    ("official_share", None, "official share of active lines"),
+    ("penetration_10plus", "2013-05-28", "users / population aged 10+, May 2013"),
+    ("user_ceiling", None, "user ceiling, millions"),
+)
+
+
+def headline_markdown(report: Report) -> str:
+    """The short headline table of the README (a subset of the full report), with the key
+    probabilities, the result sentence and the run's provenance."""
+    table = report.table
+    label = interval_label(report.prob, report.kind)
+    rows = []
+    for name, date, text in HEADLINE_ROWS:
+        sel = table[(table["quantity"] == name)
+                    & ((table["date"] == date) if date else table["date"].isna())]
+        if sel.empty:
+            continue
+        human = formatted(sel).iloc[0]
+        rows.append([text, human["median"], human[label], human[f"prior {label}"],
+                     human["MCSE (median)"], human["R-hat"]])
+    lines = _md_table(["quantity", "median", label, f"prior {label}", "MCSE (median)",
+                       "R-hat"], rows)
+    lines += ["", table_note(table), ""]
+    lines += [f"- {claim}: {p} (MCSE {mcse}; prior {prior})"
+              for claim, p, mcse, prior in _probability_rows(report.probabilities)[:4]]
+    a = report.attrs
+    lines += ["", result_sentence(table), "",
+              f"Run `{a.get('run_id', '?')}` (config `{a.get('config_name', '?')}`, seed "
+              f"{a.get('seed', '?')}, data hash `{str(a.get('data_hash', ''))[:16]}…`): "
+              f"{diagnostics_line(a)}."]
     return "\n".join(lines) + "\n"

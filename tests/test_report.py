@@ -69,5 +69,5 @@ def test_report_of_a_fit(fitted):
     total = float(posterior["subscriptions"].sel(date="2013-05-28").median())
     assert parts == pytest.approx(total, rel=0.05)
     text = report.markdown(table, report.probabilities(fitted.idata), dict(fitted.idata.attrs))
-    assert "90% ETI" in text and "We estimate that" in text and "run_id" in text
+    assert "90% ETI" in text and "We estimate that" in text and "run id" in text
     json.loads(table.to_json(orient="records"))
