@@ -153,6 +153,16 @@ def test_thousands_separators_are_refused(tmp_path, cell):
     assert "not a number" in str(info.value)
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_other_separators_are_named(tmp_path, separator):
+    path = tmp_path / "semi.csv"
+    path.write_text(BUNDLED.replace(",", separator))
+    with pytest.raises(DataValidationError) as info:
+        load_observations(path)
+    assert one_line(info.value).endswith(f"the file seems to be separated by {separator!r}: "
+                                         "use commas")
+
+
 # --------------------------------------------------------------------------- huge input
 
 

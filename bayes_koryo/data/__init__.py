@@ -245,6 +245,9 @@ def _read_table(
         problem = f"missing required column(s): {', '.join(map(repr, missing))}"
         if unknown:
             problem += f" (the header has unknown column(s): {', '.join(map(repr, unknown))})"
+        separator = next((d for d in ";\t|" if len(columns) == 1 and d in columns[0]), None)
+        if separator:
+            problem += f"; the file seems to be separated by {separator!r}: use commas"
         raise DataValidationError(file, problem, row=header_row, column=missing[0])
     if unknown:
         raise DataValidationError(
