@@ -1,7 +1,10 @@
 # The two commands a user needs (see README.md):
-#   make run   - set up .venv, fit models/baseline.toml on the bundled data, write the report to runs/
+#   make run   - set up .venv, fit models/baseline.toml on the bundled data, write the report
+#                and the figures to runs/
 #   make test  - set up .venv and run the whole test suite
-.PHONY: setup run test lint lock clean
+#   make docs  - regenerate docs/headline.md, docs/trajectory.png and the README headline
+#                from runs/baseline.nc
+.PHONY: setup run test lint lock clean docs
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +13,10 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	$(BIN)/bayes-koryo run models/baseline.toml --out-dir runs
+	$(BIN)/bayes-koryo run models/baseline.toml --out-dir runs --force
+
+docs: setup
+	$(BIN)/python scripts/make_docs.py
 
 test: setup
 	$(BIN)/python -m pytest

@@ -1,0 +1,72 @@
+"""Regenerate the README's headline from the baseline run (`make docs`).
+
+Reads runs/baseline.nc (written by `make run`) and writes
+
+- docs/headline.md    the headline table, probabilities, result sentence and provenance;
+- docs/trajectory.png the trajectory figure (U(t), S(t) and the reported figures);
+
+then replaces the block between the ``<!-- headline:start -->`` and
+``<!-- headline:end -->`` markers of README.md with docs/headline.md, so the README shows
+exactly the committed numbers. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- headline:start -->", "<!-- headline:end -->"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600 files
+    os.replace(tmp, path)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, default=ROOT / "runs" / "baseline.nc")
+    parser.add_argument("--docs", type=Path, default=ROOT / "docs")
+    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    args = parser.parse_args(argv)
+
+    import matplotlib.pyplot as plt
+
+    from bayes_koryo import plots, report
+    from bayes_koryo.errors import KoryoError
+    from bayes_koryo.runs import load_run
+
+    try:
+        model = load_run(args.run)
+    except KoryoError as exc:
+        print(f"error: {exc} (run `make run` first)", file=sys.stderr)
+        return 2
+    args.docs.mkdir(parents=True, exist_ok=True)
+    headline = report.headline_markdown(report.build_report(model))
+    write_atomic(args.docs / "headline.md", headline)
+    fig = plots.trajectory(model)
+    plots.save_figure(fig, args.docs / "trajectory.png")
+    plt.close(fig)
+    readme = args.readme.read_text(encoding="utf-8")
+    if START in readme and END in readme:
+        before, rest = readme.split(START, 1)
+        after = rest.split(END, 1)[1]
+        write_atomic(args.readme, f"{before}{START}\n{headline}{END}{after}")
+    else:
+        print(f"warning: {args.readme} has no {START} ... {END} block; not updated",
+              file=sys.stderr)
+    print(f"wrote {args.docs / 'headline.md'}, {args.docs / 'trajectory.png'}, {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
