@@ -344,19 +344,16 @@ def _check_interval(ci_kind: str, ci_prob: float) -> None:
         raise _config_error(f"--ci-prob: expected a mass between 0 and 1, got {ci_prob}")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
+def _write_atomic(path: Path, text: str, overwrite: bool = True) -> None:
+    """Write a text output atomically (see bayes_koryo.atomic); refuse to replace an
+    existing file unless ``overwrite``."""
+    from bayes_koryo.atomic import atomic_write_text
+    from bayes_koryo.errors import ResultFileError
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write_text(path, text, overwrite=overwrite)
+    except FileExistsError:
+        raise ResultFileError(f"{path}: exists already (use --force to overwrite)") from None
 
 
 @app.command()
@@ -366,16 +363,22 @@ def run(
                        ] = Path("runs"),
     seed: Annotated[int | None, typer.Option(help="Integer seed (default: config).")] = None,
     allow_unconverged: Annotated[bool, typer.Option("--allow-unconverged")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite an existing run and report.")] = False,
 ) -> None:
     """The main job: fit CONFIG on the bundled data, write OUT_DIR/NAME.nc, NAME_report.md and
     the figures NAME_*.png / NAME_*.pdf."""
     from bayes_koryo.config import load_config
+    from bayes_koryo.errors import ResultFileError
 
     name = load_config(config).name
     nc = out_dir / f"{name}.nc"
-    model = _fit_and_save(config, nc, None, seed, None, None, None, True, True)
     md = out_dir / f"{name}_report.md"
-    _write_atomic(md, _report_text(nc, "md", "ETI"))
+    for path in (nc, md):  # before fitting, not after
+        if path.exists() and not force:
+            raise ResultFileError(f"{path}: exists already (use --force to overwrite)")
+    model = _fit_and_save(config, nc, None, seed, None, None, None, force, True)
+    _write_atomic(md, _report_text(nc, "md", "ETI"), overwrite=force)
     typer.echo(f"wrote {md}", err=True)
     _write_figures(model, out_dir, f"{name}_")
     _gate(model, allow_unconverged)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import platform
 import tempfile
 from importlib import metadata
@@ -29,8 +28,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_koryo.atomic import atomic_path
 from bayes_koryo.data import OBSERVATION_COLUMNS, data_hash, load_observations
-from bayes_koryo.errors import ResultFileError
+from bayes_koryo.errors import KoryoError, ResultFileError
 
 FORMAT_VERSION = 1
 PACKAGE = "bayes_koryo"
@@ -98,30 +98,31 @@ def save_run(model, path: str | Path, overwrite: bool = False) -> Path:
     path = Path(path)
     if path.exists() and not overwrite:
         raise ResultFileError(f"{path}: exists already (use --force / overwrite=True)")
-    path.parent.mkdir(parents=True, exist_ok=True)
     tree = model.idata.copy()
     tree["input_data"] = xr.DataTree(observations_to_dataset(model.observations))
     tree.attrs.update(run_attributes(model))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        tree.to_netcdf(tmp, engine="h5netcdf")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            _write_tree(tree, tmp)
+    except FileExistsError:  # another process saved there meanwhile
+        raise ResultFileError(f"{path}: exists already (use --force / overwrite=True)") from None
     return path
+
+
+def _write_tree(tree: xr.DataTree, path: Path) -> None:
+    """The only place a run file's bytes are written (a hook for fault-injection tests)."""
+    tree.to_netcdf(path, engine="h5netcdf")
 
 
 def run_attributes(model) -> dict:
     """Root attributes of a saved run (provenance; see module docstring)."""
     config_json = json.dumps(model.config.to_dict(), sort_keys=True)
     attrs = model.idata.attrs
-    sampler = {k: attrs[k] for k in ("sampler", "draws", "tune", "chains", "target_accept",
-                                     "adaptation", "max_tree_depth")}
+    # .item(): attributes read back from a run file are numpy scalars; the JSON (and so the
+    # run id) must be the same as when the run was first saved
+    sampler = {k: getattr(attrs[k], "item", lambda v=attrs[k]: v)()
+               for k in ("sampler", "draws", "tune", "chains", "target_accept", "adaptation",
+                         "max_tree_depth")}
     sampler_json = json.dumps(sampler, sort_keys=True)
     versions_json = json.dumps(versions(), sort_keys=True)
     digest = data_hash(model.observations)
@@ -143,6 +144,22 @@ def run_attributes(model) -> dict:
     }
 
 
+REQUIRED_ATTRS = ("run_id", "config_json", "data_hash", "seed", "sampler_json",
+                  "versions_json", "diagnostics_json", "converged")
+"""Root attributes every run file has (see the module docstring)."""
+
+
+def _as_int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
 def load_run(path: str | Path):
     """Read a saved run and rebuild its KoryoModel (config, observations, idata)."""
     from bayes_koryo.config import config_from_dict
@@ -161,7 +178,7 @@ def load_run(path: str | Path):
     attrs = tree.attrs
     if attrs.get("package") != PACKAGE:
         raise ResultFileError(f"{path}: not a bayes_koryo run (no package attribute)")
-    if int(attrs.get("format_version", -1)) != FORMAT_VERSION:
+    if _as_int(attrs.get("format_version")) != FORMAT_VERSION:
         raise ResultFileError(f"{path}: run format {attrs.get('format_version')} is not "
                               f"supported (this bayes_koryo reads format {FORMAT_VERSION})")
     saved = str(attrs.get("package_version", ""))
@@ -171,13 +188,33 @@ def load_run(path: str | Path):
     for group in ("posterior", "sample_stats", "input_data"):
         if group not in tree.children:
             raise ResultFileError(f"{path}: group '{group}' is missing (truncated or foreign)")
-    observations = observations_from_dataset(tree["input_data"].to_dataset(), f"{path}")
+    missing = [key for key in REQUIRED_ATTRS if key not in attrs]
+    if missing:
+        raise ResultFileError(f"{path}: attribute(s) {', '.join(missing)} missing "
+                              "(truncated or foreign)")
+    try:
+        observations = observations_from_dataset(tree["input_data"].to_dataset(), f"{path}")
+    except (KeyError, ValueError, TypeError, KoryoError) as exc:
+        raise ResultFileError(f"{path}: the stored input data are unreadable "
+                              f"({_one_line(exc)})") from None
     if data_hash(observations) != attrs.get("data_hash"):
         raise ResultFileError(f"{path}: the stored input data do not match the data hash "
                               "recorded in the file (modified or corrupted)")
-    config = config_from_dict(json.loads(attrs["config_json"]), source=f"{path}:config")
-    model = KoryoModel(config, observations)
+    try:
+        config = config_from_dict(json.loads(attrs["config_json"]), source=f"{path}:config")
+    except (ValueError, TypeError, KoryoError) as exc:
+        raise ResultFileError(f"{path}: the stored config is invalid ({_one_line(exc)})"
+                              ) from None
+    try:
+        model = KoryoModel(config, observations)
+    except KoryoError as exc:
+        raise ResultFileError(f"{path}: the stored config and data do not build a model "
+                              f"({_one_line(exc)})") from None
     del tree["input_data"]
     model.idata = tree
-    model.diagnostics = diagnose(tree, config)
+    try:
+        model.diagnostics = diagnose(tree, config)
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise ResultFileError(f"{path}: the posterior does not match the model "
+                              f"({type(exc).__name__}: {_one_line(exc)})") from None
     return model

@@ -1,0 +1,112 @@
+"""Atomic file writes: a result file is either absent, the old one, or the complete new one.
+
+The content goes to a temporary file beside the target (``.NAME.PID.XXXXXX.tmp``), is
+flushed to disk, and is then moved into place in one step (``os.replace``, or ``os.link``
+when an existing file must not be overwritten, which makes the existence check itself
+atomic: of two concurrent writers without ``overwrite`` exactly one succeeds).
+
+A process killed mid-write leaves only its temporary file, never a partial target; the next
+write to the same target removes temporary files whose writing process no longer exists.
+Readers never look at ``.*.tmp`` files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_path", "atomic_write_text", "clean_stale_temps", "temp_files"]
+
+
+def _temp_re(path: Path) -> re.Pattern[str]:
+    return re.compile(re.escape(f".{path.name}.") + r"(?P<pid>[0-9]+)\.[^/]*\.tmp")
+
+
+def temp_files(path: str | Path) -> list[Path]:
+    """Temporary files of writes to ``path`` (live or left by a killed process)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern = _temp_re(path)
+    return sorted(p for p in path.parent.iterdir() if pattern.fullmatch(p.name))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return pid < 2**31  # another user's live process (or a nonsense pid: not alive)
+    return True
+
+
+def clean_stale_temps(path: str | Path) -> list[Path]:
+    """Remove temporary files of ``path`` whose writing process has died; returns them."""
+    path = Path(path)
+    removed = []
+    for temp in temp_files(path):
+        match = _temp_re(path).fullmatch(temp.name)
+        if match and not _alive(int(match["pid"])):
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+                removed.append(temp)
+    return removed
+
+
+def _fsync_dir(directory: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a directory
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it becomes ``path`` in one step.
+
+    With ``overwrite=False`` an existing ``path`` (even one created meanwhile by another
+    process) raises ``FileExistsError`` and is left untouched. On any failure, including
+    KeyboardInterrupt, the temporary file is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                dir=path.parent)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        yield temp
+        with open(temp, "rb") as fh:
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(temp, path)
+        else:
+            try:
+                os.link(temp, path)  # fails if path exists: no check-then-write race
+            except FileExistsError:
+                raise
+            except OSError:  # no hard links on this file system
+                if path.exists():
+                    raise FileExistsError(path) from None
+                os.replace(temp, path)
+        _fsync_dir(path.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def atomic_write_text(path: str | Path, text: str, overwrite: bool = True) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; see :func:`atomic_path`."""
+    with atomic_path(path, overwrite=overwrite) as temp:
+        temp.write_text(text, encoding="utf-8")
+    return Path(path)
