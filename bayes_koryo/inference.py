@@ -23,8 +23,15 @@ from bayes_koryo.data import check_observation_frame, load_observations
 from bayes_koryo.diagnostics import Diagnostics, diagnose
 from bayes_koryo.errors import ConfigError
 from bayes_koryo.growth import GROWTH_PARAMETERS, log_adopted_fraction
-from bayes_koryo.model import build_model, observation_blocks, time_grid, years_since
-from bayes_koryo.priors import DISTRIBUTIONS, hyperparameter_name
+from bayes_koryo.model import (
+    OBSERVATION_TABLE,
+    build_model,
+    observation_blocks,
+    observation_table,
+    time_grid,
+    years_since,
+)
+from bayes_koryo.priors import HYPERPARAMETER_DATA, hyperparameter_values
 
 SAMPLER = "nutpie"
 _COMPILED: dict[str, object] = {}
@@ -80,25 +87,16 @@ class KoryoModel:
         if not grid.equals(old_grid) or layout != old_layout:
             raise ConfigError("set_observations: the new observations differ in dates or kinds; "
                               "build a new KoryoModel for them")
-        updates = {}
-        for block in blocks:
-            updates[f"observed_{block.kind}"] = block.log_value
-            if block.is_interval:
-                updates[f"lower_{block.kind}"] = block.log_lower
-                updates[f"upper_{block.kind}"] = block.log_upper
-        self._update_data(updates)
+        self._update_data({OBSERVATION_TABLE: observation_table(blocks, self.config)})
         self.observations = observations
 
     def set_priors(self, priors: dict[str, dict[str, float]]) -> None:
         """Change prior hyperparameters (same families) without recompiling."""
-        updates = {}
         new_config = self.config.replace(priors=priors)
         for name, spec in priors.items():
             if spec.get("dist", self.config.priors[name].dist) != self.config.priors[name].dist:
                 raise ConfigError(f"set_priors: {name} changes family; build a new KoryoModel")
-            for key in DISTRIBUTIONS[self.config.priors[name].dist][1]:
-                updates[hyperparameter_name(name, key)] = new_config.priors[name].params[key]
-        self._update_data(updates)
+        self._update_data({HYPERPARAMETER_DATA: hyperparameter_values(new_config.priors)})
         self.config = new_config
 
     def _update_data(self, updates: dict) -> None:
@@ -191,7 +189,7 @@ class KoryoModel:
         data = {}
         for rv in self.model.observed_RVs:
             value = self.model.rvs_to_values[rv]
-            array = value.get_value() if hasattr(value, "get_value") else value.data
+            array = value.eval()  # a slice of the observation table
             dims = self.model.named_vars_to_dims.get(rv.name)
             data[rv.name] = xr.DataArray(np.asarray(array), dims=dims,
                                          coords={d: np.asarray(self.model.coords[d])

@@ -35,7 +35,14 @@ from bayes_koryo.config import ModelConfig
 from bayes_koryo.data import check_observation_frame, source_row
 from bayes_koryo.errors import DataValidationError, ObservationWindowError
 from bayes_koryo.growth import GROWTH_PARAMETERS, effective_clock, log_adopted_fraction
-from bayes_koryo.priors import make_random_variable
+from bayes_koryo.priors import (
+    DISTRIBUTIONS,
+    HYPERPARAMETER_DATA,
+    hyperparameter_layout,
+    hyperparameter_name,
+    hyperparameter_values,
+    make_random_variable,
+)
 
 DAYS_PER_YEAR = 365.25
 MILLION = 1e6
@@ -201,6 +208,34 @@ def observation_blocks(observations: pd.DataFrame, config: ModelConfig,
     return blocks
 
 
+OBSERVATION_TABLE = "observation_table"
+"""Name of the pm.Data matrix holding every observation the likelihood uses (one row each)."""
+OBSERVATION_TABLE_COLUMNS = ("log_value", "log_lower", "log_upper", "log_sd")
+"""Columns of the observation table: log(value / scale), the log rounding cell (the value
+itself for point figures), and the kind's log-scale sd."""
+
+
+def table_rows(blocks: list[ObservationBlock]) -> list[slice]:
+    """The rows of the observation table that hold each block."""
+    ends = np.cumsum([len(b.dates) for b in blocks])
+    return [slice(int(end - len(b.dates)), int(end)) for b, end in zip(blocks, ends, strict=True)]
+
+
+def observation_table(blocks: list[ObservationBlock], config: ModelConfig) -> np.ndarray:
+    """The (rows x OBSERVATION_TABLE_COLUMNS) float64 matrix of ``blocks``, in block order.
+
+    One shared variable for all observations instead of four per kind keeps nutpie's compile
+    time low (see ``bayes_koryo.priors``)."""
+    parts = []
+    for block in blocks:
+        base_kind = block.kind.removesuffix("_point").removesuffix("_interval")
+        lower = block.log_lower if block.is_interval else block.log_value
+        upper = block.log_upper if block.is_interval else block.log_value
+        sd = np.full(len(block.dates), config.log_sd[base_kind])
+        parts.append(np.column_stack([block.log_value, lower, upper, sd]))
+    return np.concatenate(parts).astype(np.float64)
+
+
 def interval_logp(value, mu, log_lower, log_upper, sigma):
     """log P(log_lower < mu + sigma*eps < log_upper), eps ~ N(0, 1), computed stably.
 
@@ -245,11 +280,25 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         **{f"{b.kind}_date": b.dates for b in blocks},
     }
     priors = config.priors
-
-    def rv(name, **kwargs):
-        return make_random_variable(name, priors[name], **kwargs)
+    layout = hyperparameter_layout(priors)
+    coords["hyperparameter"] = [hyperparameter_name(v, k) for v, k in layout]
+    position = {pair: i for i, pair in enumerate(layout)}
+    table = observation_table(blocks, config)
+    coords["observation_column"] = list(OBSERVATION_TABLE_COLUMNS)
+    coords["observation_row"] = np.arange(len(table))
+    report_years = years_since(config.launch, periods.ends[:periods.observed])
+    knots = coverage_knots(config)
 
     with pm.Model(coords=coords) as model:
+        hyper = pm.Data(HYPERPARAMETER_DATA, hyperparameter_values(priors), dims="hyperparameter")
+        observed_table = pm.Data(OBSERVATION_TABLE, table,
+                                 dims=("observation_row", "observation_column"))
+
+        def rv(name, **kwargs):
+            keys = DISTRIBUTIONS[priors[name].dist][1]
+            return make_random_variable(
+                name, priors[name], {key: hyper[position[(name, key)]] for key in keys}, **kwargs)
+
         t = pm.Data("grid_years", grid_years, dims="date")
         # 1. demography and ceiling (millions of people)
         population_total = rv("population_total")
@@ -265,13 +314,15 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         #    and two prior-driven knots (launch, end-2009). tau(t) = integral of the access-regime
         #    pace (restricted until the opening) times exp(deviation of the period).
         curve = {name: rv(name) for name in GROWTH_PARAMETERS[config.growth_form]}
-        knots = coverage_knots(config)
         coverage_knot_values = pt.concatenate([
             pt.stack([rv("coverage_at_launch"), rv("coverage_end_2009")]),
             pt.as_tensor(knots.reported_values)])
         weights = pm.Data("coverage_weights",
                           interpolation_matrix(grid_years, knots.years))
         coverage = pt.dot(weights, coverage_knot_values)
+        report_weights = pm.Data("coverage_weights_at_reports",
+                                 interpolation_matrix(report_years, knots.years))
+        coverage_at_reports = pt.dot(report_weights, coverage_knot_values)
         # pace deviations, one per period: centred where a pair of reports pins them, non-
         # centred after the last report where only the prior speaks (mixed centring avoids
         # the funnel in both regimes)
@@ -282,11 +333,22 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
                                                    dims="forecast_period")
         period_deviation = pt.concatenate([observed_dev, forecast_dev])
         pace_deviation = period_deviation[periods.of_grid]
-        base_clock = effective_clock(pt.concatenate([pt.zeros(1), t]), rv("restricted_pace"),
-                                     rv("access_open_time"), xp=pt)
+        restricted_pace, access_open_time = rv("restricted_pace"), rv("access_open_time")
+        base_clock = effective_clock(pt.concatenate([pt.zeros(1), t]), restricted_pace,
+                                     access_open_time, xp=pt)
         tau = pt.cumsum((base_clock[1:] - base_clock[:-1]) * pt.exp(pace_deviation))
         log_users = pt.log(user_ceiling) + pt.log(coverage) + log_adopted_fraction(
             config.growth_form, tau, curve, xp=pt)
+        # the same clock at the report dates only, for the likelihood: the deviation is
+        # constant within a period, so the grid sum telescopes to one term per period (exactly
+        # equal at every report date; the grid is only needed for the derived quantities,
+        # computed after sampling)
+        report_clock = effective_clock(pt.concatenate([pt.zeros(1), report_years]),
+                                       restricted_pace, access_open_time, xp=pt)
+        tau_at_reports = pt.cumsum((report_clock[1:] - report_clock[:-1]) * pt.exp(observed_dev))
+        log_users_at_reports = (pt.log(user_ceiling) + pt.log(coverage_at_reports)
+                                + log_adopted_fraction(config.growth_form, tau_at_reports,
+                                                       curve, xp=pt))
 
         # 3.-4. SIMs per user, official lines, inactive numbers
         heavy_share = rv("heavy_user_share")
@@ -297,24 +359,20 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         log_sims_per_user = (pt.log(sims_per_private_user) - pt.log1p(-inactive_share)
                              - pt.log1p(-official_share))
         log_subscriptions = log_users + log_sims_per_user
+        log_subscriptions_at_reports = log_users_at_reports + log_sims_per_user
 
         # 5. one likelihood per kind of figure
         log_active_share = pt.log1p(-inactive_share)
         if config.activity_depressed:
             log_active_share = log_active_share + pt.log1p(-rv("activity_depression"))
-        for block in blocks:
-            base_kind = block.kind.removesuffix("_point").removesuffix("_interval")
-            sd = pm.Data(f"log_sd_{block.kind}", config.log_sd[base_kind])
-            idx = block.grid_index
-            if base_kind == "activity_statement":  # the share, one value per statement
-                mu = pt.broadcast_to(log_active_share, (len(idx),))
+        report_dates_used = periods.ends[:periods.observed]
+        for block, rows in zip(blocks, table_rows(blocks), strict=True):
+            if block.kind.startswith("activity_statement"):  # the share, one per statement
+                mu = pt.broadcast_to(log_active_share, (len(block.dates),))
             else:
-                mu = log_subscriptions[idx]
-            observed = pm.Data(f"observed_{block.kind}", block.log_value,
-                               dims=f"{block.kind}_date")
+                mu = log_subscriptions_at_reports[report_dates_used.get_indexer(block.dates)]
+            observed, lo, hi, sd = (observed_table[rows, j] for j in range(4))
             if block.is_interval:
-                lo = pm.Data(f"lower_{block.kind}", block.log_lower, dims=f"{block.kind}_date")
-                hi = pm.Data(f"upper_{block.kind}", block.log_upper, dims=f"{block.kind}_date")
                 pm.CustomDist(f"reported_{block.kind}", mu, lo, hi, sd, logp=interval_logp,
                               dist=interval_replicate, observed=observed,
                               dims=f"{block.kind}_date")
@@ -323,6 +381,9 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
                           dims=f"{block.kind}_date")
 
         pm.Deterministic("period_pace_deviation", period_deviation, dims="period")
+        # what the likelihood sees (equal to `subscriptions` at the report dates; tested)
+        pm.Deterministic("subscriptions_at_reports", pt.exp(log_subscriptions_at_reports),
+                         dims="observed_period")
         # named derived quantities (millions; shares as fractions)
         users = pm.Deterministic("unique_users", pt.exp(log_users), dims="date")
         subscriptions = pm.Deterministic("subscriptions", pt.exp(log_subscriptions), dims="date")

@@ -113,4 +113,4 @@ def test_set_priors_refits_without_recompiling(fitted):
     assert float(post["official_share"].mean()) > 0.4  # prior mean 0.5 vs default 0.13
     assert float(fitted.idata["posterior"]["official_share"].mean()) < 0.25  # untouched
     with pytest.raises(ConfigError, match="changes family"):
-        model.set_priors({"official_share": {"dist": "LogNormal", "mu": 0.0, "sigma": 1.0}})
+        model.set_priors({"deviation_scale": {"dist": "Gamma", "alpha": 2.0, "beta": 8.0}})

@@ -94,3 +94,12 @@ def test_prior_predictive_meets_the_brief(baseline_model):
     may = subs[subs["date"] == "2013-05-28"].iloc[0]
     # not absurd: fewer SIMs than people in the country, more than the launch-year count
     assert 0.05 < may["ci_low"] and may["ci_high"] < 24.05
+
+
+def test_likelihood_path_equals_grid_path_at_report_dates(fitted):
+    """The likelihood evaluates S(t) only at the report dates (one clock term per period); the
+    derived quantities use the monthly grid. Both must agree exactly at every report date."""
+    post = fitted.idata["posterior"]
+    at_reports = post["subscriptions_at_reports"]
+    on_grid = post["subscriptions"].sel(date=at_reports["observed_period"].values)
+    np.testing.assert_allclose(at_reports.values, on_grid.values, rtol=1e-9)
