@@ -142,8 +142,12 @@ class KoryoModel:
         return self._compiled
 
     def fit(self, seed: int | None = None, draws: int | None = None, tune: int | None = None,
-            chains: int | None = None, progress: bool = False) -> xr.DataTree:
-        """Sample the posterior with nutpie; returns (and keeps) the full DataTree."""
+            chains: int | None = None, progress: bool = False,
+            log_densities: bool = True) -> xr.DataTree:
+        """Sample the posterior with nutpie; returns (and keeps) the full DataTree.
+
+        ``log_densities=False`` skips the ``log_likelihood`` and ``log_prior`` groups (each
+        compiles a pytensor function, ~5 s per fit): for sweeps that do not need them."""
         import nutpie
 
         s = self.config.sampler
@@ -156,23 +160,25 @@ class KoryoModel:
         trace = nutpie.sample(compiled, seed=seed, progress_bar=progress, save_warmup=False,
                               cores=min(settings["chains"], _cpu_count()), **settings)
         sampling_seconds = time.perf_counter() - start
-        self.idata = self._complete(trace, seed, settings, sampling_seconds)
+        self.idata = self._complete(trace, seed, settings, sampling_seconds, log_densities)
         self.diagnostics = diagnose(self.idata, self.config)
         return self.idata
 
-    def _complete(self, trace, seed, settings, sampling_seconds) -> xr.DataTree:
+    def _complete(self, trace, seed, settings, sampling_seconds,
+                  log_densities: bool = True) -> xr.DataTree:
         posterior = trace["posterior"].to_dataset()
         derived = pm.compute_deterministics(posterior, model=self.model, progressbar=False)
         posterior = xr.merge([posterior, derived], compat="override", join="exact")
         stats = trace["sample_stats"].to_dataset().drop_vars(
             [v for v in NON_NUMERIC_STATS if v in trace["sample_stats"]])
         tree = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
-        log_lik = pm.stats.compute_log_likelihood(tree, model=self.model,
-                                                  extend_inferencedata=False, progressbar=False)
-        log_prior = pm.stats.compute_log_prior(tree, model=self.model,
-                                               extend_inferencedata=False, progressbar=False)
-        tree["log_likelihood"] = _group(log_lik, "log_likelihood")
-        tree["log_prior"] = _group(log_prior, "log_prior")
+        if log_densities:
+            log_lik = pm.stats.compute_log_likelihood(
+                tree, model=self.model, extend_inferencedata=False, progressbar=False)
+            log_prior = pm.stats.compute_log_prior(
+                tree, model=self.model, extend_inferencedata=False, progressbar=False)
+            tree["log_likelihood"] = _group(log_lik, "log_likelihood")
+            tree["log_prior"] = _group(log_prior, "log_prior")
         tree["observed_data"] = xr.DataTree(self._observed_dataset())
         tree.attrs.update({
             "seed": int(seed), "sampler": SAMPLER, "draws": settings["draws"],
