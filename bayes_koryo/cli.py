@@ -2,7 +2,9 @@
 
 Commands: ``data`` (show the validated observations), ``cite`` (BibTeX for the package and
 every data source), ``fit``, ``run``, ``report`` (md, latex, html, csv, json), ``plot``
-(publication figures), ``forecast`` (any date up to the horizon) and ``check``. Global option:
+(publication figures), ``forecast`` (any date up to the horizon), ``check``,
+``sensitivity-table`` (power-scaling, contraction, overlap of a run), ``sensitivity`` (model
+variants, tornado chart) and ``lfo`` (leave-future-out). Global option:
 ``--debug`` (show tracebacks), given before the command.
 
 Exit codes:
@@ -464,6 +466,119 @@ def forecast(
     table = rep.forecast_table(model, dates, prob=ci_prob, kind=ci_kind.upper())
     sys.stdout.write(rep.to_json(table) if fmt == "json"
                      else rep.forecast_markdown(table, dict(model.idata.attrs)))
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+ModelsArg = Annotated[list[Path] | None, typer.Argument(
+    help="Model TOMLs (default: every models/*.toml).")]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    "--scheduler", help="Dask scheduler address tcp://host:port (default: local processes).")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", help="Local worker processes (default: all cores; 1: this process).")]
+
+
+def _model_paths(models: list[Path] | None) -> list[Path]:
+    paths = list(models) if models else sorted(Path("models").glob("*.toml"))
+    if not paths:
+        raise _config_error("no model TOMLs given and none in ./models")
+    return paths
+
+
+def _sweep_settings(seed, draws, tune, chains):
+    from bayes_koryo.sensitivity import VariantSettings
+
+    return VariantSettings(seed=seed, draws=draws, tune=tune, chains=chains)
+
+
+@app.command("sensitivity-table")
+def sensitivity_table_command(
+    run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write OUT.csv, OUT.json and OUT.md (default: print markdown).")] = None,
+) -> None:
+    """Power-scaling sensitivity, contraction and prior/posterior overlap of every free
+    parameter and headline quantity of a fitted run (thresholds: bayes_koryo.sensitivity)."""
+    from bayes_koryo import sensitivity as sens
+    from bayes_koryo.runs import load_run
+
+    model = load_run(run)
+    table = sens.sensitivity_table(model)
+    meta = {"run": str(run), "run_id": model.idata.attrs.get("run_id"),
+            "seed": int(model.idata.attrs["seed"]),
+            "prior_seed": int(table["prior_seed"].iloc[0])}
+    if out is None:
+        sys.stdout.write(sens.to_markdown(table, notes=sens.SENSITIVITY_NOTES))
+        return
+    for path in sens.write_table(table, out, f"Sensitivity of {run.name}",
+                                 sens.SENSITIVITY_NOTES, meta):
+        typer.echo(f"wrote {path}", err=True)
+
+
+@app.command("sensitivity")
+def sensitivity_command(
+    models: ModelsArg = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the table and chart."
+                                          )] = Path("runs/sensitivity"),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    seed: Annotated[int | None, typer.Option(help="Integer seed (default: each config's).")
+                    ] = None,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain (default: config).")] = None,
+    tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
+    chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
+) -> None:
+    """Fit every model variant (growth forms, priors, left-out figures) and write
+    OUT_DIR/variants.csv|json|md and the tornado chart OUT_DIR/tornado.png|pdf (U(May 2013),
+    U/S, penetration 10+ relative to the variant named 'baseline')."""
+    from bayes_koryo import sensitivity as sens
+
+    paths = _model_paths(models)
+    table = sens.run_variants(paths, _sweep_settings(seed, draws, tune, chains),
+                              scheduler=scheduler, workers=workers)
+    meta = {"models": [str(p) for p in paths], "seeds": sorted(set(table["seed"].tolist()))}
+    for path in sens.write_variants(table, out_dir, meta):
+        typer.echo(f"wrote {path}", err=True)
+    bad = table.loc[~table["converged"], "variant"].tolist()
+    if bad:
+        typer.echo(f"warning: unconverged variants (marked in the table): {', '.join(bad)}",
+                   err=True)
+
+
+@app.command("lfo")
+def lfo_command(
+    models: ModelsArg = None,
+    cutoff: Annotated[list[str] | None, typer.Option(
+        "--cutoff", help="YYYY-MM-DD: fit on data up to this date; repeat for several "
+        "(default: 2010-12-31, 2011-06-30, 2011-09-30, 2012-02-29).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the tables.")
+                       ] = Path("runs/lfo"),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    seed: Annotated[int | None, typer.Option(help="Integer seed (default: each config's).")
+                    ] = None,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain (default: config).")] = None,
+    tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
+    chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
+) -> None:
+    """Leave-future-out: refit each model on the figures up to each cut-off and score every
+    later reported subscriber figure (log predictive density, 50%/90% coverage); writes
+    OUT_DIR/lfo_scores.* (one row per figure) and OUT_DIR/lfo_summary.* (per model)."""
+    from bayes_koryo import lfo
+
+    paths = list(models) if models else [Path("models") / f"{n}.toml" for n in
+                                         ("baseline", "growth_logistic", "growth_gompertz")]
+    cutoffs = []
+    for text in cutoff or lfo.DEFAULT_CUTOFFS:
+        try:
+            cutoffs.append(dt.date.fromisoformat(text.strip()).isoformat())
+        except ValueError:
+            raise _config_error(f"--cutoff: expected YYYY-MM-DD, got {text!r}") from None
+    scores, summary = lfo.run_lfo(paths, cutoffs, _sweep_settings(seed, draws, tune, chains),
+                                  scheduler=scheduler, workers=workers)
+    for path in lfo.write_lfo(scores, summary, out_dir,
+                              {"models": [str(p) for p in paths], "cutoffs": cutoffs}):
+        typer.echo(f"wrote {path}", err=True)
 
 
 # --------------------------------------------------------------------------- BibTeX
