@@ -1,0 +1,55 @@
+"""benchmarks/run.py: argument parsing, machine facts and the results layout (no timing)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_and_out_are_parsed(bench, tmp_path):
+    args = bench.parse_args(["--quick", "--out", str(tmp_path / "r.json"), "--skip", "peer"])
+    assert args.quick and args.out == tmp_path / "r.json" and args.skip == ["peer"]
+    assert bench.parse_args([]).quick is False
+    assert bench.QUICK["draws"] < bench.FULL["draws"]
+    assert bench.FULL["cold_repeats"] >= 3 and bench.FULL["warm_repeats"] >= 5
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--skip", "everything"])
+
+
+def test_machine_facts_are_real(bench):
+    facts = bench.machine_facts()
+    assert facts["cores"] >= 1 and facts["ram_gib"] > 0 and facts["cpu"]
+    assert len(facts["git_commit"]) == 40
+    assert facts["versions"]["pymc"] and facts["versions"]["nutpie"]
+
+
+def test_results_layout_and_verdicts(bench):
+    results = {"schema": bench.SCHEMA, "quick": True, "machine": bench.machine_facts(),
+               "settings": {}, "cold_fit": {"without_cache": {"median_s": 60.0},
+                                            "with_cache": {"median_s": 20.0}},
+               "peer": {"without_cache": {"median_s": 300.0}}, "warm_refit": None,
+               "sbc": {"projected_200_minutes": 12.0}, "efficiency": {"divergences": 0},
+               "memory": {"peak_rss_mib": 900.0}}
+    results["targets"] = bench.verdicts(results)
+    bench.validate(results)
+    targets = results["targets"]
+    assert targets["peer_over_ours"] == {"target": 3.0, "measured": 5.0, "met": True}
+    assert targets["cold_fit_median_s"]["met"] is False
+    assert targets["sbc_200_minutes"]["met"] is False
+    assert targets["warm_refit_median_s"]["met"] is None
+    assert targets["divergences"]["met"] is True
+    del results["memory"]
+    with pytest.raises(ValueError, match="memory"):
+        bench.validate(results)
