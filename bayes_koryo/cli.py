@@ -4,14 +4,16 @@ Commands: ``data`` (show the validated observations), ``cite`` (BibTeX for the p
 every data source), ``fit``, ``run``, ``report`` (md, latex, html, csv, json), ``plot``
 (publication figures), ``forecast`` (any date up to the horizon), ``check``,
 ``sensitivity-table`` (power-scaling, contraction, overlap of a run), ``sensitivity`` (model
-variants, tornado chart) and ``lfo`` (leave-future-out). Global option:
+variants, tornado chart), ``lfo`` (leave-future-out), ``sbc`` (simulation-based calibration)
+and ``recovery`` (parameter recovery). Global option:
 ``--debug`` (show tracebacks), given before the command.
 
 Exit codes:
 
 * 0 - success;
-* 1 - internal error (a bug: ``error: internal error: <type>: <msg>``), and for ``check``:
-  a threshold failed (:class:`~bayes_koryo.errors.ThresholdError`);
+* 1 - internal error (a bug: ``error: internal error: <type>: <msg>``); for ``check``: a
+  threshold failed, and for ``sbc``: a test quantity's rank ECDF left its simultaneous 95%
+  band (both :class:`~bayes_koryo.errors.ThresholdError`);
 * 2 - bad input, configuration or file (any :class:`~bayes_koryo.errors.KoryoError` with
   that code, and command-line usage errors);
 * 3 - ``fit``/``run``: sampling diagnostics failed
@@ -579,6 +581,101 @@ def lfo_command(
     for path in lfo.write_lfo(scores, summary, out_dir,
                               {"models": [str(p) for p in paths], "cutoffs": cutoffs}):
         typer.echo(f"wrote {path}", err=True)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _sbc_run(config: Path, simulations: int, draws, tune, chains, thin, seed, scheduler,
+             workers):
+    from bayes_koryo import sbc
+
+    settings = {k: v if v is not None else sbc.SBC_SETTINGS[k]
+                for k, v in (("draws", draws), ("tune", tune), ("chains", chains),
+                             ("thin", thin))}
+    seed = sbc.SBC_SEED if seed is None else seed
+    typer.echo(f"{simulations} simulations of {config}: {settings['chains']} chains x "
+               f"{settings['draws']} draws after {settings['tune']} warm-up, thinned by >= "
+               f"{settings['thin']}, seed {seed}", err=True)
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"  {done}/{total} simulations done", err=True)
+
+    return sbc.run_sbc(config, simulations=simulations, seed=seed, scheduler=scheduler,
+                       workers=workers, progress=progress, **settings)
+
+
+SimulationsOpt = Annotated[int, typer.Option("--simulations", help="Number of simulated "
+                                             "data sets (each fitted once).")]
+SbcSeedOpt = Annotated[int | None, typer.Option(
+    help="Integer master seed (default: bayes_koryo.sbc.SBC_SEED).")]
+SbcDrawsOpt = Annotated[int | None, typer.Option(help="Draws per chain (default: "
+                                                 "bayes_koryo.sbc.SBC_SETTINGS).")]
+SbcTuneOpt = Annotated[int | None, typer.Option(help="Warm-up draws per chain.")]
+SbcChainsOpt = Annotated[int | None, typer.Option(help="Chains per fit.")]
+SbcThinOpt = Annotated[int | None, typer.Option(help="Minimum thinning of the ranked draws.")]
+
+
+@app.command("sbc")
+def sbc_command(
+    config: ConfigArg,
+    simulations: SimulationsOpt = 200,
+    draws: SbcDrawsOpt = None,
+    tune: SbcTuneOpt = None,
+    chains: SbcChainsOpt = None,
+    thin: SbcThinOpt = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the outputs.")
+                       ] = Path("runs/sbc"),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    seed: SbcSeedOpt = None,
+) -> None:
+    """Simulation-based calibration: fit CONFIG to data simulated from its prior and check
+    that the ranks of the true values are uniform (every free parameter, the log-likelihood,
+    U(May 2013)). Writes OUT_DIR/sbc_table.csv|json, sbc_ecdf.png|pdf, sbc_ranks.nc and
+    recovery_table.csv|json; exit 1 when a quantity's rank ECDF leaves its simultaneous 95%
+    band."""
+    from bayes_koryo import sbc
+    from bayes_koryo.errors import ThresholdError
+
+    result = _sbc_run(config, simulations, draws, tune, chains, thin, seed, scheduler, workers)
+    for path in sbc.write_outputs(result, out_dir):
+        typer.echo(f"wrote {path}", err=True)
+    print_frame(result.table[["quantity", "pass", "band_ratio", "p_value_pot_c",
+                              "pass_familywise", "ranked_draws_median"]],
+                title=f"SBC: {simulations} simulations, {result.seconds:.0f} s")
+    if not result.passed:
+        raise ThresholdError(f"sbc: {len(result.failed)} of {len(result.table)} test "
+                             f"quantities outside their simultaneous 95% band: "
+                             f"{', '.join(result.failed)}")
+    typer.echo("all test quantities inside their simultaneous 95% bands")
+
+
+@app.command("recovery")
+def recovery_command(
+    config: ConfigArg,
+    simulations: SimulationsOpt = 50,
+    draws: SbcDrawsOpt = None,
+    tune: SbcTuneOpt = None,
+    chains: SbcChainsOpt = None,
+    thin: SbcThinOpt = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the outputs.")
+                       ] = Path("runs/recovery"),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    seed: SbcSeedOpt = None,
+) -> None:
+    """Parameter recovery: fit CONFIG to data simulated from known parameter values drawn
+    across the prior; per free parameter and U(May 2013) the coverage of the 50% and 90% ETIs
+    (binomial MC error), correlation of posterior median and truth, and contraction. Writes
+    OUT_DIR/recovery_table.csv|json and sbc_ranks.nc (every truth and posterior summary)."""
+    from bayes_koryo import sbc
+
+    result = _sbc_run(config, simulations, draws, tune, chains, thin, seed, scheduler, workers)
+    for path in sbc.write_outputs(result, out_dir, parts=("ranks", "recovery")):
+        typer.echo(f"wrote {path}", err=True)
+    print_frame(result.recovery.drop(columns=["master_seed"]),
+                title=f"Recovery: {simulations} simulations (intervals: ETI)")
 
 
 # --------------------------------------------------------------------------- BibTeX
