@@ -327,7 +327,8 @@ def fit_variant(task: dict) -> dict:
 
     config = config_from_dict(task["config"], source=task["path"])
     model = KoryoModel(config)
-    model.fit(seed=task["seed"], draws=task["draws"], tune=task["tune"], chains=task["chains"])
+    model.fit(seed=task["seed"], draws=task["draws"], tune=task["tune"], chains=task["chains"],
+              log_densities=False)  # not needed here: saves two pytensor compiles
     post = model.idata["posterior"].to_dataset()
     summary = model.diagnostics.summary()
     row = {"variant": config.name, "changes": config.description,
@@ -425,14 +426,40 @@ def tornado(table: pd.DataFrame, baseline: str = "baseline"):
     return fig
 
 
+def variants_markdown(table: pd.DataFrame) -> str:
+    """Compact markdown of ``variants_table``: each quantity as 'median (low-high) [MCSE]'
+    with digits from ``report.rounded``, its shift from the baseline, and the diagnostics."""
+    from bayes_koryo.report import rounded
+
+    head = ["variant", "changes"]
+    for _, _, label, _ in VARIANT_QUANTITIES:
+        head += [f"{label}: median ({CI_PROB:.0%} {CI_KIND}) [MCSE]", "shift"]
+    head += ["divergences", "max R-hat", "min ESS", "converged"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in table.to_dict("records"):
+        cells = [row["variant"], row["changes"]]
+        for _, _, label, _ in VARIANT_QUANTITIES:
+            m = row[f"{label} mcse_median"]
+            med, low, high = (rounded(row[f"{label} {k}"], m) for k in ("median", "ci_low",
+                                                                        "ci_high"))
+            cells += [f"{med} ({low}-{high}) [{m:.1g}]",
+                      f"{100 * row[f'{label} shift']:+.1f}%"]
+        cells += [str(row["divergences"]), f"{row['max_r_hat']:.3f}", f"{row['min_ess']:.0f}",
+                  "yes" if row["converged"] else "**NO**"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "Model variants\n\n" + "\n".join(lines) + f"\n\n{VARIANT_NOTES}\n"
+
+
 def write_variants(table: pd.DataFrame, out_dir, meta: dict | None = None) -> list[Path]:
     """Write ``variants.csv|json|md`` and ``tornado.png|pdf`` to ``out_dir`` (atomic)."""
     import matplotlib.pyplot as plt
 
+    from bayes_koryo.atomic import atomic_write_text
     from bayes_koryo.plots import save_figure
 
     out_dir = Path(out_dir)
     paths = write_table(table, out_dir / "variants", "Model variants", VARIANT_NOTES, meta)
+    atomic_write_text(paths[2], variants_markdown(table))
     fig = tornado(table)
     try:
         paths += [save_figure(fig, out_dir / f"tornado.{fmt}") for fmt in ("png", "pdf")]
@@ -444,6 +471,7 @@ def write_variants(table: pd.DataFrame, out_dir, meta: dict | None = None) -> li
 __all__ = [
     "VariantSettings", "contraction_flag", "contraction_table", "diagnose_psense",
     "fit_variant", "overlap_coefficient", "psense_frame", "psense_table", "quantity_draws",
-    "run_variants", "sensitivity_table", "tornado", "variant_task", "variants_table", "write_table",
+    "run_variants", "sensitivity_table", "tornado", "variant_task", "variants_markdown",
+    "variants_table", "write_table",
     "write_variants",
 ]
