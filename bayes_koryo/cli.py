@@ -587,7 +587,7 @@ def lfo_command(
 
 
 def _sbc_run(config: Path, simulations: int, draws, tune, chains, thin, seed, scheduler,
-             workers):
+             workers, partial_dir: Path | None = None):
     from bayes_koryo import sbc
 
     settings = {k: v if v is not None else sbc.SBC_SETTINGS[k]
@@ -602,7 +602,8 @@ def _sbc_run(config: Path, simulations: int, draws, tune, chains, thin, seed, sc
         typer.echo(f"  {done}/{total} simulations done", err=True)
 
     return sbc.run_sbc(config, simulations=simulations, seed=seed, scheduler=scheduler,
-                       workers=workers, progress=progress, **settings)
+                       workers=workers, progress=progress, partial_dir=partial_dir,
+                       **settings)
 
 
 SimulationsOpt = Annotated[int, typer.Option("--simulations", help="Number of simulated "
@@ -633,17 +634,23 @@ def sbc_command(
     """Simulation-based calibration: fit CONFIG to data simulated from its prior and check
     that the ranks of the true values are uniform (every free parameter, the log-likelihood,
     U(May 2013)). Writes OUT_DIR/sbc_table.csv|json, sbc_ecdf.png|pdf, sbc_ranks.nc and
-    recovery_table.csv|json; exit 1 when a quantity's rank ECDF leaves its simultaneous 95%
-    band."""
+    recovery_table.csv|json (OUT_DIR/partial/: the same for the simulations finished so far,
+    every 10); exit 1 when a quantity's rank ECDF leaves its simultaneous 95% band."""
     from bayes_koryo import sbc
     from bayes_koryo.errors import ThresholdError
 
-    result = _sbc_run(config, simulations, draws, tune, chains, thin, seed, scheduler, workers)
+    result = _sbc_run(config, simulations, draws, tune, chains, thin, seed, scheduler, workers,
+                      partial_dir=out_dir / "partial")
     for path in sbc.write_outputs(result, out_dir):
         typer.echo(f"wrote {path}", err=True)
-    print_frame(result.table[["quantity", "pass", "band_ratio", "p_value_pot_c",
-                              "pass_familywise", "ranked_draws_median"]],
-                title=f"SBC: {simulations} simulations, {result.seconds:.0f} s")
+    shown = result.table[["quantity", "pass", "band_ratio", "p_value_pot_c",
+                          "pass_familywise", "ranked_draws_median"]].copy()
+    for column in ("pass", "pass_familywise"):
+        shown[column] = shown[column].map({True: "yes", False: "NO"})
+    shown["band_ratio"] = shown["band_ratio"].round(2)
+    shown["p_value_pot_c"] = shown["p_value_pot_c"].round(3)
+    print_frame(shown, title=f"SBC: {simulations} simulations, {result.seconds:.0f} s "
+                "(band_ratio: max |ECDF - x| / band half-width; > 1 fails)")
     if not result.passed:
         raise ThresholdError(f"sbc: {len(result.failed)} of {len(result.table)} test "
                              f"quantities outside their simultaneous 95% band: "
@@ -674,8 +681,9 @@ def recovery_command(
     result = _sbc_run(config, simulations, draws, tune, chains, thin, seed, scheduler, workers)
     for path in sbc.write_outputs(result, out_dir, parts=("ranks", "recovery")):
         typer.echo(f"wrote {path}", err=True)
-    print_frame(result.recovery.drop(columns=["master_seed"]),
-                title=f"Recovery: {simulations} simulations (intervals: ETI)")
+    print_frame(result.recovery.drop(columns=["master_seed"]).round(3),
+                title=f"Recovery: {simulations} simulations (intervals: ETI; MC error: "
+                "binomial sd at the nominal coverage)")
 
 
 # --------------------------------------------------------------------------- BibTeX

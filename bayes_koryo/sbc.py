@@ -126,10 +126,11 @@ def sbc_tasks(config=None, observations: pd.DataFrame | None = None, simulations
 
     config = _as_config(config)
     observations = load_observations() if observations is None else observations
-    if simulations < 1:
+    if simulations < 2:
         from bayes_koryo.errors import ConfigError
 
-        raise ConfigError(f"sbc: --simulations must be at least 1, got {simulations}")
+        raise ConfigError(f"sbc: --simulations must be at least 2 (an ECDF band needs two "
+                          f"ranks), got {simulations}")
     if not 1 <= thin <= draws:
         from bayes_koryo.errors import ConfigError
 
@@ -440,24 +441,47 @@ def run_sbc(config=None, simulations: int = 200, seed: int = SBC_SEED,
             draws: int = SBC_SETTINGS["draws"], tune: int = SBC_SETTINGS["tune"],
             chains: int = SBC_SETTINGS["chains"], thin: int = SBC_SETTINGS["thin"],
             observations: pd.DataFrame | None = None, scheduler: str | None = None,
-            workers: int | None = None, progress=None) -> SBCResult:
+            workers: int | None = None, progress=None, partial_dir=None,
+            partial_every: int = 10) -> SBCResult:
     """Run SBC (and recovery from the same fits) for ``config`` (path, ModelConfig or None
     for the baseline) on simulated data with the real layout of ``observations``.
 
     ``workers=1`` runs in this process (reusing its compiled model); otherwise see
-    ``sweeps.run_sweep``. Returns an :class:`SBCResult`; nothing is written.
+    ``sweeps.run_sweep``. Returns an :class:`SBCResult`. Nothing is written, except with
+    ``partial_dir``: every ``partial_every`` finished simulations the outputs of those
+    finished so far (in completion order) are written there (:func:`write_outputs`), so a
+    long sweep that is stopped leaves its partial result.
     """
     from bayes_koryo.sweeps import run_sweep
 
     tasks = sbc_tasks(config, observations, simulations, seed, draws, tune, chains, thin)
     start = time.perf_counter()
+    finished: dict[int, dict] = {}
+
+    def on_result(index: int, result: dict) -> None:
+        finished[index] = result
+        if partial_dir is None or len(finished) < 2 or len(finished) % partial_every \
+                or len(finished) == len(tasks):
+            return
+        order = sorted(finished)
+        try:
+            tree = collect([finished[i] for i in order], [tasks[i] for i in order], seed)
+            tree.attrs["partial"] = f"{len(order)} of {len(tasks)} simulations"
+            write_outputs(SBCResult(tree, calibration_table(tree), recovery_table(tree),
+                                    time.perf_counter() - start,
+                                    {**settings, "finished": len(order)}), partial_dir)
+        except Exception as exc:  # a partial snapshot must not stop the sweep
+            import warnings
+
+            warnings.warn(f"sbc: partial outputs not written: {exc}", stacklevel=1)
+
+    settings = {"simulations": simulations, "seed": seed, "draws": draws, "tune": tune,
+                "chains": chains, "thin": thin}
     results = run_sweep(sbc_simulation, tasks, scheduler=scheduler, workers=workers,
-                        progress=progress)
+                        progress=progress, on_result=on_result)
     seconds = time.perf_counter() - start
     tree = collect(results, tasks, seed)
     tree.attrs["wall_seconds"] = float(seconds)
-    settings = {"simulations": simulations, "seed": seed, "draws": draws, "tune": tune,
-                "chains": chains, "thin": thin}
     return SBCResult(tree, calibration_table(tree), recovery_table(tree), seconds, settings)
 
 

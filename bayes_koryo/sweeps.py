@@ -85,7 +85,8 @@ def _mp_context():
 
 def run_sweep(function: Callable[[Any], Any], tasks: Sequence[Any], scheduler: str | None = None,
               workers: int | None = None,
-              progress: Callable[[int, int], None] | None = None) -> list[Any]:
+              progress: Callable[[int, int], None] | None = None,
+              on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
     """``[function(task) for task in tasks]``, computed in parallel; results in task order.
 
     Parameters
@@ -96,13 +97,15 @@ def run_sweep(function: Callable[[Any], Any], tasks: Sequence[Any], scheduler: s
         local processes.
     workers : local worker processes (default: all cores); 1 runs in this process.
     progress : called as ``progress(done, total)`` after each finished task or chunk.
+    on_result : called as ``on_result(index, result)`` for each result as it arrives (in
+        completion order), e.g. to save partial results of a long sweep.
     """
     tasks = list(tasks)
     total = len(tasks)
     if total == 0:
         return []
     if scheduler is not None:
-        return _run_dask(function, tasks, scheduler, progress)
+        return _run_dask(function, tasks, scheduler, progress, on_result)
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
@@ -110,13 +113,15 @@ def run_sweep(function: Callable[[Any], Any], tasks: Sequence[Any], scheduler: s
         results = []
         for task in tasks:
             results.append(function(task))
+            if on_result is not None:
+                on_result(len(results) - 1, results[-1])
             if progress is not None:
                 progress(len(results), total)
         return results
-    return _run_pool(function, tasks, workers, progress)
+    return _run_pool(function, tasks, workers, progress, on_result)
 
 
-def _run_pool(function, tasks, workers, progress) -> list[Any]:
+def _run_pool(function, tasks, workers, progress, on_result) -> list[Any]:
     from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
     chunks = plan_chunks(tasks, workers)
@@ -133,6 +138,8 @@ def _run_pool(function, tasks, workers, progress) -> list[Any]:
                 for future in finished:
                     for i, result in zip(futures[future], future.result(), strict=True):
                         results[i] = result
+                        if on_result is not None:
+                            on_result(i, result)
                     done += len(futures[future])
                     if progress is not None:
                         progress(done, len(tasks))
@@ -143,7 +150,7 @@ def _run_pool(function, tasks, workers, progress) -> list[Any]:
     return results
 
 
-def _run_dask(function, tasks, scheduler, progress) -> list[Any]:
+def _run_dask(function, tasks, scheduler, progress, on_result) -> list[Any]:
     from dask.distributed import Client, as_completed
 
     results: list[Any] = [None] * len(tasks)
@@ -157,6 +164,8 @@ def _run_dask(function, tasks, scheduler, progress) -> list[Any]:
             for future in as_completed(futures):
                 for i, result in zip(futures[future], future.result(), strict=True):
                     results[i] = result
+                    if on_result is not None:
+                        on_result(i, result)
                 done += len(futures[future])
                 if progress is not None:
                     progress(done, len(tasks))

@@ -1,0 +1,182 @@
+"""Simulation-based calibration, parameter recovery and the sweep executors.
+
+The SBC runs reuse the session's compiled baseline (``workers=1``, in-process). Reduced
+settings (30 simulations, 2 chains x 150 draws after 200 warm-up) keep them to minutes;
+the full run (``bayes-koryo sbc models/baseline.toml --simulations 200``) is in MODEL.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from scipy.stats import binom
+
+from bayes_koryo import sbc
+from bayes_koryo.model import free_parameters
+from bayes_koryo.sweeps import plan_chunks, run_sweep
+
+SMALL = {"simulations": 30, "draws": 150, "tune": 200, "chains": 2, "thin": 3}
+"""Settings of the test SBC (the defaults of the real run are ``sbc.SBC_SETTINGS``)."""
+
+SMALL_SEED = sbc.SBC_SEED  # the package seed; not chosen for the outcome
+
+
+@pytest.fixture(scope="module")
+def partial_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("sbc_partial")
+
+
+@pytest.fixture(scope="module")
+def small_sbc(baseline, partial_dir):
+    return sbc.run_sbc(baseline.config, observations=baseline.observations, seed=SMALL_SEED,
+                       workers=1, partial_dir=partial_dir, partial_every=10, **SMALL)
+
+
+def test_small_sbc_passes(small_sbc, baseline):
+    table = small_sbc.table
+    assert list(table["quantity"]) == list(sbc.test_quantities(baseline.config))
+    assert set(free_parameters(baseline.config)) < set(table["quantity"])
+    assert {"log_likelihood", "unique_users[2013-05-28]"} < set(table["quantity"])
+    assert (table["n_simulations"] == SMALL["simulations"]).all()
+    # family-wise: every quantity inside its Bonferroni-widened simultaneous band ...
+    assert table["pass_familywise"].all(), table.loc[~table["pass_familywise"]].to_dict("records")
+    # ... and no more 95%-band failures than a calibrated model gives (1% binomial tail)
+    allowed = binom.ppf(0.99, len(table), 1 - sbc.BAND_PROB)
+    assert (~table["pass"]).sum() <= allowed, small_sbc.failed
+    assert ((table["band_ratio"] <= 1) == table["pass"]).all()
+
+
+def test_ranks_pit_and_seeds_are_consistent(small_sbc):
+    sims = small_sbc.tree["simulations"].to_dataset()
+    rank, n_ranked = sims["rank"].values, sims["n_ranked"].values
+    assert ((0 <= rank) & (rank <= n_ranked)).all()
+    assert (n_ranked <= small_sbc.tree.attrs["max_ranked_draws"]).all()
+    pit = sims["pit"].values
+    assert ((rank / (n_ranked + 1) <= pit) & (pit <= (rank + 1) / (n_ranked + 1))).all()
+    seeds = sims["seed"].values.tolist()
+    assert seeds == sbc.simulation_seeds(SMALL_SEED, SMALL["simulations"])
+    assert len(set(seeds)) == len(seeds)
+    # the truth lies inside the prior's support and differs between simulations
+    assert len(np.unique(sims["truth"].sel(quantity="inactive_share").values)) == len(seeds)
+
+
+def test_outputs_are_written_with_seeds(small_sbc, tmp_path):
+    paths = sbc.write_outputs(small_sbc, tmp_path)
+    names = {p.name for p in paths}
+    assert names == {"sbc_ranks.nc", "sbc_table.csv", "sbc_table.json", "sbc_ecdf.png",
+                     "sbc_ecdf.pdf", "recovery_table.csv", "recovery_table.json"}
+    table = pd.read_csv(tmp_path / "sbc_table.csv")
+    assert list(table["quantity"]) == list(small_sbc.table["quantity"])
+    assert (table["master_seed"] == SMALL_SEED).all()
+    meta = json.loads((tmp_path / "sbc_table.json").read_text())
+    assert meta["simulation_seeds"] == sbc.simulation_seeds(SMALL_SEED, SMALL["simulations"])
+    assert meta["passed"] == small_sbc.passed
+    assert meta["settings"]["seed"] == SMALL_SEED
+    tree = xr.open_datatree(tmp_path / "sbc_ranks.nc", engine="h5netcdf")
+    assert set(tree["prior_sbc"].data_vars) == set(small_sbc.table["quantity"])
+    assert tree["prior_sbc"].sizes == {"chain": 1, "draw": SMALL["simulations"]}
+    assert tree.attrs["master_seed"] == SMALL_SEED
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_partial_outputs_of_a_long_sweep(small_sbc, partial_dir):
+    """Every 10 finished simulations the outputs so far are saved (not after the last)."""
+    meta = json.loads((partial_dir / "sbc_table.json").read_text())
+    assert meta["settings"]["finished"] == 20
+    assert meta["simulation_seeds"] == sbc.simulation_seeds(SMALL_SEED, 30)[:20]
+    tree = xr.open_datatree(partial_dir / "sbc_ranks.nc", engine="h5netcdf")
+    full = small_sbc.tree["simulations"]["rank"].values[:20]
+    np.testing.assert_array_equal(tree["simulations"]["rank"].values, full)
+
+
+def test_recovery_from_the_same_fits(small_sbc, baseline):
+    rec = small_sbc.recovery
+    assert list(rec["quantity"]) == [q for q in sbc.test_quantities(baseline.config)
+                                     if q != "log_likelihood"]
+    n = SMALL["simulations"]
+    assert np.allclose(rec["coverage_90_mcse"], math.sqrt(0.9 * 0.1 / n))
+    # 90% intervals: no quantity below the 0.1% binomial tail (Bonferroni over quantities)
+    floor = binom.ppf(0.001 / len(rec), n, 0.9) / n
+    assert (rec["coverage_90"] >= floor).all(), rec[["quantity", "coverage_90"]]
+    # quantities the data pin down are recovered: posterior median tracks the truth
+    pinned = rec.set_index("quantity").loc[["inactive_share", "unique_users[2013-05-28]"]]
+    assert (pinned["median_truth_correlation"] > 0.9).all(), pinned
+    assert (pinned["contraction"] > 0.5).all(), pinned
+
+
+def _doubled_counts(kmodel, seed):
+    """A broken simulator: the reported figures of a user ceiling twice the true one."""
+    simulated, truth = _real_simulator(kmodel, seed)
+    simulated = simulated.copy()
+    for column in ("value", "lower", "upper"):
+        simulated[column] = simulated[column] * 2
+    return simulated, truth
+
+
+_real_simulator = sbc.simulate_observations
+
+
+def test_broken_simulator_is_caught(baseline, monkeypatch):
+    monkeypatch.setattr(sbc, "simulate_observations", _doubled_counts)
+    broken = sbc.run_sbc(baseline.config, observations=baseline.observations,
+                         seed=SMALL_SEED, workers=1, **{**SMALL, "simulations": 10})
+    assert not broken.passed
+    assert not broken.table["pass_familywise"].all()
+    assert "unique_users[2013-05-28]" in broken.failed
+    # the data say twice as many SIMs as the truth implies: the true U(May 2013) sits below
+    # its posterior, so its ranks pile up at 0
+    sims = broken.tree["simulations"]
+    assert np.mean(sims["pit"].sel(quantity="unique_users[2013-05-28]").values < 0.1) > 0.5
+
+
+def test_dask_cluster_gives_the_same_results_as_this_process(baseline):
+    distributed = pytest.importorskip("distributed")
+    tasks = sbc.sbc_tasks(baseline.config, baseline.observations, simulations=2,
+                          seed=SMALL_SEED, draws=30, tune=60, chains=2, thin=1)
+    local = run_sweep(sbc.sbc_simulation, tasks, workers=1)
+    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        remote = run_sweep(sbc.sbc_simulation, tasks, scheduler=cluster.scheduler_address)
+    assert len(remote) == len(local) == 2
+    for a, b in zip(local, remote, strict=True):
+        assert a["seed"] == b["seed"]
+        for key in ("truth", "rank", "pit", "median", "eti90_low", "eti90_high",
+                    "element_rank"):
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        assert a["divergences"] == b["divergences"]
+
+
+def test_run_sweep_keeps_task_order_across_processes():
+    tasks = list(range(2, 9))
+    assert run_sweep(math.factorial, tasks, workers=2) == [math.factorial(t) for t in tasks]
+    assert run_sweep(math.factorial, tasks, workers=1) == [math.factorial(t) for t in tasks]
+    assert run_sweep(math.factorial, [], workers=2) == []
+    with pytest.raises(ValueError):
+        run_sweep(math.factorial, tasks, workers=0)
+    with pytest.raises(ValueError):  # a failing task stops the sweep with its error
+        run_sweep(math.factorial, [3, -1, 4], workers=2)
+
+
+def test_plan_chunks_sends_a_structure_to_few_workers():
+    tasks = [{"structure": "a"}] * 6 + [{"structure": "b"}] * 2
+    chunks = plan_chunks(tasks, workers=2)
+    assert sorted(i for c in chunks for i in c) == list(range(8))
+    assert [6, 7] in chunks  # the small structure stays in one process
+    assert all(len(c) == 1 for c in chunks if c[0] < 6)  # the large one balances the load
+    three = [{"structure": s} for s in "aaabbbccc"]
+    assert plan_chunks(three, workers=2) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+
+
+def test_sbc_rejects_impossible_settings(baseline):
+    from bayes_koryo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="simulations"):
+        sbc.sbc_tasks(baseline.config, baseline.observations, simulations=1)
+    with pytest.raises(ConfigError, match="thin"):
+        sbc.sbc_tasks(baseline.config, baseline.observations, simulations=2, draws=10,
+                      thin=20)
