@@ -333,7 +333,6 @@ def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
         attrs["versions_json"] = json.dumps(versions(), sort_keys=True)
     if "diagnostics_json" not in attrs and model.diagnostics is not None:
         attrs["diagnostics_json"] = json.dumps(model.diagnostics.summary())
-    table["converged"] = bool(_diagnostics(attrs).get("converged", False))
     return Report(table, probs, attrs)
 
 
@@ -345,10 +344,13 @@ def render(report: Report, fmt: str) -> str:
         return latex(report)
     if fmt == "html":
         return html(report)
+    # the convergence flag comes from the run's diagnostics, whoever built the table
+    table = report.table.assign(
+        converged=bool(_diagnostics(report.attrs).get("converged", False)))
     if fmt == "csv":
-        return report.table.loc[:, list(JSON_FIELDS)].to_csv(index=False)
+        return table.loc[:, list(JSON_FIELDS)].to_csv(index=False)
     if fmt == "json":
-        return to_json(report.table)
+        return to_json(table)
     raise ValueError(f"report format must be one of {REPORT_FORMATS}, got {fmt!r}")
 
 
