@@ -161,7 +161,7 @@ def _run_dask(function, tasks, scheduler, progress, on_result) -> list[Any]:
                                  pure=False): chunk for chunk in chunks}
         done = 0
         try:
-            for future in as_completed(futures):
+            for future in as_completed(list(futures), loop=client.loop):
                 for i, result in zip(futures[future], future.result(), strict=True):
                     results[i] = result
                     if on_result is not None:
