@@ -122,7 +122,7 @@ def run_sweep(function: Callable[[Any], Any], tasks: Sequence[Any], scheduler: s
 
 
 def _run_pool(function, tasks, workers, progress, on_result) -> list[Any]:
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     chunks = plan_chunks(tasks, workers)
     results: list[Any] = [None] * len(tasks)
@@ -134,7 +134,7 @@ def _run_pool(function, tasks, workers, progress, on_result) -> list[Any]:
         pending = set(futures)
         try:
             while pending:
-                finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     for i, result in zip(futures[future], future.result(), strict=True):
                         results[i] = result

@@ -162,6 +162,19 @@ def test_run_sweep_keeps_task_order_across_processes():
         run_sweep(math.factorial, [3, -1, 4], workers=2)
 
 
+def test_results_arrive_as_tasks_finish():
+    """on_result/progress see each result when it is ready, not when the sweep ends."""
+    import time
+
+    start, arrivals = time.perf_counter(), []
+    results = run_sweep(time.sleep, [4.0, 0.0, 0.0, 0.0], workers=2,
+                        on_result=lambda i, r: arrivals.append((i, time.perf_counter() - start)))
+    assert results == [None] * 4
+    assert sorted(i for i, _ in arrivals) == [0, 1, 2, 3]
+    assert arrivals[-1][0] == 0  # the slow task last ...
+    assert arrivals[0][1] < arrivals[-1][1] - 2.0  # ... and the others well before it
+
+
 def test_plan_chunks_sends_a_structure_to_few_workers():
     tasks = [{"structure": "a"}] * 6 + [{"structure": "b"}] * 2
     chunks = plan_chunks(tasks, workers=2)
