@@ -322,13 +322,13 @@ def collect(results: list[dict], tasks: list[dict], master_seed: int) -> xr.Data
     return tree
 
 
-def simultaneous_band(n: int, prob: float = BAND_PROB, trials: int = BAND_TRIALS,
+def simultaneous_band(n: int, band_prob: float = BAND_PROB, trials: int = BAND_TRIALS,
                       seed: int = BAND_SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, lower, upper): ArviZ's simultaneous ``prob`` band for the ECDF of ``n`` uniform
+    """(x, lower, upper): ArviZ's simultaneous ``band_prob`` band for the ECDF of ``n`` uniform
     values, at the evaluation points x = 0, 1/n, ..., 1 (ECDF values, not differences)."""
     from arviz_stats.ecdf_utils import ecdf_pit
 
-    x, _, lower, upper = ecdf_pit(np.linspace(0.0, 1.0, n), prob, trials,
+    x, _, lower, upper = ecdf_pit(np.linspace(0.0, 1.0, n), band_prob, trials,
                                   rng=np.random.default_rng(seed))
     return x, lower, upper
 
@@ -348,18 +348,19 @@ def _band_check(values, x, lower, upper) -> tuple[bool, float, float]:
     return inside, float(max(above.max(), below.max())), float(np.abs(diff).max())
 
 
-def calibration_table(tree: xr.DataTree, prob: float = BAND_PROB,
+def calibration_table(tree: xr.DataTree, band_prob: float = BAND_PROB,
                       trials: int = BAND_TRIALS, band_seed: int = BAND_SEED) -> pd.DataFrame:
-    """Pass/fail per test quantity: ECDF of its PIT values inside the simultaneous ``prob``
-    band; also the family-wise (Bonferroni) verdict and ArviZ's ``pot_c`` p-value."""
+    """Pass/fail per test quantity: ECDF of its PIT values inside the simultaneous
+    ``band_prob`` band (a calibration band, not a credible interval); also the family-wise
+    (Bonferroni) verdict and ArviZ's ``pot_c`` p-value."""
     import arviz_stats  # noqa: F401  (registers the .azstats accessor)
 
     pit = tree["prior_sbc"].to_dataset()
     sims = tree["simulations"].to_dataset()
     names = list(pit.data_vars)
     n = pit.sizes["draw"]
-    x, lower, upper = simultaneous_band(n, prob, trials, band_seed)
-    family_prob = 1 - (1 - prob) / len(names)
+    x, lower, upper = simultaneous_band(n, band_prob, trials, band_seed)
+    family_prob = 1 - (1 - band_prob) / len(names)
     _, f_lower, f_upper = simultaneous_band(n, family_prob, trials, band_seed)
     seeds = " ".join(str(int(s)) for s in sims["seed"].values)
     rows = []
@@ -375,7 +376,7 @@ def calibration_table(tree: xr.DataTree, prob: float = BAND_PROB,
                      "ranked_draws_min": int(n_ranked.min()), "pass": inside,
                      "band_ratio": ratio, "max_abs_ecdf_diff": max_diff,
                      "p_value_pot_c": float(p_value), "pass_familywise": family_inside,
-                     "band_prob": prob, "familywise_band_prob": family_prob,
+                     "band_prob": band_prob, "familywise_band_prob": family_prob,
                      "band_method": BAND_METHOD, "band_trials": trials, "band_seed": band_seed,
                      "master_seed": int(tree.attrs["master_seed"]), "simulation_seeds": seeds})
     return pd.DataFrame(rows)
@@ -494,10 +495,10 @@ def recovery(config=None, simulations: int = 50, seed: int = SBC_SEED, **kwargs)
 # --------------------------------------------------------------------------- outputs
 
 
-def ecdf_figure(tree: xr.DataTree, table: pd.DataFrame, prob: float = BAND_PROB,
+def ecdf_figure(tree: xr.DataTree, table: pd.DataFrame, band_prob: float = BAND_PROB,
                 trials: int = BAND_TRIALS, band_seed: int = BAND_SEED):
     """ECDF-difference grid: for each test quantity ECDF(PIT) - x with the simultaneous
-    ``prob`` band (the band the pass/fail verdict uses); failing panels are marked."""
+    ``band_prob`` band (the band the pass/fail verdict uses); failing panels are marked."""
     import matplotlib.pyplot as plt
 
     from bayes_koryo.plots import STYLE, WIDTH_FULL
@@ -505,7 +506,7 @@ def ecdf_figure(tree: xr.DataTree, table: pd.DataFrame, prob: float = BAND_PROB,
     pit = tree["prior_sbc"].to_dataset()
     names = list(pit.data_vars)
     n = pit.sizes["draw"]
-    x, lower, upper = simultaneous_band(n, prob, trials, band_seed)
+    x, lower, upper = simultaneous_band(n, band_prob, trials, band_seed)
     verdict = dict(zip(table["quantity"], table["pass"], strict=True))
     cols = 4
     rows = math.ceil(len(names) / cols)
@@ -526,7 +527,7 @@ def ecdf_figure(tree: xr.DataTree, table: pd.DataFrame, prob: float = BAND_PROB,
             ax.set_ylabel("ECDF − x")
         fig.suptitle(f"SBC of {tree.attrs['config_name']}: {n} simulations, up to "
                      f"{tree.attrs['max_ranked_draws']} ranked draws each (thinned to the ESS);"
-                     f" grey: simultaneous {prob * 100:g}% band", fontsize=8)
+                     f" grey: simultaneous {band_prob * 100:g}% band", fontsize=8)
         fig.tight_layout()
     return fig
 
