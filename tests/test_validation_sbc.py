@@ -109,6 +109,37 @@ def test_recovery_from_the_same_fits(small_sbc, baseline):
     assert (pinned["contraction"] > 0.5).all(), pinned
 
 
+def test_cli_sbc_and_recovery_exit_codes(small_sbc, monkeypatch, tmp_path, capsys):
+    """exit 0 when every quantity passes, 1 (ThresholdError) when one fails; the fits are
+    the small SBC's (run_sbc replaced), so this tests the command, not the sampler."""
+    import dataclasses
+
+    from bayes_koryo.cli import main
+
+    calls = []
+
+    def fake_run_sbc(config, **kwargs):
+        calls.append(kwargs)
+        return result
+
+    monkeypatch.setattr(sbc, "run_sbc", fake_run_sbc)
+    result = small_sbc if small_sbc.passed else dataclasses.replace(
+        small_sbc, table=small_sbc.table.assign(**{"pass": True}))
+    args = ["models/baseline.toml", "--simulations", "30", "--seed", "5", "--workers", "1"]
+    assert main(["sbc", *args, "--out-dir", str(tmp_path / "ok")]) == 0
+    assert calls[-1]["seed"] == 5 and calls[-1]["simulations"] == 30
+    assert calls[-1]["draws"] == sbc.SBC_SETTINGS["draws"]
+    assert (tmp_path / "ok" / "sbc_table.csv").exists()
+    table = result.table.copy()
+    table.loc[table["quantity"] == "ceiling_share", "pass"] = False
+    result = dataclasses.replace(result, table=table)
+    assert main(["sbc", *args, "--out-dir", str(tmp_path / "fail")]) == 1
+    assert "ceiling_share" in capsys.readouterr().err
+    assert main(["recovery", *args, "--out-dir", str(tmp_path / "rec")]) == 0
+    assert {p.name for p in (tmp_path / "rec").iterdir()} == {
+        "sbc_ranks.nc", "recovery_table.csv", "recovery_table.json"}
+
+
 def _doubled_counts(kmodel, seed):
     """A broken simulator: the reported figures of a user ceiling twice the true one."""
     simulated, truth = _real_simulator(kmodel, seed)
