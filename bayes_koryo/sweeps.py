@@ -136,11 +136,7 @@ def _run_pool(function, tasks, workers, progress, on_result) -> list[Any]:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    for i, result in zip(futures[future], future.result(), strict=True):
-                        results[i] = result
-                        if on_result is not None:
-                            on_result(i, result)
-                    done += len(futures[future])
+                    done += _deliver(futures[future], future.result(), results, on_result)
                     if progress is not None:
                         progress(done, len(tasks))
         except BaseException:
@@ -148,6 +144,16 @@ def _run_pool(function, tasks, workers, progress, on_result) -> list[Any]:
                 future.cancel()
             raise
     return results
+
+
+def _deliver(indices, chunk_results, results: list, on_result) -> int:
+    """Store one finished chunk's results at their task positions (and hand each to
+    ``on_result``); returns the number of tasks delivered."""
+    for i, result in zip(indices, chunk_results, strict=True):
+        results[i] = result
+        if on_result is not None:
+            on_result(i, result)
+    return len(indices)
 
 
 def _run_dask(function, tasks, scheduler, progress, on_result) -> list[Any]:
@@ -162,11 +168,7 @@ def _run_dask(function, tasks, scheduler, progress, on_result) -> list[Any]:
         done = 0
         try:
             for future in as_completed(list(futures), loop=client.loop):
-                for i, result in zip(futures[future], future.result(), strict=True):
-                    results[i] = result
-                    if on_result is not None:
-                        on_result(i, result)
-                done += len(futures[future])
+                done += _deliver(futures[future], future.result(), results, on_result)
                 if progress is not None:
                     progress(done, len(tasks))
         except BaseException:
