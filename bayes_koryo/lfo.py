@@ -150,8 +150,7 @@ def _elpd_summary(scores: pd.DataFrame) -> pd.DataFrame:
         n = len(g)
         rows.append({"model": model, "growth_form": g["growth_form"].iloc[0], "figures": n,
                      "elpd": float(g["elpd"].sum()),
-                     "elpd_se": float(math.sqrt(n * g["elpd"].var(ddof=1))) if n > 1
-                     else math.nan,
+                     "elpd_se": _sum_se(g["elpd"]),
                      "coverage_50": float(g["inside_50"].mean()),
                      "coverage_90": float(g["inside_90"].mean()),
                      "fits_unconverged": int((~g.groupby("cutoff")["converged"].first()).sum()),
@@ -160,14 +159,23 @@ def _elpd_summary(scores: pd.DataFrame) -> pd.DataFrame:
     best = out.loc[out["elpd"].idxmax(), "model"]
     keys = ["cutoff", "date", "kind"]
     ref = scores[scores["model"] == best].set_index(keys)["elpd"]
-    diffs, ses = [], []
+    diffs, ses, block_ses, worse = [], [], [], []
     for model in out["model"]:
         d = scores[scores["model"] == model].set_index(keys)["elpd"] - ref
         d = d.dropna()
         diffs.append(float(d.sum()))
-        ses.append(float(math.sqrt(len(d) * d.var(ddof=1))) if len(d) > 1 else math.nan)
+        ses.append(_sum_se(d))
+        by_cutoff = d.groupby(level="cutoff").sum()
+        block_ses.append(_sum_se(by_cutoff))
+        worse.append(int((by_cutoff < 0).sum()))
     out["elpd_diff"], out["elpd_diff_se"] = diffs, ses
+    out["elpd_diff_se_cutoffs"], out["cutoffs_worse"] = block_ses, worse
     return out
+
+
+def _sum_se(terms: pd.Series) -> float:
+    """Standard error of the sum of ``terms`` treated as exchangeable: sqrt(n var)."""
+    return float(math.sqrt(len(terms) * terms.var(ddof=1))) if len(terms) > 1 else math.nan
 
 
 def summarise_lfo(scores: pd.DataFrame) -> pd.DataFrame:
@@ -196,8 +204,12 @@ LFO_NOTES = (
     "elpd: log predictive density of each later reported subscriber figure under the model "
     "refitted on the figures up to the cut-off (audited counts: density of log y; rounded "
     "figures: probability of the rounding cell), log-mean over posterior draws; elpd_se = "
-    "sqrt(n var(elpd_i)); elpd_diff: to the best model, with the SE of the paired "
-    f"differences. coverage_50/90: share of figures inside the 50%/90% {CI_KIND} of their "
+    "sqrt(n var(elpd_i)); elpd_diff: to the best model; elpd_diff_se: SE of the paired "
+    "per-figure differences, which treats the figures as independent although the figures "
+    "after one cut-off share one extrapolated trajectory, so it understates the uncertainty; "
+    "elpd_diff_se_cutoffs: SE from the per-cut-off sums of the differences (cut-offs as the "
+    "units; n/a with one cut-off; crude with few cut-offs); cutoffs_worse: cut-offs at which "
+    f"the model scores below the best one. coverage_50/90: share of figures inside the 50%/90% {CI_KIND} of their "
     "posterior predictive replicate (rounded figures: cell overlaps the interval).")
 
 

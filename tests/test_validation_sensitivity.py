@@ -200,3 +200,30 @@ def test_lfo_one_small_case():
     assert math.isclose(total["elpd"], scores["elpd"].sum())
     assert total["elpd_diff"] == 0 and 0 <= total["coverage_90"] <= 1
     assert (scores["seed"] == 5).all()
+
+
+def test_lfo_summary_standard_errors_by_figure_and_by_cutoff():
+    """Paired per-figure SE and the per-cut-off (block) SE of the ELPD difference, by hand."""
+    rows = []
+    # model b is worse than a by 1.0, 1.2 at cut-off 1 and by 0.1, 0.3 at cut-off 2
+    for cutoff, deltas in (("2011-06-30", (1.0, 1.2)), ("2012-02-29", (0.1, 0.3))):
+        for i, delta in enumerate(deltas):
+            base = -2.0 - i
+            for model, elpd in (("a", base), ("b", base - delta)):
+                rows.append({"model": model, "growth_form": model, "cutoff": cutoff,
+                             "kind": "milestone", "date": f"2012-0{i + 1}-01", "elpd": elpd,
+                             "inside_50": True, "inside_90": True, "converged": True})
+    summary = lfo.summarise_lfo(pd.DataFrame(rows))
+    total = summary[(summary["cutoff"] == "all")].set_index("model")
+    assert total.loc["a", "elpd_diff"] == 0
+    assert math.isclose(total.loc["b", "elpd_diff"], -2.6)
+    per_figure = np.array([-1.0, -1.2, -0.1, -0.3])
+    assert math.isclose(total.loc["b", "elpd_diff_se"], math.sqrt(4 * per_figure.var(ddof=1)))
+    per_cutoff = np.array([-2.2, -0.4])
+    assert math.isclose(total.loc["b", "elpd_diff_se_cutoffs"],
+                        math.sqrt(2 * per_cutoff.var(ddof=1)))
+    # the per-figure SE understates the spread across cut-offs here
+    assert total.loc["b", "elpd_diff_se_cutoffs"] > total.loc["b", "elpd_diff_se"]
+    assert total.loc["b", "cutoffs_worse"] == 2 and total.loc["a", "cutoffs_worse"] == 0
+    one = summary[summary["cutoff"] == "2011-06-30"].set_index("model")
+    assert math.isnan(one.loc["b", "elpd_diff_se_cutoffs"])
