@@ -278,7 +278,13 @@ def format_probability(p: float, mcse: float, draws: int) -> str:
         return f"> {math.floor((1 - 1 / draws) * 1000) / 1000:.3f}"
     if p <= 0.0:
         return f"< {math.ceil(1000 / draws) / 1000:.3f}"
-    return round_to(p, max(supported_decimals(mcse, max_significant=3, value=p), 2))
+    decimals = max(supported_decimals(mcse, max_significant=3, value=p), 2)
+    text = round_to(p, decimals)
+    if float(text) >= 1.0:  # e.g. 0.998 at 2 decimals: "1.00" would read as certainty
+        return f"> {1 - 10.0 ** -decimals:.{decimals}f}"
+    if float(text) <= 0.0:
+        return f"< {10.0 ** -decimals:.{decimals}f}"
+    return text
 
 
 # --------------------------------------------------------------------------- the report
@@ -505,7 +511,7 @@ def _probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str]]:
                                                                       p.prior_draws),
                                     p.prior_draws))
         rows.append((p.claim, format_probability(p.probability, p.mcse, p.draws),
-                     _sig(p.mcse) if p.mcse > 0 else "0", prior))
+                     _sig(p.mcse) if p.mcse > 0 else "n/a (all draws agree)", prior))
     return rows
 
 

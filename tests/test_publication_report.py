@@ -96,6 +96,9 @@ def test_probabilities_are_shown_as_bounds_when_every_draw_agrees():
     assert report.format_probability(1.0, 0.0, 4000) == "> 0.999"
     assert report.format_probability(0.0, 0.0, 4000) == "< 0.001"
     assert report.format_probability(0.4613, 0.0099, 4000) == "0.46"
+    # rounding that would print certainty prints a bound instead
+    assert report.format_probability(0.998, 0.0008, 4000) == "> 0.99"
+    assert report.format_probability(0.002, 0.0008, 4000) == "< 0.01"
 
 
 def _synthetic_report() -> report.Report:
