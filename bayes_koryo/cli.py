@@ -308,13 +308,17 @@ def report(
                    ] = None,
     ci_kind: Annotated[str, typer.Option("--ci-kind", help="ETI or HDI.")] = "ETI",
     ci_prob: Annotated[float, typer.Option("--ci-prob", help="Interval mass.")] = 0.9,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file."
+                                        )] = False,
 ) -> None:
     """Headline table with MCSE-backed digits, probabilities and provenance."""
+    if out is not None and out.exists() and not force:  # refuse before the work
+        raise _exists_error(out)
     text = _report_text(run, fmt, ci_kind, ci_prob)
     if out is None:
         sys.stdout.write(text)
     else:
-        _write_atomic(out, text)
+        _write_atomic(out, text, overwrite=force)
         typer.echo(f"wrote {out}", err=True)
 
 
@@ -352,12 +356,17 @@ def _write_atomic(path: Path, text: str, overwrite: bool = True) -> None:
     """Write a text output atomically (see bayes_koryo.atomic); refuse to replace an
     existing file unless ``overwrite``."""
     from bayes_koryo.atomic import atomic_write_text
-    from bayes_koryo.errors import ResultFileError
 
     try:
         atomic_write_text(path, text, overwrite=overwrite)
     except FileExistsError:
-        raise ResultFileError(f"{path}: exists already (use --force to overwrite)") from None
+        raise _exists_error(path) from None
+
+
+def _exists_error(path: Path):
+    from bayes_koryo.errors import ResultFileError
+
+    return ResultFileError(f"{path}: exists already (use --force to overwrite)")
 
 
 @app.command()

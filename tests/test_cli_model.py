@@ -56,6 +56,13 @@ def test_report_to_files_in_every_format(capsys, fitted, tmp_path):
     code, out, _ = call(capsys, "report", str(run), "--ci-kind", "HDI", "--format", "json")
     assert json.loads(out)[0]["ci_kind"] == "HDI"
     assert "| quantity |" in (tmp_path / "report.md").read_text()
+    before = (tmp_path / "report.md").read_text()
+    code, _, err = call(capsys, "report", str(run), "--out", str(tmp_path / "report.md"))
+    assert code == 2 and "exists already (use --force" in err and err.count("\n") == 1
+    assert (tmp_path / "report.md").read_text() == before  # nothing lost
+    code, _, err = call(capsys, "report", str(run), "--format", "csv", "--force",
+                        "--out", str(tmp_path / "report.md"))
+    assert code == 0 and (tmp_path / "report.md").read_text() != before
 
 
 def test_check_fails_a_short_run_and_says_why(capsys, fitted, tmp_path):
