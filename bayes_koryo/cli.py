@@ -275,6 +275,10 @@ def _gate(model, allow_unconverged: bool) -> None:
     failures = model.diagnostics.messages
     for line in failures:
         typer.echo(f"warning: {line}", err=True)
+    draws = model.idata.attrs.get("draws")
+    if model.diagnostics.short_of_draws_only and draws:
+        typer.echo(f"hint: only effective sample sizes are short; refit with more draws "
+                   f"(e.g. --draws {2 * int(draws)})", err=True)
     if not allow_unconverged:
         raise ConvergenceError(f"{len(failures)} diagnostic check(s) failed (first: "
                                f"{failures[0]}); the run is saved and marked unconverged")

@@ -52,6 +52,12 @@ class Diagnostics:
     def converged(self) -> bool:
         return not self.messages
 
+    @property
+    def short_of_draws_only(self) -> bool:
+        """True when every failed check is an effective-sample-size minimum: the chains
+        agree and the sampler is healthy, so more draws (not a new model) fix the run."""
+        return bool(self.messages) and all(" ess-" in m for m in self.messages)
+
     def summary(self) -> dict:
         return {
             "converged": self.converged,

@@ -86,3 +86,20 @@ def test_cli_fit_exits_3_saves_marked_and_force_replaces(capsys, baseline, tmp_p
     code = cli.main(["check", str(out)])
     err = capsys.readouterr().err
     assert code != 0 and err.count("error:") == 1
+
+
+def test_more_draws_is_advised_only_when_effective_sample_sizes_alone_are_short():
+    import pandas as pd
+
+    from bayes_koryo.diagnostics import Diagnostics
+
+    def diagnostics(messages):
+        return Diagnostics(pd.DataFrame(), 0, 0, [1.0], list(messages))
+
+    assert diagnostics(["user_ceiling: ess-bulk 998 < 1000"]).short_of_draws_only
+    assert diagnostics(["a: ess-bulk 998 < 1000", "b: ess-tail 390 < 400"]).short_of_draws_only
+    assert not diagnostics([]).short_of_draws_only
+    assert not diagnostics(["a: ess-bulk 998 < 1000", "a: R-hat 1.020 > 1.01"]
+                           ).short_of_draws_only
+    assert not diagnostics(["3 divergent transitions after warm-up (required: 0)"]
+                           ).short_of_draws_only
