@@ -210,7 +210,8 @@ LFO_NOTES = (
     "elpd_diff_se_cutoffs: SE from the per-cut-off sums of the differences (cut-offs as the "
     "units; n/a with one cut-off; crude with few cut-offs); cutoffs_worse: cut-offs at which "
     "the model scores below the best one. coverage_50/90: share of figures inside the "
-    f"50%/90% {CI_KIND} of their posterior predictive replicate (rounded figures: cell overlaps the interval).")
+    f"50%/90% {CI_KIND} of their posterior predictive replicate (rounded figures: cell "
+    "overlaps the interval).")
 
 
 def write_lfo(scores: pd.DataFrame, summary: pd.DataFrame, out_dir, meta: dict | None = None
