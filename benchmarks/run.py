@@ -269,34 +269,17 @@ def _timed_refit(model, swap, seed: int, fit_args: dict) -> dict:
 
 def sbc_throughput(simulations: int, quick: bool) -> dict:
     """Simulations per minute (one process; each fit's chains use the cores)."""
-    tracked = subprocess.run(["git", "ls-files", "--error-unmatch", "bayes_koryo/sbc.py"],
-                             cwd=ROOT, capture_output=True).returncode == 0
+    from bayes_koryo import sbc
+
     before = load()
-    if tracked:
-        from bayes_koryo import sbc
-
-        extra = {"draws": 40, "tune": 40, "thin": 2} if quick else {}
-        tasks = sbc.sbc_tasks(CONFIG, simulations=simulations + 1, **extra)
-        sbc.sbc_simulation(tasks[0])  # compiles (not timed)
-        start = time.perf_counter()
-        for task in tasks[1:]:
-            sbc.sbc_simulation(task)
-        settings = {k: tasks[0][k] for k in ("draws", "tune", "chains", "thin")}
-        how = "bayes_koryo.sbc.sbc_simulation"
-    else:
-        from bayes_koryo.inference import KoryoModel
-        from bayes_koryo.simulate import simulate_observations
-
-        settings = ({"draws": 40, "tune": 40, "chains": 2} if quick
-                    else {"draws": 500, "tune": 500, "chains": 2})
-        model = KoryoModel(CONFIG)
-        model.compiled()
-        start = time.perf_counter()
-        for i in range(simulations):
-            simulated, _ = simulate_observations(model, seed=SEED + i)
-            model.set_observations(simulated)
-            model.fit(seed=SEED + i, **settings)
-        how = "simulate_observations + set_observations + fit (sbc.py not committed yet)"
+    extra = {"draws": 40, "tune": 40, "thin": 2} if quick else {}
+    tasks = sbc.sbc_tasks(CONFIG, simulations=simulations + 1, **extra)
+    sbc.sbc_simulation(tasks[0])  # compiles (not timed)
+    start = time.perf_counter()
+    for task in tasks[1:]:
+        sbc.sbc_simulation(task)
+    settings = {k: tasks[0][k] for k in ("draws", "tune", "chains", "thin")}
+    how = "bayes_koryo.sbc.sbc_simulation, one process (each fit's chains on the cores)"
     seconds = time.perf_counter() - start
     per_minute = simulations / (seconds / 60)
     return {"how": how, "settings": settings, "simulations": simulations, "seed": SEED,
