@@ -338,12 +338,19 @@ def _ecdf(values: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _band_check(values, x, lower, upper) -> tuple[bool, float, float]:
-    """(inside the band, max |ECDF - x| / band half-width on that side, max |ECDF - x|)."""
+    """(inside the band, max |ECDF - x| / band half-width on that side, max |ECDF - x|).
+
+    The ratio leaves out the points where that side of the band is cut off at 0 or 1 (near
+    the ends an ECDF of 0 or 1 touches such a bound by construction, which would read as a
+    ratio of exactly 1); the ECDF cannot cross a bound there, so the verdict is unchanged."""
     ecdf = _ecdf(values, x)
-    inner = slice(1, -1)  # the band is pinned at 0 and 1
-    diff = (ecdf - x)[inner]
-    above = np.where(diff > 0, diff / np.maximum(upper[inner] - x[inner], 1e-12), 0.0)
-    below = np.where(diff < 0, -diff / np.maximum(x[inner] - lower[inner], 1e-12), 0.0)
+    diff = ecdf - x
+    open_above = (diff > 0) & (upper < 1.0)
+    open_below = (diff < 0) & (lower > 0.0)
+    above = np.where(open_above, diff / np.maximum(upper - x, 1e-12), 0.0)
+    below = np.where(open_below, -diff / np.maximum(x - lower, 1e-12), 0.0)
+    inner = slice(1, -1)  # the ECDF is pinned at 0 and 1 at the ends
+    diff = diff[inner]
     inside = bool(np.all((ecdf >= lower) & (ecdf <= upper)))
     return inside, float(max(above.max(), below.max())), float(np.abs(diff).max())
 

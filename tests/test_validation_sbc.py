@@ -224,3 +224,18 @@ def test_sbc_rejects_impossible_settings(baseline):
     with pytest.raises(ConfigError, match="thin"):
         sbc.sbc_tasks(baseline.config, baseline.observations, simulations=2, draws=10,
                       thin=20)
+
+
+def test_band_ratio_reads_distance_to_the_band_not_the_ends():
+    """An evenly spread PIT sample sits well inside (its ECDF touches the cut-off band ends
+    by construction, which must not read as 'at the band'); a skewed one leaves it."""
+    n = 100
+    x, lower, upper = sbc.simultaneous_band(n, sbc.BAND_PROB, 2000, sbc.BAND_SEED)
+    even = (np.arange(n) + 0.5) / n
+    assert lower[1] == 0.0  # the band is cut off at 0 next to the lower end
+    nudged = even.copy()
+    nudged[0] = 2.5 / n  # ECDF 0 at x = 1/n and 2/n: on the cut-off bound, 1/n from x
+    inside, ratio, max_diff = sbc._band_check(nudged, x, lower, upper)
+    assert inside and ratio < 0.5 and math.isclose(max_diff, 1 / n)
+    inside, ratio, _ = sbc._band_check(even ** 2, x, lower, upper)
+    assert not inside and ratio > 1
