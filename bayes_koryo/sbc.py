@@ -567,6 +567,9 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
             "failed_familywise": list(result.table.loc[~result.table["pass_familywise"],
                                                        "quantity"]),
             "divergent_fits": int((sims["divergences"].values > 0).sum()),
+            "fits_r_hat_above_1.01": int((sims["max_r_hat"].values > 1.01).sum()),
+            "fits_r_hat_above_1.05": int((sims["max_r_hat"].values > 1.05).sum()),
+            "fits_min_bulk_ess_below_100": int((sims["min_ess_bulk"].values < 100).sum()),
             "simulation_seeds": [int(s) for s in sims["seed"].values]}
     if "ranks" in parts:
         nc = out / "sbc_ranks.nc"
