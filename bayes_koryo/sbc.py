@@ -349,10 +349,9 @@ def _band_check(values, x, lower, upper) -> tuple[bool, float, float]:
     open_below = (diff < 0) & (lower > 0.0)
     above = np.where(open_above, diff / np.maximum(upper - x, 1e-12), 0.0)
     below = np.where(open_below, -diff / np.maximum(x - lower, 1e-12), 0.0)
-    inner = slice(1, -1)  # the ECDF is pinned at 0 and 1 at the ends
-    diff = diff[inner]
     inside = bool(np.all((ecdf >= lower) & (ecdf <= upper)))
-    return inside, float(max(above.max(), below.max())), float(np.abs(diff).max())
+    max_diff = float(np.abs(diff[1:-1]).max())  # the ECDF is pinned at 0 and 1 at the ends
+    return inside, float(max(above.max(), below.max())), max_diff
 
 
 def calibration_table(tree: xr.DataTree, band_prob: float = BAND_PROB,
@@ -542,6 +541,14 @@ def ecdf_figure(tree: xr.DataTree, table: pd.DataFrame, band_prob: float = BAND_
 OUTPUT_PARTS = ("ranks", "calibration", "figure", "recovery")
 
 
+def fit_quality_counts(sims) -> dict[str, int]:
+    """How many of the SBC fits (the ``simulations`` group) diverged or mixed poorly."""
+    return {"divergent_fits": int((sims["divergences"].values > 0).sum()),
+            "fits_r_hat_above_1.01": int((sims["max_r_hat"].values > 1.01).sum()),
+            "fits_r_hat_above_1.05": int((sims["max_r_hat"].values > 1.05).sum()),
+            "fits_min_bulk_ess_below_100": int((sims["min_ess_bulk"].values < 100).sum())}
+
+
 def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
     """Write into ``out_dir`` (each file atomically) and return the paths:
 
@@ -566,10 +573,7 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
             "passed": result.passed, "failed": result.failed,
             "failed_familywise": list(result.table.loc[~result.table["pass_familywise"],
                                                        "quantity"]),
-            "divergent_fits": int((sims["divergences"].values > 0).sum()),
-            "fits_r_hat_above_1.01": int((sims["max_r_hat"].values > 1.01).sum()),
-            "fits_r_hat_above_1.05": int((sims["max_r_hat"].values > 1.05).sum()),
-            "fits_min_bulk_ess_below_100": int((sims["min_ess_bulk"].values < 100).sum()),
+            **fit_quality_counts(sims),
             "simulation_seeds": [int(s) for s in sims["seed"].values]}
     if "ranks" in parts:
         nc = out / "sbc_ranks.nc"
@@ -595,6 +599,6 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
     return written
 
 
-__all__ = ["SBCResult", "calibration_table", "collect", "ecdf_figure", "recovery",
-           "recovery_table", "run_sbc", "sbc_simulation", "sbc_tasks", "simulation_seeds",
+__all__ = ["SBCResult", "calibration_table", "collect", "ecdf_figure", "fit_quality_counts",
+           "recovery", "recovery_table", "run_sbc", "sbc_simulation", "sbc_tasks", "simulation_seeds",
            "test_quantities", "write_outputs"]

@@ -12,7 +12,10 @@ them all to --out. Step counts and ESS do not depend on the machine's load; seco
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,10 +60,6 @@ def main(argv=None) -> int:
         for seed in SEEDS:
             rows.append(one_fit(model, config, adaptation, target_accept, seed))
             print(json.dumps(rows[-1]), flush=True)
-    import datetime as dt
-    import os
-    import subprocess
-
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     note = (f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit {commit}, "
