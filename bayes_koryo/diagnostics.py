@@ -26,7 +26,7 @@ HEADLINE_DATES = ("2012-02-02", "2013-05-28")
 
 HEADLINE_SCALARS = ("real_user_share", "sims_per_user", "user_ceiling")
 
-VECTOR_PARAMETERS = ("pace_deviation_observed", "pace_innovation_forecast")
+VECTOR_PARAMETERS = ("pace_innovation_observed", "pace_innovation_forecast")
 """Free vector parameters; the diagnostics table shows their worst element."""
 
 

@@ -323,12 +323,15 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         report_weights = pm.Data("coverage_weights_at_reports",
                                  interpolation_matrix(report_years, knots.years))
         coverage_at_reports = pt.dot(report_weights, coverage_knot_values)
-        # pace deviations, one per period: centred where a pair of reports pins them, non-
-        # centred after the last report where only the prior speaks (mixed centring avoids
-        # the funnel in both regimes)
+        # pace deviations, one per period, deviation = deviation_scale * innovation with
+        # standard-normal innovations (non-centred). Also where a pair of reports pins a
+        # deviation: the centred form funnels when deviation_scale is small (MODEL.md, Validation)
         deviation_scale = rv("deviation_scale")
-        observed_dev = pm.Normal("pace_deviation_observed", 0.0, deviation_scale,
-                                 dims="observed_period")
+        observed_dev = pm.Deterministic(
+            "pace_deviation_observed",
+            deviation_scale * pm.Normal("pace_innovation_observed", 0.0, 1.0,
+                                        dims="observed_period"),
+            dims="observed_period")
         forecast_dev = deviation_scale * pm.Normal("pace_innovation_forecast", 0.0, 1.0,
                                                    dims="forecast_period")
         period_deviation = pt.concatenate([observed_dev, forecast_dev])

@@ -19,9 +19,11 @@ simuk's layout (group ``prior_sbc``, dims ``chain`` = 1 and ``draw`` = simulatio
 works on the saved file.
 
 Test quantities (``test_quantities``): every scalar free parameter; the mean over periods of
-each vector parameter (``pace_deviation_observed``, ``pace_innovation_forecast``; the ranks
-of every element of ``pace_deviation_observed`` are stored too); the log-likelihood of the
-simulated data (sum over all observations) at each posterior draw against at the truth;
+each vector of standard-normal pace innovations (``pace_innovation_observed``,
+``pace_innovation_forecast``); the ranks of every element of the derived pace deviations
+``pace_deviation_observed`` (= ``deviation_scale`` x innovation) are stored too; the
+log-likelihood of the simulated data (sum over all observations) at each posterior draw
+against at the truth;
 and U(May 2013), ``unique_users`` at 2013-05-28.
 
 Ranks and PIT: ranks need near-independent draws (autocorrelated draws make rank
@@ -86,7 +88,7 @@ U_DATE = "2013-05-28"
 
 LOG_LIKELIHOOD = "log_likelihood"
 U_MAY_2013 = f"unique_users[{U_DATE}]"
-VECTOR_MEANS = ("pace_deviation_observed", "pace_innovation_forecast")
+VECTOR_MEANS = ("pace_innovation_observed", "pace_innovation_forecast")
 ELEMENTWISE = "pace_deviation_observed"
 
 RECOVERY_PROBS = (0.5, 0.9)
@@ -600,5 +602,5 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
 
 
 __all__ = ["SBCResult", "calibration_table", "collect", "ecdf_figure", "fit_quality_counts",
-           "recovery", "recovery_table", "run_sbc", "sbc_simulation", "sbc_tasks", "simulation_seeds",
-           "test_quantities", "write_outputs"]
+           "recovery", "recovery_table", "run_sbc", "sbc_simulation", "sbc_tasks",
+           "simulation_seeds", "test_quantities", "write_outputs"]

@@ -7,8 +7,8 @@ Three views of "which conclusions rest on data and which on assumptions" (MODELL
   posterior and the posterior with the prior (or the likelihood) raised to a power
   alpha = 0.99 / 1.01, per unit of log(alpha), importance-weighted with Pareto smoothing (no
   refit). Only the top-level priors are power-scaled: the log_prior terms of the free scalar
-  parameters (``free_parameters``); the hierarchical N(0, sigma) pace deviations and the
-  non-centred forecast innovations are model structure, not prior assumptions (Kallioinen
+  parameters (``free_parameters``); the N(0, 1) innovations of the non-centred
+  hierarchical pace deviations are model structure, not prior assumptions (Kallioinen
   et al. 2024, sec. 5, scale "the priors of interest"). Diagnosis at ``PSENSE_THRESHOLD``:
   prior >= 0.05 and likelihood >= 0.05 -> "prior-data conflict"; prior >= 0.05 and
   likelihood < 0.05 -> "strong prior / weak likelihood"; otherwise "-".
