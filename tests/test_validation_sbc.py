@@ -65,6 +65,24 @@ def test_ranks_pit_and_seeds_are_consistent(small_sbc):
     assert len(np.unique(sims["truth"].sel(quantity="inactive_share").values)) == len(seeds)
 
 
+def test_truth_prior_cdf_is_the_prior_cdf_of_the_truths(small_sbc, baseline):
+    from scipy import stats
+
+    cdf = sbc.truth_prior_cdf(small_sbc.tree)
+    assert set(cdf) == set(free_parameters(baseline.config))
+    truth = small_sbc.tree["simulations"]["truth"]
+    prior = baseline.config.priors["heavy_user_share"]  # Beta(alpha, beta)
+    expected = stats.beta(prior.params["alpha"], prior.params["beta"]).cdf(
+        truth.sel(quantity="heavy_user_share").values)
+    np.testing.assert_allclose(cdf["heavy_user_share"], expected, rtol=1e-6)
+    table = small_sbc.table.set_index("quantity")
+    scalar = list(free_parameters(baseline.config))
+    assert table.loc[scalar, "truth_cdf_band_ratio"].notna().all()
+    assert table.loc[["log_likelihood", sbc.U_MAY_2013], "truth_cdf_band_ratio"].isna().all()
+    # the data barely inform the heavy-user share: its ranks follow the truths' prior CDF
+    assert table.loc["heavy_user_share", "pit_truth_cdf_correlation"] > 0.8
+
+
 def test_outputs_are_written_with_seeds(small_sbc, tmp_path):
     paths = sbc.write_outputs(small_sbc, tmp_path)
     names = {p.name for p in paths}
