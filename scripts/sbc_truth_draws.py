@@ -85,6 +85,13 @@ def main(path: str = "docs/sbc_ranks.nc") -> None:
           f"{np.mean(u_pit < 0.2):.2f}")
     print(f"  correlation: {np.corrcoef(oracle, u_pit)[0, 1]:.2f}")
 
+    def coverage(values, prob):
+        return np.mean(np.abs(values - 0.5) < prob / 2)
+
+    print("  coverage of the central 50% / 90% interval: oracle "
+          f"{coverage(oracle, 0.5):.3f} / {coverage(oracle, 0.9):.3f}, fits "
+          f"{coverage(u_pit, 0.5):.3f} / {coverage(u_pit, 0.9):.3f}")
+
 
 if __name__ == "__main__":
     import arviz_stats  # noqa: F401  (registers the .azstats accessor)
