@@ -11,7 +11,9 @@ structure, like the nutpie model), and the diagnostics.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import time
 
 import numpy as np
@@ -140,8 +142,31 @@ class KoryoModel:
                 _COMPILED[key] = base
             else:
                 self.compile_seconds = 0.0
-            self._compiled = base.with_data(**_known_to(base, self._data_values()))
+            self._compiled = dataclasses.replace(
+                base.with_data(**_known_to(base, self._data_values())),
+                initial_point_func=self._initial_point_func(base))
         return self._compiled
+
+    def _initial_point_func(self, base):
+        """nutpie's initial-point function (jittered support points, unconstrained space, one
+        flat array) built on this model's own graph. The compiled model of the structure keeps
+        the function of the model it was compiled from, whose pm.Data - the prior values -
+        ``with_data`` does not reach: without this, the starting points and hence the draws
+        of a fit would depend on which model of the structure this process compiled first."""
+        from nutpie.compile_pymc import _rv_dict_to_flat_array_wrapper, _wrap_with_lock
+        from pymc.initial_point import make_initial_point_fn
+
+        point_fn = make_initial_point_fn(model=self.model, default_strategy="support_point",
+                                         jitter_rvs=set(self.model.free_RVs),
+                                         return_transformed=True)
+        names = [self.model.rvs_to_values[rv].name for rv in self.model.free_RVs]
+        point = point_fn(0)
+        shapes = [tuple(np.shape(point[name])) for name in names]
+        if sum(math.prod(shape) for shape in shapes) != base.n_dim:
+            raise RuntimeError(f"initial point of {self.config.name!r} does not match the "
+                               "compiled model's dimension")
+        return _wrap_with_lock(_rv_dict_to_flat_array_wrapper(point_fn, names=names,
+                                                              shapes=shapes))
 
     def fit(self, seed: int | None = None, draws: int | None = None, tune: int | None = None,
             chains: int | None = None, progress: bool = False,
