@@ -346,7 +346,7 @@ def _ecdf(values: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.sort(values), x, side="right") / len(values)
 
 
-def _band_check(values, x, lower, upper) -> tuple[bool, float, float]:
+def band_check(values, x, lower, upper) -> tuple[bool, float, float]:
     """(inside the band, max |ECDF - x| / band half-width on that side, max |ECDF - x|).
 
     The ratio leaves out the points where that side of the band is cut off at 0 or 1 (near
@@ -361,6 +361,14 @@ def _band_check(values, x, lower, upper) -> tuple[bool, float, float]:
     inside = bool(np.all((ecdf >= lower) & (ecdf <= upper)))
     max_diff = float(np.abs(diff[1:-1]).max())  # the ECDF is pinned at 0 and 1 at the ends
     return inside, float(max(above.max(), below.max())), max_diff
+
+
+def pot_c_p_value(values) -> float:
+    """ArviZ's ``pot_c`` p-value of the hypothesis that ``values`` are uniform on (0, 1)."""
+    import arviz_stats  # noqa: F401  (registers the .azstats accessor)
+
+    return float(xr.DataArray(np.ravel(values), dims="draw").azstats.uniformity_test(
+        dim="draw", method="pot_c")[0])
 
 
 def truth_prior_cdf(tree: xr.DataTree) -> dict[str, np.ndarray]:
@@ -410,27 +418,22 @@ def calibration_table(tree: xr.DataTree, band_prob: float = BAND_PROB,
     _, f_lower, f_upper = simultaneous_band(n, family_prob, trials, band_seed)
     seeds = " ".join(str(int(s)) for s in sims["seed"].values)
     truth_cdf = truth_prior_cdf(tree)
-
-    def p_pot_c(values):
-        return float(xr.DataArray(values, dims="draw").azstats.uniformity_test(
-            dim="draw", method="pot_c")[0])
-
     rows = []
     for name in names:
         values = pit[name].values.ravel()
-        inside, ratio, max_diff = _band_check(values, x, lower, upper)
-        family_inside, _, _ = _band_check(values, x, f_lower, f_upper)
+        inside, ratio, max_diff = band_check(values, x, lower, upper)
+        family_inside, _, _ = band_check(values, x, f_lower, f_upper)
         truth_ratio = truth_p = truth_corr = float("nan")
         if name in truth_cdf:
-            truth_ratio = _band_check(truth_cdf[name], x, lower, upper)[1]
-            truth_p = p_pot_c(truth_cdf[name])
+            truth_ratio = band_check(truth_cdf[name], x, lower, upper)[1]
+            truth_p = pot_c_p_value(truth_cdf[name])
             truth_corr = float(np.corrcoef(values, truth_cdf[name])[0, 1])
         n_ranked = sims["n_ranked"].sel(quantity=name).values
         rows.append({"quantity": name, "n_simulations": n,
                      "ranked_draws_median": float(np.median(n_ranked)),
                      "ranked_draws_min": int(n_ranked.min()), "pass": inside,
                      "band_ratio": ratio, "max_abs_ecdf_diff": max_diff,
-                     "p_value_pot_c": p_pot_c(values), "pass_familywise": family_inside,
+                     "p_value_pot_c": pot_c_p_value(values), "pass_familywise": family_inside,
                      "truth_cdf_band_ratio": truth_ratio, "truth_cdf_p_value_pot_c": truth_p,
                      "pit_truth_cdf_correlation": truth_corr,
                      "band_prob": band_prob, "familywise_band_prob": family_prob,
@@ -650,6 +653,7 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
     return written
 
 
-__all__ = ["SBCResult", "calibration_table", "collect", "ecdf_figure", "fit_quality_counts",
-           "recovery", "recovery_table", "run_sbc", "sbc_simulation", "sbc_tasks",
-           "simulation_seeds", "test_quantities", "truth_prior_cdf", "write_outputs"]
+__all__ = ["SBCResult", "band_check", "calibration_table", "collect", "ecdf_figure",
+           "fit_quality_counts", "pot_c_p_value", "recovery", "recovery_table", "run_sbc",
+           "sbc_simulation", "sbc_tasks", "simulation_seeds", "test_quantities",
+           "truth_prior_cdf", "write_outputs"]

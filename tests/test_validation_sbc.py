@@ -253,7 +253,7 @@ def test_band_ratio_reads_distance_to_the_band_not_the_ends():
     assert lower[1] == 0.0  # the band is cut off at 0 next to the lower end
     nudged = even.copy()
     nudged[0] = 2.5 / n  # ECDF 0 at x = 1/n and 2/n: on the cut-off bound, 1/n from x
-    inside, ratio, max_diff = sbc._band_check(nudged, x, lower, upper)
+    inside, ratio, max_diff = sbc.band_check(nudged, x, lower, upper)
     assert inside and ratio < 0.5 and math.isclose(max_diff, 1 / n)
-    inside, ratio, _ = sbc._band_check(even ** 2, x, lower, upper)
+    inside, ratio, _ = sbc.band_check(even ** 2, x, lower, upper)
     assert not inside and ratio > 1
