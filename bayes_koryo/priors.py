@@ -315,6 +315,13 @@ def hyperparameter_values(priors: dict[str, Prior]) -> np.ndarray:
                      for name, key in hyperparameter_layout(priors)], dtype=np.float64)
 
 
+def prior_distribution(prior: Prior, **kwargs):
+    """The unnamed PyMC distribution of ``prior`` with its own (numeric) values, outside any
+    model: for prior CDFs and draws (``kwargs`` such as ``size`` go to ``.dist``)."""
+    dist_cls, param_names = DISTRIBUTIONS[prior.dist]
+    return dist_cls.dist(**{key: prior.params[key] for key in param_names}, **kwargs)
+
+
 def make_random_variable(name: str, prior: Prior, hyperparameters: dict, **kwargs):
     """Create the PyMC random variable ``name`` of family ``prior.dist``.
 

@@ -279,9 +279,10 @@ def format_probability(p: float, mcse: float, draws: int) -> str:
     if p <= 0.0:
         return f"< {math.ceil(1000 / draws) / 1000:.3f}"
     decimals = max(supported_decimals(mcse, max_significant=3, value=p), 2)
-    if round(p, decimals) >= 1.0:  # e.g. 0.998 at 2 decimals: "1.00" would read as certainty
+    shown = round(p, decimals)
+    if shown >= 1.0:  # e.g. 0.998 at 2 decimals: "1.00" would read as certainty
         return f"> {1 - 10.0 ** -decimals:.{decimals}f}"
-    if round(p, decimals) <= 0.0:
+    if shown <= 0.0:
         return f"< {10.0 ** -decimals:.{decimals}f}"
     return round_to(p, decimals)
 

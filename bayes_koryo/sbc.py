@@ -379,24 +379,19 @@ def truth_prior_cdf(tree: xr.DataTree) -> dict[str, np.ndarray]:
     simulations alone. For a parameter the data barely inform, the posterior is close to the
     prior and its PIT is close to this value: when both ECDFs leave uniformity together (high
     correlation), the deviation comes from the sample of truths, not from the fit. Uses the
-    PyMC distribution of each prior (``priors.DISTRIBUTIONS``) with the run's prior values.
+    PyMC distribution of each prior (``priors.prior_distribution``) with the run's prior values.
     """
     import pymc as pm
 
     from bayes_koryo.config import config_from_dict
     from bayes_koryo.model import free_parameters
-    from bayes_koryo.priors import DISTRIBUTIONS
+    from bayes_koryo.priors import prior_distribution
 
     config = config_from_dict(json.loads(tree.attrs["config"]), source="<sbc run>")
-    sims = tree["simulations"].to_dataset()
-    out = {}
-    for name in free_parameters(config):
-        prior = config.priors[name]
-        dist_cls, keys = DISTRIBUTIONS[prior.dist]
-        truth = sims["truth"].sel(quantity=name).values
-        dist = dist_cls.dist(**{key: prior.params[key] for key in keys})
-        out[name] = np.exp(pm.logcdf(dist, truth).eval())
-    return out
+    truth = tree["simulations"]["truth"]
+    return {name: np.exp(pm.logcdf(prior_distribution(config.priors[name]),
+                                   truth.sel(quantity=name).values).eval())
+            for name in free_parameters(config)}
 
 
 def calibration_table(tree: xr.DataTree, band_prob: float = BAND_PROB,

@@ -28,17 +28,14 @@ import xarray as xr
 
 from bayes_koryo import sbc
 from bayes_koryo.config import config_from_dict
-from bayes_koryo.priors import DISTRIBUTIONS
+from bayes_koryo.priors import prior_distribution
 
 ORACLE_DRAWS = 400_000
 ORACLE_SEED = 20131126
 
 
 def _prior_draws(config, name: str, rng: np.random.Generator) -> np.ndarray:
-    prior = config.priors[name]
-    dist_cls, keys = DISTRIBUTIONS[prior.dist]
-    dist = dist_cls.dist(**{key: prior.params[key] for key in keys}, size=ORACLE_DRAWS)
-    return pm.draw(dist, random_seed=rng)
+    return pm.draw(prior_distribution(config.priors[name], size=ORACLE_DRAWS), random_seed=rng)
 
 
 def _people_per_active_sim(omega, pi, beyond_two):
