@@ -7,7 +7,12 @@ atomic: of two concurrent writers without ``overwrite`` exactly one succeeds).
 
 A process killed mid-write leaves only its temporary file, never a partial target; the next
 write to the same target removes temporary files whose writing process no longer exists.
-Readers never look at ``.*.tmp`` files.
+Readers never look at ``.*.tmp`` files. Files get the permissions of an ordinary new file
+(``0666`` less the process umask, e.g. ``0644`` under umask 022), not the ``0600`` of a
+temporary file.
+
+``check_output_file`` / ``check_output_dir`` test an output location before any work is
+done (the commands call them before reading data or compiling).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "clean_stale_temps", "temp_files"]
+__all__ = ["atomic_path", "atomic_write_text", "check_output_dir", "check_output_file",
+           "clean_stale_temps", "new_file_mode", "temp_files"]
 
 
 def _temp_re(path: Path) -> re.Pattern[str]:
@@ -69,6 +75,55 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+def new_file_mode() -> int:
+    """Permission bits of an ordinary new file in this process: 0o666 less the umask."""
+    umask = os.umask(0o022)  # reading the umask means setting it; put it back at once
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _output_error(path: Path, problem: str):
+    from bayes_koryo.errors import OutputPathError
+
+    return OutputPathError(f"{path}: {problem}")
+
+
+def check_output_dir(directory: str | Path) -> Path:
+    """Make sure files can be written into ``directory``: create it (with its parents) if
+    needed and write and remove a probe file there. Raises ``OutputPathError`` (one line)."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise _output_error(directory, "exists and is not a folder")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _output_error(directory, f"cannot create this folder ({exc.strerror or exc})"
+                            ) from None
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-probe.", suffix=".tmp"):
+            pass
+    except OSError as exc:
+        raise _output_error(directory, f"cannot write in this folder ({exc.strerror or exc})"
+                            ) from None
+    return directory
+
+
+def check_output_file(path: str | Path, overwrite: bool = False) -> Path:
+    """Make sure ``path`` can be written as a file: not a folder, not an existing file
+    unless ``overwrite``, and its folder creatable and writable (``check_output_dir``).
+    Raises ``OutputPathError`` (one line, exit code 2)."""
+    path = Path(path)
+    if path.is_dir():
+        raise _output_error(path, "is a folder; give a file name")
+    if path.exists() and not overwrite:
+        raise _output_error(path, "exists already (use --force to overwrite)")
+    try:
+        check_output_dir(path.parent)
+    except Exception as exc:  # name the file the user gave, then the folder's problem
+        raise _output_error(path, f"cannot be written: {exc}") from None
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path to write; on success it becomes ``path`` in one step.
@@ -86,6 +141,7 @@ def atomic_path(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
     temp = Path(name)
     try:
         yield temp
+        os.chmod(temp, new_file_mode())  # mkstemp creates 0600 files
         with open(temp, "rb") as fh:
             os.fsync(fh.fileno())
         if overwrite:

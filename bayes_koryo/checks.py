@@ -113,5 +113,9 @@ def plot_prior_predictive(prior: xr.Dataset, observations: pd.DataFrame, path=No
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path)
+        from pathlib import Path
+
+        from bayes_koryo.plots import save_figure
+
+        save_figure(fig, Path(path))  # atomic, like every other output
     return fig, tidy

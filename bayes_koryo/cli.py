@@ -248,11 +248,10 @@ ConfigArg = Annotated[Path, typer.Argument(help="Model config TOML, e.g. models/
 def _fit_and_save(config: Path, out: Path, data: Path | None, seed: int | None,
                   draws: int | None, tune: int | None, chains: int | None, force: bool,
                   progress: bool):
-    from bayes_koryo.errors import ResultFileError
+    from bayes_koryo.atomic import check_output_file
     from bayes_koryo.inference import KoryoModel
 
-    if out.exists() and not force:
-        raise ResultFileError(f"{out}: exists already (use --force to overwrite)")
+    check_output_file(out, overwrite=force)  # before reading data or compiling
     model = KoryoModel(config, load_observations(data) if data else None)
     typer.echo(f"fitting {model.config.name}: {len(model.observations)} observations, "
                f"growth {model.config.growth_form}", err=True)
@@ -316,8 +315,8 @@ def report(
                                         )] = False,
 ) -> None:
     """Headline table with MCSE-backed digits, probabilities and provenance."""
-    if out is not None and out.exists() and not force:  # refuse before the work
-        raise _exists_error(out)
+    if out is not None:  # refuse before the work
+        _check_output_file(out, force)
     text = _report_text(run, fmt, ci_kind, ci_prob)
     if out is None:
         sys.stdout.write(text)
@@ -367,6 +366,18 @@ def _write_atomic(path: Path, text: str, overwrite: bool = True) -> None:
         raise _exists_error(path) from None
 
 
+def _check_output_file(path: Path, overwrite: bool) -> None:
+    from bayes_koryo.atomic import check_output_file
+
+    check_output_file(path, overwrite=overwrite)
+
+
+def _check_output_dir(path: Path) -> None:
+    from bayes_koryo.atomic import check_output_dir
+
+    check_output_dir(path)
+
+
 def _exists_error(path: Path):
     from bayes_koryo.errors import ResultFileError
 
@@ -386,14 +397,12 @@ def run(
     """The main job: fit CONFIG on the bundled data, write OUT_DIR/NAME.nc, NAME_report.md and
     the figures NAME_*.png / NAME_*.pdf."""
     from bayes_koryo.config import load_config
-    from bayes_koryo.errors import ResultFileError
 
     name = load_config(config).name
     nc = out_dir / f"{name}.nc"
     md = out_dir / f"{name}_report.md"
     for path in (nc, md):  # before fitting, not after
-        if path.exists() and not force:
-            raise ResultFileError(f"{path}: exists already (use --force to overwrite)")
+        _check_output_file(path, force)
     model = _fit_and_save(config, nc, None, seed, None, None, None, force, True)
     _write_atomic(md, _report_text(nc, "md", "ETI"), overwrite=force)
     typer.echo(f"wrote {md}", err=True)
@@ -420,11 +429,11 @@ def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")
                         f"{row.pp_90_high:.4g}]")
     typer.echo(f"posterior predictive coverage: 50% {ppc['inside_50'].mean():.2f}, "
                f"90% {ppc['inside_90'].mean():.2f} ({len(ppc)} reported figures)")
-    summary = model.diagnostics.summary()
-    typer.echo(f"divergences {summary['divergences']}, max tree depth hits "
-               f"{summary['max_treedepth_hits']}, max R-hat {summary['max_r_hat']:.4f}, "
-               f"min ESS bulk {summary['min_ess_bulk']:.0f}, min ESS tail "
-               f"{summary['min_ess_tail']:.0f}, min E-BFMI {summary['min_ebfmi']:.2f}")
+    from bayes_koryo.report import diagnostics_line
+
+    typer.echo(diagnostics_line({"diagnostics_json": json.dumps(model.diagnostics.summary()),
+                                 **{k: v for k, v in model.idata.attrs.items()
+                                    if k != "diagnostics_json"}}))
     for line in failures:
         typer.echo(f"FAIL: {line}")
     if failures:
@@ -451,6 +460,7 @@ def plot(
     posterior predictive check) as PNG and PDF."""
     from bayes_koryo.runs import load_run
 
+    _check_output_dir(out)
     _write_figures(load_run(run), out, f"{run.stem}_")
 
 
@@ -517,6 +527,8 @@ def sensitivity_table_command(
     from bayes_koryo import sensitivity as sens
     from bayes_koryo.runs import load_run
 
+    if out is not None:
+        _check_output_dir(out.parent)
     model = load_run(run)
     table = sens.sensitivity_table(model)
     meta = {"run": str(run), "run_id": model.idata.attrs.get("run_id"),
@@ -548,6 +560,7 @@ def sensitivity_command(
     U/S, penetration 10+ relative to the variant named 'baseline')."""
     from bayes_koryo import sensitivity as sens
 
+    _check_output_dir(out_dir)
     paths = _model_paths(models)
     table = sens.run_variants(paths, _sweep_settings(seed, draws, tune, chains),
                               scheduler=scheduler, workers=workers)
@@ -581,6 +594,7 @@ def lfo_command(
     OUT_DIR/lfo_scores.* (one row per figure) and OUT_DIR/lfo_summary.* (per model)."""
     from bayes_koryo import lfo
 
+    _check_output_dir(out_dir)
     paths = list(models) if models else [Path("models") / f"{n}.toml" for n in
                                          ("baseline", "growth_logistic", "growth_gompertz")]
     cutoffs = []
@@ -652,6 +666,7 @@ def sbc_command(
     from bayes_koryo import sbc
     from bayes_koryo.errors import ThresholdError
 
+    _check_output_dir(out_dir)
     result = _sbc_run(config, simulations, draws, tune, chains, thin, seed, scheduler, workers,
                       partial_dir=out_dir / "partial")
     for path in sbc.write_outputs(result, out_dir):
@@ -691,6 +706,7 @@ def recovery_command(
     OUT_DIR/recovery_table.csv|json and sbc_ranks.nc (every truth and posterior summary)."""
     from bayes_koryo import sbc
 
+    _check_output_dir(out_dir)
     result = _sbc_run(config, simulations, draws, tune, chains, thin, seed, scheduler, workers)
     for path in sbc.write_outputs(result, out_dir, parts=("ranks", "recovery")):
         typer.echo(f"wrote {path}", err=True)

@@ -26,6 +26,9 @@ HEADLINE_DATES = ("2012-02-02", "2013-05-28")
 
 HEADLINE_SCALARS = ("real_user_share", "sims_per_user", "user_ceiling")
 
+CHECK_OF_STATISTIC = {"diverging": "divergences", "maxdepth_reached": "tree-depth saturation",
+                      "energy": "E-BFMI"}
+
 VECTOR_PARAMETERS = ("pace_innovation_observed", "pace_innovation_forecast")
 """Free vector parameters; the diagnostics table shows their worst element."""
 
@@ -38,15 +41,26 @@ def headline_draws(posterior: xr.Dataset) -> dict[str, xr.DataArray]:
     return out
 
 
+SAMPLER_STATISTICS = ("diverging", "maxdepth_reached", "energy")
+"""Sampler statistics the checks need (divergences, tree-depth saturation, E-BFMI). A run
+whose ``sample_stats`` lacks one cannot show that its check passed: the check is reported as
+not measured and counts as failed."""
+
+
 @dataclass
 class Diagnostics:
-    """Per-quantity R-hat/ESS table plus sampler-level checks."""
+    """Per-quantity R-hat/ESS table plus sampler-level checks.
+
+    ``divergences`` and ``max_treedepth_hits`` are None, and ``ebfmi`` is empty, when the
+    sampler statistic behind them is missing (listed in ``not_measured``; each such check
+    fails)."""
 
     table: pd.DataFrame
-    divergences: int
-    max_treedepth_hits: int
+    divergences: int | None
+    max_treedepth_hits: int | None
     ebfmi: list[float]
     messages: list[str] = field(default_factory=list)
+    not_measured: list[str] = field(default_factory=list)
 
     @property
     def converged(self) -> bool:
@@ -59,14 +73,16 @@ class Diagnostics:
         return bool(self.messages) and all(" ess-" in m for m in self.messages)
 
     def summary(self) -> dict:
+        """Plain-data summary (JSON-ready; a statistic that was not measured is None)."""
         return {
             "converged": self.converged,
             "divergences": self.divergences,
             "max_treedepth_hits": self.max_treedepth_hits,
-            "min_ebfmi": float(min(self.ebfmi)) if self.ebfmi else float("nan"),
+            "min_ebfmi": float(min(self.ebfmi)) if self.ebfmi else None,
             "max_r_hat": float(self.table["r_hat"].max()),
             "min_ess_bulk": float(self.table["ess_bulk"].min()),
             "min_ess_tail": float(self.table["ess_tail"].min()),
+            "not_measured": list(self.not_measured),
             "failures": list(self.messages),
         }
 
@@ -97,13 +113,16 @@ def diagnose(idata, config: ModelConfig) -> Diagnostics:
     table = pd.DataFrame(rows)
     table["ess_required"] = np.where(table["headline"], ESS_HEADLINE_MIN, ESS_OTHER_MIN)
 
-    stats = idata["sample_stats"].to_dataset()
-    divergences = int(stats["diverging"].sum())
-    depth_hits = int(stats["maxdepth_reached"].sum()) if "maxdepth_reached" in stats else 0
-    ebfmi = [float(v) for v in np.atleast_1d(az.bfmi(idata["sample_stats"].to_dataset())
-                                             ["energy"].values)] if "energy" in stats else []
+    stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children \
+        else xr.Dataset()
+    not_measured = [name for name in SAMPLER_STATISTICS if name not in stats]
+    divergences = int(stats["diverging"].sum()) if "diverging" in stats else None
+    depth_hits = int(stats["maxdepth_reached"].sum()) if "maxdepth_reached" in stats else None
+    ebfmi = ([float(v) for v in np.atleast_1d(az.bfmi(stats)["energy"].values)]
+             if "energy" in stats else [])
 
-    messages = []
+    messages = [f"sampler statistic '{name}' is missing: {CHECK_OF_STATISTIC[name]} not "
+                "measured (required: measured)" for name in not_measured]
     if divergences:
         messages.append(f"{divergences} divergent transitions after warm-up (required: 0)")
     if depth_hits:
@@ -119,4 +138,4 @@ def diagnose(idata, config: ModelConfig) -> Diagnostics:
             if not value >= row.ess_required:
                 messages.append(f"{row.quantity}: {kind.replace('_', '-')} {value:.0f} < "
                                 f"{row.ess_required}")
-    return Diagnostics(table, divergences, depth_hits, ebfmi, messages)
+    return Diagnostics(table, divergences, depth_hits, ebfmi, messages, not_measured)

@@ -41,6 +41,12 @@ class ResultFileError(KoryoError):
     """A saved run cannot be trusted or read (truncated, foreign, wrong version, bad hash)."""
 
 
+class OutputPathError(ResultFileError):
+    """An output location cannot be written (a directory where a file is wanted, a folder
+    that cannot be created or written, an existing file without ``--force``). Raised before
+    any data are read or any model is compiled."""
+
+
 class ConvergenceError(KoryoError):
     """Sampling diagnostics miss the thresholds of the modelling brief."""
 

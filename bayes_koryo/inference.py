@@ -35,6 +35,7 @@ from bayes_koryo.model import (
     time_grid,
     years_since,
 )
+from bayes_koryo.numerics import use_reproducible_numerics
 from bayes_koryo.priors import HYPERPARAMETER_DATA, hyperparameter_values
 
 SAMPLER = "nutpie"
@@ -135,6 +136,7 @@ class KoryoModel:
             if base is None:
                 import nutpie
 
+                use_reproducible_numerics()
                 start = time.perf_counter()
                 base = nutpie.compile_pymc_model(
                     self.model, var_names=[v.name for v in self.model.free_RVs])

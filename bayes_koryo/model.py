@@ -35,6 +35,7 @@ from bayes_koryo.config import ModelConfig
 from bayes_koryo.data import check_observation_frame, source_row
 from bayes_koryo.errors import DataValidationError, ObservationWindowError
 from bayes_koryo.growth import GROWTH_PARAMETERS, effective_clock, log_adopted_fraction
+from bayes_koryo.numerics import use_reproducible_numerics
 from bayes_koryo.priors import (
     DISTRIBUTIONS,
     HYPERPARAMETER_DATA,
@@ -43,6 +44,8 @@ from bayes_koryo.priors import (
     hyperparameter_values,
     make_random_variable,
 )
+
+use_reproducible_numerics()  # before anything is compiled: see bayes_koryo.numerics
 
 DAYS_PER_YEAR = 365.25
 MILLION = 1e6
@@ -266,6 +269,7 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
     window (launch, horizon] (an ObservationWindowError, also a ConfigError).
     """
     check_observation_frame(observations)
+    use_reproducible_numerics()  # in case the process turned fastmath back on since import
     grid = time_grid(config, observations["date"])
     grid_years = years_since(config.launch, grid)
     blocks = observation_blocks(observations, config, grid)

@@ -15,9 +15,6 @@ Intervals are equal-tailed (the package convention, ``report.CI_PROB``/``CI_KIND
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -29,6 +26,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from bayes_koryo.atomic import atomic_path  # noqa: E402
 from bayes_koryo.report import CI_KIND, CI_PROB, interval_label  # noqa: E402
 
 INNER_PROB = 0.5
@@ -340,27 +338,11 @@ def predictive_check(model, return_data: bool = False):
 
 
 def save_figure(fig, path: Path) -> Path:
-    """Save ``fig`` to ``path`` atomically (format from the suffix)."""
+    """Save ``fig`` to ``path`` atomically (``bayes_koryo.atomic``; format from the suffix)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        with plt.rc_context(STYLE):
-            fig.savefig(tmp, format=path.suffix.lstrip("."))
-        os.chmod(tmp, _default_mode())  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, plt.rc_context(STYLE):
+        fig.savefig(tmp, format=path.suffix.lstrip("."))
     return path
-
-
-def _default_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def write_figures(model, out_dir, prefix: str = "", formats=FORMATS) -> list[Path]:

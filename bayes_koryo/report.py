@@ -337,7 +337,7 @@ def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
         from bayes_koryo.runs import versions
 
         attrs["versions_json"] = json.dumps(versions(), sort_keys=True)
-    if "diagnostics_json" not in attrs and model.diagnostics is not None:
+    if model.diagnostics is not None:  # recomputed from the draws when a run is loaded
         attrs["diagnostics_json"] = json.dumps(model.diagnostics.summary())
     return Report(table, probs, attrs)
 
@@ -430,14 +430,23 @@ def diagnostics_line(attrs: dict) -> str:
              f"{s.get('draws', '?')} draws after {s.get('tune', '?')} warm-up, target accept "
              f"{s.get('target_accept', '?')})"]
     if d:
-        parts += [f"divergences {d.get('divergences', '?')}",
-                  f"max tree depth hits {d.get('max_treedepth_hits', '?')}",
-                  f"max R-hat {d.get('max_r_hat', math.nan):.3f}",
-                  f"min ESS bulk {d.get('min_ess_bulk', math.nan):.0f}",
-                  f"min ESS tail {d.get('min_ess_tail', math.nan):.0f}",
-                  f"min E-BFMI {d.get('min_ebfmi', math.nan):.2f}",
+        parts += [f"divergences {_statistic(d, 'divergences', 'd')}",
+                  f"max tree depth hits {_statistic(d, 'max_treedepth_hits', 'd')}",
+                  f"max R-hat {_statistic(d, 'max_r_hat', '.3f')}",
+                  f"min ESS bulk {_statistic(d, 'min_ess_bulk', '.0f')}",
+                  f"min ESS tail {_statistic(d, 'min_ess_tail', '.0f')}",
+                  f"min E-BFMI {_statistic(d, 'min_ebfmi', '.2f')}",
                   "converged" if d.get("converged") else "NOT CONVERGED"]
     return "; ".join(parts)
+
+
+def _statistic(diagnostics: dict, key: str, spec: str) -> str:
+    """One diagnostic of a run's summary, formatted; "not measured" when the sampler did not
+    record it (None), "?" when the run file predates the statistic."""
+    if key not in diagnostics:
+        return "?"
+    value = diagnostics[key]
+    return "not measured" if value is None else format(value, spec)
 
 
 def provenance(attrs: dict) -> list[tuple[str, str]]:
@@ -472,9 +481,9 @@ def methods_text(report: Report) -> str:
         f"{versions.get(str(s.get('sampler', '')), '')} under PyMC {versions.get('pymc', '?')}"
         f" ({s.get('chains', '?')} chains of {s.get('draws', '?')} draws after "
         f"{s.get('tune', '?')} warm-up, seed {a.get('seed', '?')}); there were "
-        f"{d.get('divergences', '?')} divergent transitions, the largest R-hat was "
-        f"{d.get('max_r_hat', math.nan):.3f} and the smallest bulk ESS "
-        f"{d.get('min_ess_bulk', math.nan):.0f}. We report posterior medians with {label}s "
+        f"{_statistic(d, 'divergences', 'd')} divergent transitions, the largest R-hat was "
+        f"{_statistic(d, 'max_r_hat', '.3f')} and the smallest bulk ESS "
+        f"{_statistic(d, 'min_ess_bulk', '.0f')}. We report posterior medians with {label}s "
         f"({report.prob * 100:g}% {KIND_NAMES[report.kind]}s) beside the prior interval of "
         f"the same kind from {a.get('prior_draws', '?')} prior draws, rounded to the digits "
         f"their Monte Carlo standard errors support (run {a.get('run_id', '?')}, data hash "
@@ -668,7 +677,17 @@ def forecast_table(model, dates, prob: float = CI_PROB, kind: str = CI_KIND,
             day = pd.Timestamp(date).strftime("%Y-%m-%d")
             rows.append(summary_row(post[name].sel(forecast_date=date), name, day, units,
                                     prob, kind, prior_fc[name].sel(forecast_date=date)))
-    return pd.DataFrame(rows, columns=list(JSON_FIELDS))
+    table = pd.DataFrame(rows, columns=list(JSON_FIELDS))
+    table["converged"] = run_converged(model)
+    return table
+
+
+def run_converged(model) -> bool:
+    """Whether a fitted or loaded model passed every convergence check (its diagnostics;
+    for a loaded run these are recomputed from the draws)."""
+    if model.diagnostics is not None:
+        return bool(model.diagnostics.converged)
+    return bool(_diagnostics(dict(model.idata.attrs)).get("converged", False))
 
 
 def forecast_markdown(table: pd.DataFrame, attrs: dict) -> str:

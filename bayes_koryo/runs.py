@@ -48,11 +48,15 @@ def package_version() -> str:
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python, bayes_koryo and the numerical dependencies in this process."""
+    """Versions of Python, bayes_koryo and the numerical dependencies in this process, and
+    the PyTensor flags the draws depend on (``bayes_koryo.numerics``)."""
+    from bayes_koryo.numerics import numerics_settings
+
     out = {"python": platform.python_version(), PACKAGE: package_version()}
     for name in DEPENDENCIES:
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
+    out.update({f"pytensor.{flag}": str(value) for flag, value in numerics_settings().items()})
     return out
 
 

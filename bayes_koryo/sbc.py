@@ -277,13 +277,18 @@ def sbc_simulation(task: dict) -> dict:
                                        for k, d in enumerate(kept)])
     result["element_n_ranked"] = np.array([d.size for d in kept])
     summary = fitter.diagnostics.summary()
-    result.update({"divergences": int(summary["divergences"]),
-                   "max_treedepth_hits": int(summary["max_treedepth_hits"]),
+    result.update({"divergences": _count(summary["divergences"]),
+                   "max_treedepth_hits": _count(summary["max_treedepth_hits"]),
                    "max_r_hat": float(summary["max_r_hat"]),
                    "min_ess_bulk": float(summary["min_ess_bulk"]),
                    "min_ess_tail": float(summary["min_ess_tail"]),
                    "fit_seconds": float(seconds)})
     return result
+
+
+def _count(value: int | None) -> int:
+    """A sampler count of a fit's diagnostics summary; -1 where it was not measured."""
+    return -1 if value is None else int(value)
 
 
 # --------------------------------------------------------------------------- collecting

@@ -13,23 +13,11 @@ exactly the committed numbers. Every file is written atomically.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- headline:start -->", "<!-- headline:end -->"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600 files
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> int:
@@ -42,6 +30,7 @@ def main(argv=None) -> int:
     import matplotlib.pyplot as plt
 
     from bayes_koryo import plots, report
+    from bayes_koryo.atomic import atomic_write_text
     from bayes_koryo.errors import KoryoError
     from bayes_koryo.runs import load_run
 
@@ -52,7 +41,7 @@ def main(argv=None) -> int:
         return 2
     args.docs.mkdir(parents=True, exist_ok=True)
     headline = report.headline_markdown(report.build_report(model))
-    write_atomic(args.docs / "headline.md", headline)
+    atomic_write_text(args.docs / "headline.md", headline)
     fig = plots.trajectory(model)
     plots.save_figure(fig, args.docs / "trajectory.png")
     plt.close(fig)
@@ -60,7 +49,7 @@ def main(argv=None) -> int:
     if START in readme and END in readme:
         before, rest = readme.split(START, 1)
         after = rest.split(END, 1)[1]
-        write_atomic(args.readme, f"{before}{START}\n{headline}{END}{after}")
+        atomic_write_text(args.readme, f"{before}{START}\n{headline}{END}{after}")
     else:
         print(f"warning: {args.readme} has no {START} ... {END} block; not updated",
               file=sys.stderr)

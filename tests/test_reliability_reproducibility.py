@@ -66,36 +66,67 @@ def test_run_id_hashes_exactly_its_inputs():
 
 
 @pytest.mark.slow
-def test_two_processes_same_seed_give_bit_identical_draws(tmp_path):
-    """Two separate `bayes-koryo fit` processes on the same config and seed.
+def test_same_seed_same_draws_in_fresh_processes_cold_cache_and_after_other_fits(
+        baseline, tmp_path):
+    """A fit's draws are a pure function of config, data, seed and package version.
 
-    Each process compiles the model with nutpie (~150 s); the two run concurrently, with
-    tiny settings (they do not converge, hence --allow-unconverged). The posterior arrays
-    and the run ids must be exactly equal — not close: equal.
+    Two separate `bayes-koryo fit` processes run concurrently with tiny settings (they do
+    not converge, hence --allow-unconverged): one with PyTensor's on-disk numba cache of
+    this machine, the other with an empty one (it compiles every helper afresh — with
+    ``fastmath`` on, helpers it could inline gave other bits than cached ones, hence other
+    draws; ``bayes_koryo.numerics``). Then the same fit in this test process, whose
+    compiled model has already served other fits. All posterior arrays must be exactly
+    equal — not close: equal.
     """
-    outs = [tmp_path / "a.nc", tmp_path / "b.nc"]
-    env = {**os.environ, "PYTHONHASHSEED": "random"}
+    from bayes_koryo.inference import KoryoModel
+
+    outs = [tmp_path / "warm.nc", tmp_path / "cold.nc"]
+    envs = [{**os.environ, "PYTHONHASHSEED": "random"},
+            {**os.environ, "PYTHONHASHSEED": "random",
+             "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'empty_cache'}",
+             "NUMBA_CACHE_DIR": str(tmp_path / "empty_numba_cache")}]
     procs = [subprocess.Popen(
         [str(CLI), "fit", str(ROOT / "models" / "baseline.toml"), "--out", str(out),
          "--seed", "11", "--draws", "25", "--tune", "25", "--chains", "2",
          "--allow-unconverged", "--no-progress"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-        for out in outs]
+        for out, env in zip(outs, envs, strict=True)]
+    in_process = KoryoModel()  # shares the session's compiled model (after other fits)
+    in_process.fit(seed=11, draws=25, tune=25, chains=2, log_densities=False)
+    assert in_process.compile_seconds == 0.0
     for proc in procs:
         _, err = proc.communicate(timeout=1800)
         assert proc.returncode == 0, err
+    assert any((tmp_path / "empty_cache").iterdir())  # the cold process did compile there
     a, b = (xr.open_datatree(out, engine="h5netcdf").load() for out in outs)
     assert a.attrs["run_id"] == b.attrs["run_id"] and a.attrs["seed"] == 11
     posterior_a, posterior_b = a["posterior"].to_dataset(), b["posterior"].to_dataset()
     assert set(posterior_a) == set(posterior_b) and "unique_users" in posterior_a
+    here = in_process.idata["posterior"].to_dataset()
     for name in posterior_a:
         np.testing.assert_array_equal(posterior_a[name].values, posterior_b[name].values,
                                       err_msg=name)
+        np.testing.assert_array_equal(posterior_a[name].values, here[name].values,
+                                      err_msg=f"in-process {name}")
     for group in ("sample_stats", "prior", "posterior_predictive"):
         for name, values in a[group].to_dataset().items():
             np.testing.assert_array_equal(values.values, b[group][name].values,
                                           err_msg=f"{group}/{name}")
     assert json.loads(a.attrs["sampler_json"])["draws"] == 25
+    assert json.loads(a.attrs["versions_json"])["pytensor.numba__fastmath"] == "False"
+
+
+def test_numba_code_is_compiled_without_fastmath():
+    """``bayes_koryo.numerics``: importing the model turns PyTensor's fastmath off, and
+    building a model turns it off again if the process switched it back on."""
+    import pytensor
+
+    from bayes_koryo.model import build_model
+
+    assert pytensor.config.numba__fastmath is False
+    with pytensor.config.change_flags(numba__fastmath=True):
+        build_model(load_observations(), default_config())
+        assert pytensor.config.numba__fastmath is False
 
 
 def test_starting_points_do_not_depend_on_which_model_compiled_first(baseline):

@@ -183,21 +183,26 @@ def test_broken_simulator_is_caught(baseline, monkeypatch):
     assert np.mean(sims["pit"].sel(quantity="unique_users[2013-05-28]").values < 0.1) > 0.5
 
 
-def test_dask_cluster_gives_the_same_results_as_this_process(baseline):
+def test_sweep_workers_and_a_dask_worker_give_the_same_results_as_this_process(baseline):
+    """The same SBC tasks and seeds give bit-identical results in this process (whose
+    compiled model has served other fits), in two local worker processes and on a Dask
+    worker (each compiling the model itself): no retries, no tolerance."""
     distributed = pytest.importorskip("distributed")
     tasks = sbc.sbc_tasks(baseline.config, baseline.observations, simulations=2,
                           seed=SMALL_SEED, draws=30, tune=60, chains=2, thin=1)
     local = run_sweep(sbc.sbc_simulation, tasks, workers=1)
+    pool = run_sweep(sbc.sbc_simulation, tasks, workers=2)
     with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1,
                                   host="127.0.0.1", dashboard_address=None) as cluster:
         remote = run_sweep(sbc.sbc_simulation, tasks, scheduler=cluster.scheduler_address)
-    assert len(remote) == len(local) == 2
-    for a, b in zip(local, remote, strict=True):
-        assert a["seed"] == b["seed"]
-        for key in ("truth", "rank", "pit", "median", "eti90_low", "eti90_high",
-                    "element_rank"):
-            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-        assert a["divergences"] == b["divergences"]
+    assert len(remote) == len(pool) == len(local) == 2
+    for other in (pool, remote):
+        for a, b in zip(local, other, strict=True):
+            assert a["seed"] == b["seed"]
+            for key in ("truth", "rank", "pit", "median", "sd", "eti90_low", "eti90_high",
+                        "element_rank"):
+                np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+            assert a["divergences"] == b["divergences"]
 
 
 def test_run_sweep_keeps_task_order_across_processes():
