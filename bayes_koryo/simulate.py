@@ -51,7 +51,11 @@ def simulate_observations(kmodel, seed: int) -> tuple[pd.DataFrame, dict[str, np
     grid = time_grid(kmodel.config, observed["date"])
     simulated = observed.copy()
     subscribers = (observed["quantity"] == "subscribers").to_numpy()
-    for block in observation_blocks(observed, kmodel.config, grid):
+    blocks = observation_blocks(observed, kmodel.config, grid)
+    # an activity statement is a share of the *simulated* subscriber count of its date: fill
+    # the subscriber figures first, whatever order the config lists the kinds in
+    blocks.sort(key=lambda b: b.kind.startswith("activity_statement"))
+    for block in blocks:
         kind = block.kind.removesuffix("_point").removesuffix("_interval")
         rows = np.flatnonzero((observed["kind"] == kind).to_numpy()
                               & observed["date"].isin(block.dates).to_numpy())

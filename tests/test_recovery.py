@@ -50,3 +50,22 @@ def test_fit_on_simulated_data_recovers_known_values(fitted):
     # 90% intervals of a calibrated posterior: fail only on coverage below the 1% binomial tail
     assert sum(inside) >= binom.ppf(0.01, len(params), 0.9), dict(zip(params, inside,
                                                                        strict=True))
+
+
+def test_simulated_activity_statement_is_a_share_of_the_simulated_count(fitted):
+    """The 800k statement is simulated as a share of the *simulated* subscriber count of its
+    date, also when the config lists the activity statement before the subscriber kinds
+    (the simulator used to read that count before filling it in: the real 1M)."""
+    kinds = ("activity_statement",) + tuple(k for k in fitted.config.kinds
+                                            if k != "activity_statement")
+    model = KoryoModel(fitted.config.replace(observations={"kinds": list(kinds)}),
+                       fitted.observations)
+    simulated, truth = simulate_observations(model, seed=RECOVERY_SEED)
+    active = simulated[simulated["kind"] == "activity_statement"].iloc[0]
+    same_day = simulated[(simulated["quantity"] == "subscribers")
+                         & (simulated["date"] == active["date"])]
+    count = same_day["value"].max()
+    real_count = fitted.observations.loc[same_day.index, "value"].max()
+    assert count != real_count
+    share = float(np.ravel(truth["reported_activity_statement"])[0])  # log active share
+    assert np.log(active["lower"] / count) <= share < np.log(active["upper"] / count)
