@@ -1,4 +1,4 @@
-"""Predictive checks against the thresholds of the modelling brief.
+"""Prior and posterior predictive checks and their thresholds (below).
 
 - ``prior_predictive_table``: prior intervals of the implied subscriptions at every report
   date, of U(May 2013), U/S, the ceilings and penetration, and P(penetration_10plus < 25%).

@@ -412,7 +412,8 @@ def run(
 
 @app.command()
 def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")]) -> None:
-    """Exit 0 only when the run meets the brief's convergence and predictive thresholds
+    """Exit 0 only when the run passes the convergence gate and every reported figure lies in
+    its 90% posterior predictive interval
     (exit 1, listing what failed, otherwise)."""
     from bayes_koryo.checks import posterior_predictive_table
     from bayes_koryo.errors import ThresholdError

@@ -1,4 +1,6 @@
-"""Convergence diagnostics and the thresholds of the modelling brief (Vehtari et al. 2021).
+"""Convergence diagnostics and the thresholds a cited number must pass (Vehtari et al. 2021):
+rank-normalised R-hat ≤ 1.01, bulk and tail ESS ≥ 1000 for headline quantities and ≥ 400
+for the rest, 0 divergences after warm-up, E-BFMI ≥ 0.3, no draw at the maximum tree depth.
 
 ``diagnose(idata, config)`` returns a tidy table (one row per scalar quantity checked) and a
 summary; ``failures(...)`` lists what misses a threshold, as sentences.
@@ -99,7 +101,8 @@ def _row(name: str, draws: xr.DataArray, headline: bool) -> dict:
 
 
 def diagnose(idata, config: ModelConfig) -> Diagnostics:
-    """Check every free parameter and headline quantity of a fitted run against the brief."""
+    """Check every free parameter and headline quantity of a fitted run against the
+    thresholds of this module."""
     posterior = idata["posterior"].to_dataset()
     rows = [_row(name, draws, True) for name, draws in headline_draws(posterior).items()]
     for name in free_parameters(config):

@@ -48,12 +48,13 @@ class OutputPathError(ResultFileError):
 
 
 class ConvergenceError(KoryoError):
-    """Sampling diagnostics miss the thresholds of the modelling brief."""
+    """Sampling diagnostics miss a convergence threshold (``bayes_koryo.diagnostics``)."""
 
     exit_code = 3
 
 
 class ThresholdError(KoryoError):
-    """``bayes-koryo check``: a saved run misses a threshold of the brief (exit code 1)."""
+    """``bayes-koryo check``: a saved run misses a convergence or predictive threshold
+    (exit code 1)."""
 
     exit_code = 1

@@ -217,13 +217,15 @@ DEFAULT_PRIORS: dict[str, Prior] = {
         "Speed of the diffusion clock while access was restricted to security officials and "
         "licensed traders (2009), relative to open access. Beta(2, 3): mean 0.4, anything from "
         "a near halt to near-normal pace.",
-        f"{KIM_2013}; modelling brief (launch years)", alpha=2, beta=3),
+        f"{KIM_2013}; the 2009 growth of the bundled Orascom series (x11 in the first quarter, "
+        "then slowing)", alpha=2, beta=3),
     "access_open_time": _p(
         "Normal", "years since launch",
         "When access opened to the general public: growth accelerated through 2010 as the "
         "network was rolled out; centre early 2010 (1.25 years after launch), sd 0.4 years "
         "(mid-2009 to late 2010).",
-        "Orascom 2009-2010 releases; modelling brief (launch years)", mu=1.25, sigma=0.4),
+        "Orascom 2009-2010 releases (bundled: growth accelerated through 2010 as coverage rose "
+        "from 60% to 91%)", mu=1.25, sigma=0.4),
     "deviation_scale": _p(
         "HalfNormal", "sd of the log adoption pace in a period",
         "Scale shared by the pace deviations of every period between two reports (and of each "
@@ -231,7 +233,8 @@ DEFAULT_PRIORS: dict[str, Prior] = {
         "restrictions of Dec 2011 - Mar 2012. HalfNormal(0.3): a typical period runs up to "
         "~1/3 faster or slower than the curve, so the curve, not the deviations, carries the "
         "long-run path.",
-        "Modelling brief (partial pooling over time); Bass, Krishnan & Jain (1994), Marketing "
+        "Partial pooling over time (Gelman et al. 2013, Bayesian Data Analysis, 3rd ed., ch. 5); "
+        "Bass, Krishnan & Jain (1994), Marketing "
         "Science 13(3):203-223 (Generalized Bass Model)", sigma=0.3),
     # --- SIMs per user, official lines, inactive numbers -------------------------------------
     "heavy_user_share": _p(

@@ -39,7 +39,7 @@ values; raw ranks and L are in ``simulations``.
 Multiplicity: with K quantities each tested at 95%, a calibrated model fails at least one
 with probability up to 1 - 0.95**K. The table therefore also reports a family-wise verdict
 (band of mass 1 - 0.05/K per quantity, Bonferroni); ``passed`` (and the CLI's exit code) use
-the per-quantity 95% bands as the brief asks.
+the per-quantity 95% bands (Talts et al. 2018; Modrák et al. 2023).
 
 The draw of the truths: 200 truths are themselves a random sample, and for a quantity the
 data barely inform, the posterior is close to the prior and the rank of the truth follows
