@@ -306,6 +306,10 @@ class Report:
     def kind(self) -> str:
         return str(self.table["ci_kind"].iloc[0]) if len(self.table) else CI_KIND
 
+    def sentence(self) -> str:
+        """The result sentence (``result_sentence``) with the fitted data's own count."""
+        return result_sentence(self.table, self.attrs.get(REPORTED_AT_DECOMPOSITION))
+
 
 def prior_dataset(model, draws: int = PRIOR_DRAWS, seed: int | None = None) -> xr.Dataset:
     """The run's prior draws; sampled (seed recorded as ``prior_seed``) when it has none."""
@@ -333,6 +337,9 @@ def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
         "last_date": pd.Timestamp(obs["date"].max()).strftime("%Y-%m-%d"),
         "prior_draws": int(prior.sizes.get("chain", 1) * prior.sizes.get("draw", 0)),
     })
+    reported = reported_at_decomposition(obs)
+    if reported is not None:
+        attrs[REPORTED_AT_DECOMPOSITION] = reported
     if "versions_json" not in attrs:  # an unsaved fit: the versions of this process
         from bayes_koryo.runs import versions
 
@@ -491,8 +498,22 @@ def methods_text(report: Report) -> str:
     )
 
 
-def result_sentence(table: pd.DataFrame) -> str:
-    """One sentence ready to paste, generated from the table."""
+REPORTED_AT_DECOMPOSITION = "reported_subscribers_at_decomposition"
+"""Report attribute: the largest subscriber figure of the fitted data dated on
+``DECOMPOSITION_DATE`` (millions), absent when the data have none."""
+
+
+def reported_at_decomposition(observations: pd.DataFrame) -> float | None:
+    """The largest reported subscriber count dated ``DECOMPOSITION_DATE`` (millions), or None."""
+    rows = observations[(observations["quantity"] == "subscribers")
+                        & (observations["date"] == pd.Timestamp(DECOMPOSITION_DATE))]
+    return None if rows.empty else float(rows["value"].max()) / 1e6
+
+
+def result_sentence(table: pd.DataFrame, reported: float | None = None) -> str:
+    """One sentence ready to paste, generated from the table; ``reported`` is the subscriber
+    figure of the fitted data on 28 May 2013 (millions; ``reported_at_decomposition``), and
+    the sentence names no count when it is None."""
     row = table[(table["quantity"] == "unique_users") & (table["date"] == "2013-05-28")]
     share = table[table["quantity"] == "real_user_share"]
     if row.empty or share.empty:
@@ -505,10 +526,16 @@ def result_sentence(table: pd.DataFrame) -> str:
     label = interval_label(r.ci_prob, r.ci_kind)
     return (f"We estimate that {rounded(r['median'], r.mcse_median)} "
             f"million distinct people ({label} {round_to(r.ci_low, d)}–{round_to(r.ci_high, d)} "
-            f"million) stood behind Koryolink's 2 million reported subscriptions in May 2013, "
+            f"million) stood behind {_reported_phrase(reported)}, "
             f"i.e. {rounded(s['median'], s.mcse_median)} "
             f"people per registered SIM ({label} {round_to(s.ci_low, ds)}–"
             f"{round_to(s.ci_high, ds)}).")
+
+
+def _reported_phrase(reported: float | None) -> str:
+    if reported is None:
+        return "Koryolink's registered SIMs on 28 May 2013"
+    return f"Koryolink's {reported:.3g} million reported subscriptions on 28 May 2013"
 
 
 def _probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str]]:
@@ -543,7 +570,8 @@ def markdown(table: pd.DataFrame, probs: pd.DataFrame, attrs: dict) -> str:
     lines += _md_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
     lines += ["", table_note(table), "", "## Probabilities", ""]
     lines += _md_table(list(PROBABILITY_HEADER), [list(r) for r in _probability_rows(probs)])
-    lines += ["", "## Result sentence", "", result_sentence(table), "",
+    lines += ["", "## Result sentence", "",
+              result_sentence(table, attrs.get(REPORTED_AT_DECOMPOSITION)), "",
               "## Methods", "", methods_text(report), "", "## Provenance", ""]
     lines += [f"- {label}: `{value}`" for label, value in provenance(attrs)]
     return "\n".join(lines) + "\n"
@@ -577,7 +605,7 @@ def latex(report: Report) -> str:
     label = interval_label(report.prob, report.kind)
     cols = list(human.columns)
     lines = ["% bayes_koryo report; requires \\usepackage{booktabs}",
-             "% Result sentence: " + tex_escape(result_sentence(report.table)),
+             "% Result sentence: " + tex_escape(report.sentence()),
              "% Methods: " + tex_escape(methods_text(report)),
              r"\begin{table}[ht]", r"\centering", r"\small",
              r"\caption{Estimated unique Koryolink users and related quantities: posterior "
@@ -644,7 +672,7 @@ def html(report: Report) -> str:
     lines += [f'<p class="note">{e(table_note(report.table))}</p>', "<h2>Probabilities</h2>"]
     lines += _html_table(list(PROBABILITY_HEADER),
                          [list(r) for r in _probability_rows(report.probabilities)])
-    lines += ["<h2>Result sentence</h2>", f"<p>{e(result_sentence(report.table))}</p>",
+    lines += ["<h2>Result sentence</h2>", f"<p>{e(report.sentence())}</p>",
               "<h2>Methods</h2>", f"<p>{e(methods_text(report))}</p>",
               "<h2>Provenance</h2>", "<ul>"]
     lines += [f"<li>{e(k)}: <code>{e(v)}</code></li>" for k, v in provenance(report.attrs)]
@@ -734,7 +762,7 @@ def headline_markdown(report: Report) -> str:
     lines += [f"- {claim}: {p} (MCSE {mcse}; prior {prior})"
               for claim, p, mcse, prior in _probability_rows(report.probabilities)[:4]]
     a = report.attrs
-    lines += ["", result_sentence(table), "",
+    lines += ["", report.sentence(), "",
               f"Run `{a.get('run_id', '?')}` (config `{a.get('config_name', '?')}`, seed "
               f"{a.get('seed', '?')}, data hash `{str(a.get('data_hash', ''))[:16]}…`): "
               f"{diagnostics_line(a)}."]

@@ -231,3 +231,25 @@ def test_forecast_table(fitted):
     earlier = table[(table["quantity"] == "unique_users") & (table["date"] == "2013-05-28")]
     assert later["median"].iloc[0] >= earlier["median"].iloc[0]
     assert not math.isnan(later["prior_ci_low"].iloc[0])
+
+
+def test_the_result_sentence_names_the_fitted_data_s_own_count(fitted):
+    """The sentence quotes the subscriber figure of the data the run was fitted to on
+    28 May 2013, and no count when those data have none."""
+    import copy
+
+    model = copy.copy(fitted)
+    assert "2 million reported subscriptions on 28 May 2013" in \
+        report.build_report(model).sentence()
+    edited = fitted.observations.copy()
+    may = (edited["date"] == "2013-05-28") & (edited["quantity"] == "subscribers")
+    edited.loc[may, "value"] = 2_500_000
+    model.observations = edited
+    rep = report.build_report(model)
+    assert "2.5 million reported subscriptions" in rep.sentence()
+    for fmt in ("md", "latex", "html"):
+        assert "2.5 million reported subscriptions" in report.render(rep, fmt)
+    model.observations = fitted.observations[~may]
+    sentence = report.build_report(model).sentence()
+    assert "million reported subscriptions" not in sentence
+    assert "registered SIMs on 28 May 2013" in sentence
