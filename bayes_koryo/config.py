@@ -27,18 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bayes_koryo.data import KINDS
 from bayes_koryo.errors import ConfigError
 from bayes_koryo.growth import GROWTH_FORMS
 from bayes_koryo.priors import DEFAULT_PRIORS, Prior
-
-KINDS = (
-    "audited_quarterly",
-    "rounded_report",
-    "retrospective_statement",
-    "milestone",
-    "rounded_statement",
-    "activity_statement",
-)
 
 DEFAULTS: dict[str, Any] = {
     "name": "baseline",

@@ -204,8 +204,8 @@ class KoryoModel:
         tree = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
         if log_densities:
             log_lik, log_prior = postprocess.log_densities(self, posterior)
-            tree["log_likelihood"] = _group(log_lik, "log_likelihood")
-            tree["log_prior"] = _group(log_prior, "log_prior")
+            tree["log_likelihood"] = xr.DataTree(log_lik)
+            tree["log_prior"] = xr.DataTree(log_prior)
         tree["observed_data"] = xr.DataTree(self._observed_dataset())
         tree.attrs.update({
             "seed": int(seed), "sampler": SAMPLER, "draws": settings["draws"],
@@ -349,13 +349,6 @@ def _known_to(compiled, values: dict) -> dict:
     the observed values of interval likelihoods, which only their bounds enter)."""
     known = {var.name for var in compiled.shared_var_keys}
     return {name: value for name, value in values.items() if name in known}
-
-
-def _group(tree_or_ds, name: str) -> xr.DataTree:
-    if isinstance(tree_or_ds, xr.DataTree):
-        return xr.DataTree(tree_or_ds[name].to_dataset() if name in tree_or_ds.children
-                           else tree_or_ds.to_dataset())
-    return xr.DataTree(tree_or_ds)
 
 
 def _cpu_count() -> int:

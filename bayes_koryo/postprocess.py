@@ -24,9 +24,6 @@ from pytensor.graph.traversal import ancestors
 _FUNCTIONS: dict[tuple[str, str], _DrawFunction] = {}
 """Compiled draw functions of this process, by (structure key, kind)."""
 
-KINDS = ("derived", "log_density")
-
-
 class _DrawFunction:
     """One compiled function of a draw of the free variables (constrained values) and the
     model's ``pm.Data`` values; ``kind`` "derived" gives the deterministics, "log_density"

@@ -68,7 +68,6 @@ __all__ = [
     "MAX_FILE_BYTES",
     "DEMOGRAPHY_COLUMNS",
     "DEMOGRAPHY_FILE",
-    "EXACT_KINDS",
     "KINDS",
     "NETWORK_COLUMNS",
     "NETWORK_FILE",
@@ -106,13 +105,13 @@ QUANTITIES = ("subscribers", "active_numbers")
 KINDS = (
     "audited_quarterly",
     "rounded_report",
-    "rounded_statement",
     "retrospective_statement",
     "milestone",
+    "rounded_statement",
     "activity_statement",
 )
-#: Kinds that are exact counts (no rounding interval).
-EXACT_KINDS = frozenset({"audited_quarterly"})
+"""Kinds of figure, in the order a model config lists them by default (the order of the
+model's likelihood terms; ``bayes_koryo.config`` uses this tuple)."""
 #: Kinds that report active numbers; every other kind reports subscribers.
 ACTIVE_KINDS = frozenset({"activity_statement"})
 
