@@ -19,6 +19,7 @@ docs: setup
 	$(BIN)/python scripts/make_docs.py
 
 test: setup
+	@bash scripts/setup_test_tools.sh
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -313,11 +313,49 @@ def report(
     ci_prob: Annotated[float, typer.Option("--ci-prob", help="Interval mass.")] = 0.9,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out file."
                                         )] = False,
+    table: Annotated[str, typer.Option(
+        "--table", help="latex: headline (the cited quantities) or full (every quantity "
+        "with diagnostics, and the probabilities).")] = "headline",
+    width: Annotated[str, typer.Option(
+        "--width", help="latex: text (one-column paper) or column (one column of two).")
+                     ] = "text",
+    quantities: Annotated[str | None, typer.Option(
+        "--quantities", help="latex: the headline rows, e.g. "
+        "'unique_users[2013-05-28],real_user_share' (default: the README's eight).")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out-dir", help="latex: write table.tex, supplement.tex, sentence.tex and "
+        "methods.tex here.")] = None,
 ) -> None:
-    """Headline table with MCSE-backed digits, probabilities and provenance."""
+    """Headline table with MCSE-backed digits, probabilities and provenance. With
+    --format latex: the paper's headline table (--table full: the supplement); with
+    --out-dir the four LaTeX snippets (preamble: booktabs, tabularx, longtable)."""
+    from bayes_koryo import latex
+
+    latex_only = {"--table": table != "headline", "--width": width != "text",
+                  "--quantities": quantities is not None, "--out-dir": out_dir is not None}
+    if fmt != "latex" and any(latex_only.values()):
+        raise _config_error(f"{', '.join(k for k, v in latex_only.items() if v)}: only with "
+                            "--format latex")
+    if out is not None and out_dir is not None:
+        raise _config_error("--out and --out-dir: give one of them")
+    if table not in latex.TABLES or width not in latex.WIDTHS:
+        raise _config_error(f"--table: one of {', '.join(latex.TABLES)}; --width: one of "
+                            f"{', '.join(latex.WIDTHS)} (got {table!r}, {width!r})")
     if out is not None:  # refuse before the work
         _check_output_file(out, force)
-    text = _report_text(run, fmt, ci_kind, ci_prob)
+    if out_dir is not None:
+        for name in latex.SNIPPETS:
+            _check_output_file(out_dir / name, force)
+        rep = _load_report(run, ci_kind, ci_prob)
+        for path in latex.write_snippets(rep, out_dir, latex.parse_quantities(quantities),
+                                         width, overwrite=force):
+            typer.echo(f"wrote {path}", err=True)
+        return
+    if fmt == "latex":
+        text = latex.snippet(_load_report(run, ci_kind, ci_prob), table,
+                             latex.parse_quantities(quantities), width)
+    else:
+        text = _report_text(run, fmt, ci_kind, ci_prob)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -327,17 +365,24 @@ def report(
 
 def _report_text(run: Path, fmt: str, ci_kind: str, ci_prob: float = 0.9) -> str:
     from bayes_koryo import report as rep
-    from bayes_koryo.runs import load_run
 
-    _check_interval(ci_kind, ci_prob)
     if fmt not in rep.REPORT_FORMATS:
         raise _config_error(f"--format: expected one of {', '.join(rep.REPORT_FORMATS)}, "
                             f"got {fmt!r}")
+    return rep.render(_load_report(run, ci_kind, ci_prob), fmt)
+
+
+def _load_report(run: Path, ci_kind: str, ci_prob: float = 0.9):
+    """The Report of a run file (warns on stderr when the run did not converge)."""
+    from bayes_koryo import report as rep
+    from bayes_koryo.runs import load_run
+
+    _check_interval(ci_kind, ci_prob)
     model = load_run(run)
     if not model.diagnostics.converged:
         typer.echo(f"warning: {run} did not pass the convergence checks; do not cite its "
                    "numbers", err=True)
-    return rep.render(rep.build_report(model, prob=ci_prob, kind=ci_kind.upper()), fmt)
+    return rep.build_report(model, prob=ci_prob, kind=ci_kind.upper())
 
 
 def _config_error(message: str):

@@ -353,8 +353,10 @@ def render(report: Report, fmt: str) -> str:
     """The report as text: ``md``, ``latex``, ``html``, ``csv`` or ``json``."""
     if fmt == "md":
         return markdown(report.table, report.probabilities, report.attrs)
-    if fmt == "latex":
-        return latex(report)
+    if fmt == "latex":  # the paper's headline table; more in bayes_koryo.latex
+        from bayes_koryo.latex import snippet
+
+        return snippet(report)
     if fmt == "html":
         return html(report)
     # the convergence flag comes from the run's diagnostics, whoever built the table
@@ -538,8 +540,8 @@ def _reported_phrase(reported: float | None) -> str:
     return f"Koryolink's {reported:.3g} million reported subscriptions on 28 May 2013"
 
 
-def _probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str]]:
-    """(claim, posterior probability, MCSE, prior probability) as text."""
+def probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(claim, posterior probability, MCSE, prior probability) as text (every format)."""
     rows = []
     for p in probs.itertuples():
         prior = ("" if not math.isfinite(p.prior_probability) else
@@ -569,7 +571,7 @@ def markdown(table: pd.DataFrame, probs: pd.DataFrame, attrs: dict) -> str:
                   "its numbers.** " + "; ".join(diag.get("failures", [])[:5]), ""]
     lines += _md_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
     lines += ["", table_note(table), "", "## Probabilities", ""]
-    lines += _md_table(list(PROBABILITY_HEADER), [list(r) for r in _probability_rows(probs)])
+    lines += _md_table(list(PROBABILITY_HEADER), [list(r) for r in probability_rows(probs)])
     lines += ["", "## Result sentence", "",
               result_sentence(table, attrs.get(REPORTED_AT_DECOMPOSITION)), "",
               "## Methods", "", methods_text(report), "", "## Provenance", ""]
@@ -586,55 +588,6 @@ def _md_table(head: list[str], rows: list[list]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- LaTeX
-
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%",
-                "$": r"\$", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}",
-                "^": r"\textasciicircum{}", "–": "--", "×": r"$\times$", "≥": r"$\geq$",
-                "<": r"$<$", ">": r"$>$"}
-
-
-def tex_escape(text: object) -> str:
-    """Text safe inside a LaTeX table cell or caption."""
-    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
-
-
-def latex(report: Report) -> str:
-    """A booktabs table (plus a probabilities table) to \\input into a LaTeX document
-    (needs ``\\usepackage{booktabs}``); methods and result sentence as comments on top."""
-    human = formatted(report.table)
-    label = interval_label(report.prob, report.kind)
-    cols = list(human.columns)
-    lines = ["% bayes_koryo report; requires \\usepackage{booktabs}",
-             "% Result sentence: " + tex_escape(report.sentence()),
-             "% Methods: " + tex_escape(methods_text(report)),
-             r"\begin{table}[ht]", r"\centering", r"\small",
-             r"\caption{Estimated unique Koryolink users and related quantities: posterior "
-             f"medians and {tex_escape(label)} ({report.prob * 100:g}\\% "
-             f"{tex_escape(KIND_NAMES[report.kind])}s), prior intervals of the same kind, "
-             r"convergence diagnostics.}",
-             r"\label{tab:bayes-koryo-headline}",
-             r"\begin{tabular}{ll" + "r" * (len(cols) - 2) + "}", r"\toprule",
-             " & ".join(tex_escape(c) for c in cols) + r" \\", r"\midrule"]
-    lines += [" & ".join(tex_escape(v) for v in row) + r" \\"
-              for row in human.itertuples(index=False)]
-    lines += [r"\bottomrule", r"\end{tabular}", "",
-              r"\smallskip", r"\begin{minipage}{0.95\linewidth}\footnotesize",
-              tex_escape(table_note(report.table)), r"\par",
-              tex_escape("Diagnostics: " + diagnostics_line(report.attrs)) + r"\par",
-              tex_escape("; ".join(f"{k}: {v}" for k, v in provenance(report.attrs)
-                                   if k not in ("diagnostics",))),
-              r"\end{minipage}", r"\end{table}", "",
-              r"\begin{table}[ht]", r"\centering", r"\small",
-              r"\caption{Posterior probabilities (with Monte Carlo standard error) and the "
-              r"prior probabilities of the same events.}",
-              r"\label{tab:bayes-koryo-probabilities}",
-              r"\begin{tabular}{lrrr}", r"\toprule",
-              " & ".join(tex_escape(c) for c in PROBABILITY_HEADER) + r" \\", r"\midrule"]
-    lines += [" & ".join(tex_escape(v) for v in row) + r" \\"
-              for row in _probability_rows(report.probabilities)]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
-
 
 # --------------------------------------------------------------------------- HTML
 
@@ -671,7 +624,7 @@ def html(report: Report) -> str:
     lines += _html_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
     lines += [f'<p class="note">{e(table_note(report.table))}</p>', "<h2>Probabilities</h2>"]
     lines += _html_table(list(PROBABILITY_HEADER),
-                         [list(r) for r in _probability_rows(report.probabilities)])
+                         [list(r) for r in probability_rows(report.probabilities)])
     lines += ["<h2>Result sentence</h2>", f"<p>{e(report.sentence())}</p>",
               "<h2>Methods</h2>", f"<p>{e(methods_text(report))}</p>",
               "<h2>Provenance</h2>", "<ul>"]
@@ -760,7 +713,7 @@ def headline_markdown(report: Report) -> str:
                        "R-hat"], rows)
     lines += ["", table_note(table), ""]
     lines += [f"- {claim}: {p} (MCSE {mcse}; prior {prior})"
-              for claim, p, mcse, prior in _probability_rows(report.probabilities)[:4]]
+              for claim, p, mcse, prior in probability_rows(report.probabilities)[:4]]
     a = report.attrs
     lines += ["", report.sentence(), "",
               f"Run `{a.get('run_id', '?')}` (config `{a.get('config_name', '?')}`, seed "

@@ -125,7 +125,8 @@ def _synthetic_report() -> report.Report:
 
 
 def check_latex(text: str) -> None:
-    """Syntax checks standing in for a TeX engine (none is installed)."""
+    """Well-formed LaTeX (a quick check beside the pdflatex compile of tests/test_latex.py):
+    balanced braces, specials escaped, table rows ended, booktabs rules, paired $."""
     body = "\n".join(line for line in text.splitlines() if not line.startswith("%"))
     unescaped = re.sub(r"\\.", "", body)            # drop every escaped character
     assert unescaped.count("{") == unescaped.count("}")
@@ -137,27 +138,26 @@ def check_latex(text: str) -> None:
     for line in body.splitlines():  # an unescaped & only separates cells of table rows
         if re.search(r"(?<!\\)&", line):
             assert line.rstrip().endswith("\\\\"), line
-    assert body.count(r"\begin{tabular}") == body.count(r"\end{tabular}") >= 1
-    assert body.count(r"\begin{table}") == body.count(r"\end{table}")
-    for block in re.findall(r"\\begin\{tabular\}\{([lcr]+)\}(.*?)\\end\{tabular\}", body,
-                            flags=re.S):
-        spec, rows = block
-        for line in rows.splitlines():
-            line = line.strip()
-            if not line.endswith(r"\\"):
-                continue
-            cells = re.split(r"(?<!\\)&", line[:-2])
-            assert len(cells) == len(spec), line
-        assert r"\toprule" in rows and r"\midrule" in rows and r"\bottomrule" in rows
+    for env in ("tabularx", "longtable", "table"):
+        assert body.count(rf"\begin{{{env}}}") == body.count(rf"\end{{{env}}}")
+    assert r"\toprule" in body and r"\midrule" in body and r"\bottomrule" in body
     dollars = len(re.findall(r"(?<!\\)\$", body))
     assert dollars % 2 == 0
 
 
-def test_latex_is_a_booktabs_table_with_escaped_text():
-    text = report.latex(_synthetic_report())
-    check_latex(text)
-    assert r"odd\_\&\_100\%\_\{name\}" in text
-    assert r"90\% ETI" in text and r"\usepackage{booktabs}" in text
+def test_latex_is_a_booktabs_table_with_escaped_text(tmp_path):
+    from latex_tools import PDFLATEX, compile_document
+
+    from bayes_koryo import latex
+
+    rep = _synthetic_report()
+    for text in (report.render(rep, "latex"), latex.supplement(rep)):
+        check_latex(text)
+        assert r"90\% ETI" in text
+    assert r"Odd \& 100\% \{name\}" in latex.supplement(rep)
+    if PDFLATEX is not None:  # the escaped oddities compile
+        (tmp_path / "t.tex").write_text(latex.supplement(rep) + latex.sentence_tex(rep))
+        compile_document(tmp_path, "synthetic", r"\input{t.tex}")
 
 
 def test_html_is_standalone_and_escaped():
@@ -238,6 +238,8 @@ def test_the_result_sentence_names_the_fitted_data_s_own_count(fitted):
     28 May 2013, and no count when those data have none."""
     import copy
 
+    from bayes_koryo import latex
+
     model = copy.copy(fitted)
     assert "2 million reported subscriptions on 28 May 2013" in \
         report.build_report(model).sentence()
@@ -247,8 +249,9 @@ def test_the_result_sentence_names_the_fitted_data_s_own_count(fitted):
     model.observations = edited
     rep = report.build_report(model)
     assert "2.5 million reported subscriptions" in rep.sentence()
-    for fmt in ("md", "latex", "html"):
-        assert "2.5 million reported subscriptions" in report.render(rep, fmt)
+    for text in (report.render(rep, "md"), report.render(rep, "html"),
+                 latex.sentence_tex(rep)):
+        assert "2.5 million reported subscriptions" in text
     model.observations = fitted.observations[~may]
     sentence = report.build_report(model).sentence()
     assert "million reported subscriptions" not in sentence
