@@ -354,6 +354,11 @@ def report(
     if fmt == "latex":
         text = latex.snippet(_load_report(run, ci_kind, ci_prob), table,
                              latex.parse_quantities(quantities), width)
+    elif fmt == "html":  # one self-contained page with every figure
+        from bayes_koryo.webpage import page, report_figures
+
+        model, rep = _load_model_and_report(run, ci_kind, ci_prob)
+        text = page(rep, report_figures(model))
     else:
         text = _report_text(run, fmt, ci_kind, ci_prob)
     if out is None:
@@ -374,6 +379,11 @@ def _report_text(run: Path, fmt: str, ci_kind: str, ci_prob: float = 0.9) -> str
 
 def _load_report(run: Path, ci_kind: str, ci_prob: float = 0.9):
     """The Report of a run file (warns on stderr when the run did not converge)."""
+    return _load_model_and_report(run, ci_kind, ci_prob)[1]
+
+
+def _load_model_and_report(run: Path, ci_kind: str, ci_prob: float = 0.9):
+    """(model, Report) of a run file (warns on stderr when the run did not converge)."""
     from bayes_koryo import report as rep
     from bayes_koryo.runs import load_run
 
@@ -382,7 +392,7 @@ def _load_report(run: Path, ci_kind: str, ci_prob: float = 0.9):
     if not model.diagnostics.converged:
         typer.echo(f"warning: {run} did not pass the convergence checks; do not cite its "
                    "numbers", err=True)
-    return rep.build_report(model, prob=ci_prob, kind=ci_kind.upper())
+    return model, rep.build_report(model, prob=ci_prob, kind=ci_kind.upper())
 
 
 def _config_error(message: str):
@@ -439,18 +449,24 @@ def run(
     force: Annotated[bool, typer.Option(
         "--force", help="Overwrite an existing run and report.")] = False,
 ) -> None:
-    """The main job: fit CONFIG on the bundled data, write OUT_DIR/NAME.nc, NAME_report.md and
-    the figures NAME_*.png / NAME_*.pdf."""
+    """The main job: fit CONFIG on the bundled data, write OUT_DIR/NAME.nc, NAME_report.md,
+    the self-contained page NAME_report.html and the figures NAME_*.png / NAME_*.pdf."""
     from bayes_koryo.config import load_config
+    from bayes_koryo.report import render
+    from bayes_koryo.webpage import page, report_figures
 
     name = load_config(config).name
     nc = out_dir / f"{name}.nc"
     md = out_dir / f"{name}_report.md"
-    for path in (nc, md):  # before fitting, not after
+    web = out_dir / f"{name}_report.html"
+    for path in (nc, md, web):  # before fitting, not after
         _check_output_file(path, force)
-    model = _fit_and_save(config, nc, None, seed, None, None, None, force, True)
-    _write_atomic(md, _report_text(nc, "md", "ETI"), overwrite=force)
-    typer.echo(f"wrote {md}", err=True)
+    _fit_and_save(config, nc, None, seed, None, None, None, force, True)
+    model, rep = _load_model_and_report(nc, "ETI")
+    _write_atomic(md, render(rep, "md"), overwrite=force)
+    _write_atomic(web, page(rep, report_figures(model)), overwrite=force)
+    for path in (md, web):
+        typer.echo(f"wrote {path}", err=True)
     _write_figures(model, out_dir, f"{name}_")
     _gate(model, allow_unconverged)
 

@@ -14,7 +14,6 @@ probabilities and the provenance); ``render(report, fmt)`` writes it as ``md``, 
 
 from __future__ import annotations
 
-import html as html_lib
 import json
 import math
 from dataclasses import dataclass, field
@@ -357,8 +356,10 @@ def render(report: Report, fmt: str) -> str:
         from bayes_koryo.latex import snippet
 
         return snippet(report)
-    if fmt == "html":
-        return html(report)
+    if fmt == "html":  # without figures; the CLI embeds them (bayes_koryo.webpage)
+        from bayes_koryo.webpage import page
+
+        return page(report)
     # the convergence flag comes from the run's diagnostics, whoever built the table
     table = report.table.assign(
         converged=bool(_diagnostics(report.attrs).get("converged", False)))
@@ -588,50 +589,6 @@ def _md_table(head: list[str], rows: list[list]) -> list[str]:
 
 
 # --------------------------------------------------------------------------- LaTeX
-
-# --------------------------------------------------------------------------- HTML
-
-_CSS = ("body{font-family:Georgia,serif;max-width:72em;margin:2em auto;padding:0 1em;"
-        "color:#222}table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
-        "th,td{padding:0.25em 0.6em;text-align:right}th:first-child,td:first-child"
-        "{text-align:left}thead th{border-top:2px solid #222;border-bottom:1px solid #222}"
-        "tbody tr:last-child td{border-bottom:2px solid #222}.note{font-size:0.85em;"
-        "color:#444}.warning{background:#fee;border:1px solid #c00;padding:0.5em}"
-        "code{font-size:0.85em;word-break:break-all}")
-
-
-def _html_table(head: list[str], rows: list[list]) -> list[str]:
-    e = html_lib.escape
-    out = ["<table>", "<thead><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in head)
-           + "</tr></thead>", "<tbody>"]
-    out += ["<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in rows]
-    return out + ["</tbody>", "</table>"]
-
-
-def html(report: Report) -> str:
-    """A standalone HTML page (inline style, no external assets; every text escaped)."""
-    e = html_lib.escape
-    human = formatted(report.table)
-    title = f"bayes_koryo report: {report.attrs.get('config_name', '?')}"
-    lines = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             f"<title>{e(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
-             f"<h1>{e(title)}</h1>"]
-    diag = _diagnostics(report.attrs)
-    if not diag.get("converged", False):
-        lines.append('<p class="warning"><strong>WARNING: this run did not pass the '
-                     "convergence checks; do not cite its numbers.</strong> "
-                     + e("; ".join(diag.get("failures", [])[:5])) + "</p>")
-    lines += _html_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
-    lines += [f'<p class="note">{e(table_note(report.table))}</p>', "<h2>Probabilities</h2>"]
-    lines += _html_table(list(PROBABILITY_HEADER),
-                         [list(r) for r in probability_rows(report.probabilities)])
-    lines += ["<h2>Result sentence</h2>", f"<p>{e(report.sentence())}</p>",
-              "<h2>Methods</h2>", f"<p>{e(methods_text(report))}</p>",
-              "<h2>Provenance</h2>", "<ul>"]
-    lines += [f"<li>{e(k)}: <code>{e(v)}</code></li>" for k, v in provenance(report.attrs)]
-    lines += ["</ul>", "</body>", "</html>"]
-    return "\n".join(lines) + "\n"
-
 
 # --------------------------------------------------------------------------- forecasts
 

@@ -4,6 +4,8 @@ Reads runs/baseline.nc (written by `make run`) and writes
 
 - docs/headline.md    the headline table, probabilities, result sentence and provenance;
 - docs/trajectory.png the trajectory figure (U(t), S(t) and the reported figures);
+- docs/report_page.png a screenshot of the run's HTML report (`report --format html`), taken
+  with headless Chromium (skipped, with a warning, where no browser is installed);
 
 then replaces the block between the ``<!-- headline:start -->`` and
 ``<!-- headline:end -->`` markers of README.md with docs/headline.md, so the README shows
@@ -53,8 +55,36 @@ def main(argv=None) -> int:
     else:
         print(f"warning: {args.readme} has no {START} ... {END} block; not updated",
               file=sys.stderr)
+    _screenshot(model, report.build_report(model), args.docs / "report_page.png")
     print(f"wrote {args.docs / 'headline.md'}, {args.docs / 'trajectory.png'}, {args.readme}")
     return 0
+
+
+def _screenshot(model, rep, out: Path) -> None:
+    """Screenshot of the top of the run's HTML page (1100 x 1500 px) into ``out``."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from bayes_koryo.atomic import atomic_path
+    from bayes_koryo.webpage import write_page
+
+    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                    if shutil.which(n)), None)
+    if browser is None:
+        print(f"warning: no headless browser (apt-get install chromium); {out} not updated",
+              file=sys.stderr)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        page = write_page(model, rep, Path(tmp) / "report.html")
+        shot = Path(tmp) / "page.png"  # the browser picks the format from the suffix
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--hide-scrollbars", "--window-size=1100,1500",
+                        f"--screenshot={shot}", page.as_uri()],
+                       check=True, capture_output=True, timeout=120)
+        with atomic_path(out) as target:
+            shutil.copyfile(shot, target)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -161,7 +161,7 @@ def test_latex_is_a_booktabs_table_with_escaped_text(tmp_path):
 
 
 def test_html_is_standalone_and_escaped():
-    page = report.html(_synthetic_report())
+    page = report.render(_synthetic_report(), "html")
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "abc&lt;def&gt;" in page and "base_line &amp; co" in page

@@ -184,15 +184,16 @@ def test_concurrent_saves_to_one_path_leave_one_complete_run(fitted, tmp_path):
 # --------------------------------------------------------------------------- --force
 
 
-def test_run_refuses_existing_outputs_before_fitting(capsys, tmp_path):
-    (tmp_path / "baseline_report.md").write_text("precious")
+@pytest.mark.parametrize("name", ["baseline_report.md", "baseline_report.html"])
+def test_run_refuses_existing_outputs_before_fitting(capsys, tmp_path, name):
+    (tmp_path / name).write_text("precious")
     started = time.perf_counter()
     code = cli.main(["run", str(ROOT / "models" / "baseline.toml"), "--out-dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1
-    assert "baseline_report.md: exists already (use --force" in err
+    assert f"{name}: exists already (use --force" in err
     assert time.perf_counter() - started < 60  # refused up front, not after a fit
-    assert (tmp_path / "baseline_report.md").read_text() == "precious"
+    assert (tmp_path / name).read_text() == "precious"
     assert not (tmp_path / "baseline.nc").exists()
 
 
