@@ -112,10 +112,11 @@ def plot_prior_predictive(prior: xr.Dataset, observations: pd.DataFrame, path=No
     ax.set_title("Prior predictive check: subscriptions implied by the priors")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    if path is not None:
+    if path is not None:  # atomic, like every other output
         from pathlib import Path
 
-        from bayes_koryo.plots import save_figure
+        from bayes_koryo.atomic import atomic_path
 
-        save_figure(fig, Path(path))  # atomic, like every other output
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=Path(path).suffix.lstrip("."))
     return fig, tidy

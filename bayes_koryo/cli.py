@@ -371,7 +371,7 @@ def report(
 def _report_text(run: Path, fmt: str, ci_kind: str, ci_prob: float = 0.9) -> str:
     from bayes_koryo import report as rep
 
-    if fmt not in rep.REPORT_FORMATS:
+    if fmt not in rep.TEXT_FORMATS:
         raise _config_error(f"--format: expected one of {', '.join(rep.REPORT_FORMATS)}, "
                             f"got {fmt!r}")
     return rep.render(_load_report(run, ci_kind, ci_prob), fmt)

@@ -7,8 +7,9 @@ public function (and CLI option) that takes an interval mass or kind defaults to
 Counts are in millions (people or SIMs); shares are fractions.
 
 Entry points: ``build_report(model)`` returns a :class:`Report` (the raw table, the
-probabilities and the provenance); ``render(report, fmt)`` writes it as ``md``, ``latex``,
-``html``, ``csv`` or ``json`` (the JSON fields are documented in the README);
+probabilities and the provenance); ``render(report, fmt)`` writes it as ``md``, ``csv`` or
+``json`` (the JSON fields are documented in the README) — the LaTeX snippets are
+``bayes_koryo.latex`` and the HTML page ``bayes_koryo.webpage``, both built on this module;
 ``forecast_table(model, dates)`` summarises ``KoryoModel.forecast`` the same way.
 """
 
@@ -29,6 +30,9 @@ CI_KINDS = ("ETI", "HDI")
 KIND_NAMES = {"ETI": "equal-tailed interval", "HDI": "highest-density interval"}
 
 REPORT_FORMATS = ("md", "latex", "html", "csv", "json")
+"""Formats of ``bayes-koryo report --format``."""
+TEXT_FORMATS = ("md", "csv", "json")
+"""Formats ``render`` writes (latex: ``bayes_koryo.latex``; html: ``bayes_koryo.webpage``)."""
 JSON_FIELDS = ("quantity", "date", "units", "median", "mean", "sd", "ci_low", "ci_high",
                "ci_prob", "ci_kind", "prior_ci_low", "prior_ci_high", "r_hat", "ess_bulk",
                "ess_tail", "mcse_median", "mcse_mean", "mcse_ci_low", "mcse_ci_high",
@@ -349,17 +353,9 @@ def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
 
 
 def render(report: Report, fmt: str) -> str:
-    """The report as text: ``md``, ``latex``, ``html``, ``csv`` or ``json``."""
+    """The report as text: ``md``, ``csv`` or ``json`` (``TEXT_FORMATS``)."""
     if fmt == "md":
         return markdown(report.table, report.probabilities, report.attrs)
-    if fmt == "latex":  # the paper's headline table; more in bayes_koryo.latex
-        from bayes_koryo.latex import snippet
-
-        return snippet(report)
-    if fmt == "html":  # without figures; the CLI embeds them (bayes_koryo.webpage)
-        from bayes_koryo.webpage import page
-
-        return page(report)
     # the convergence flag comes from the run's diagnostics, whoever built the table
     table = report.table.assign(
         converged=bool(_diagnostics(report.attrs).get("converged", False)))
@@ -367,7 +363,8 @@ def render(report: Report, fmt: str) -> str:
         return table.loc[:, list(JSON_FIELDS)].to_csv(index=False)
     if fmt == "json":
         return to_json(table)
-    raise ValueError(f"report format must be one of {REPORT_FORMATS}, got {fmt!r}")
+    raise ValueError(f"render writes {', '.join(TEXT_FORMATS)}, not {fmt!r} (latex: "
+                     "bayes_koryo.latex.snippet; html: bayes_koryo.webpage.page)")
 
 
 def to_json(table: pd.DataFrame) -> str:
@@ -652,11 +649,10 @@ HEADLINE_ROWS = (
 )
 
 
-def headline_markdown(report: Report) -> str:
-    """The short headline table of the README (a subset of the full report), with the key
-    probabilities, the result sentence and the run's provenance."""
-    table = report.table
-    label = interval_label(report.prob, report.kind)
+def headline_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the README's headline table (``HEADLINE_ROWS``): label, median,
+    interval, prior interval, MCSE of the median and R-hat, MCSE-rounded."""
+    table, label = report.table, interval_label(report.prob, report.kind)
     rows = []
     for name, date, text in HEADLINE_ROWS:
         sel = table[(table["quantity"] == name)
@@ -666,8 +662,14 @@ def headline_markdown(report: Report) -> str:
         human = formatted(sel).iloc[0]
         rows.append([text, human["median"], human[label], human[f"prior {label}"],
                      human["MCSE (median)"], human["R-hat"]])
-    lines = _md_table(["quantity", "median", label, f"prior {label}", "MCSE (median)",
-                       "R-hat"], rows)
+    return ["quantity", "median", label, f"prior {label}", "MCSE (median)", "R-hat"], rows
+
+
+def headline_markdown(report: Report) -> str:
+    """The short headline table of the README (a subset of the full report), with the key
+    probabilities, the result sentence and the run's provenance."""
+    table = report.table
+    lines = _md_table(*headline_rows(report))
     lines += ["", table_note(table), ""]
     lines += [f"- {claim}: {p} (MCSE {mcse}; prior {prior})"
               for claim, p, mcse, prior in probability_rows(report.probabilities)[:4]]

@@ -23,12 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bayes_koryo.report import (
-    HEADLINE_ROWS,
     PROBABILITY_HEADER,
     Report,
     diagnostics_line,
     formatted,
-    interval_label,
+    headline_rows,
     methods_text,
     probability_rows,
     provenance,
@@ -127,21 +126,6 @@ def _table(head: list[str], rows: list[list]) -> list[str]:
     return out + ["</tbody>", "</table>"]
 
 
-def _headline_rows(report: Report) -> tuple[list[str], list[list[str]]]:
-    """The README's headline rows: label, median, interval, prior interval, MCSE, R-hat."""
-    table, label = report.table, interval_label(report.prob, report.kind)
-    rows = []
-    for name, date, text in HEADLINE_ROWS:
-        sel = table[(table["quantity"] == name)
-                    & ((table["date"] == date) if date else table["date"].isna())]
-        if sel.empty:
-            continue
-        human = formatted(sel).iloc[0]
-        rows.append([text, human["median"], human[label], human[f"prior {label}"],
-                     human["MCSE (median)"], human["R-hat"]])
-    return ["quantity", "median", label, f"prior {label}", "MCSE (median)", "R-hat"], rows
-
-
 def page(report: Report, figures: list[Figure] | tuple = ()) -> str:
     """The report as one standalone HTML page (every text escaped; see the module)."""
     e = html_lib.escape
@@ -160,7 +144,7 @@ def page(report: Report, figures: list[Figure] | tuple = ()) -> str:
               f'<p class="note">Run <code>{e(str(a.get("run_id", "not saved")))}</code>, '
               f"seed {e(str(a.get('seed', '?')))}</p>",
               f'<p class="lead">{e(report.sentence())}</p>', "<h2>Headline</h2>"]
-    head, rows = _headline_rows(report)
+    head, rows = headline_rows(report)
     lines += _table(head, rows)
     lines += [f'<p class="note">{e(table_note(report.table))}</p>', "<h2>Probabilities</h2>"]
     lines += _table(list(PROBABILITY_HEADER), [list(r) for r in

@@ -151,7 +151,7 @@ def test_latex_is_a_booktabs_table_with_escaped_text(tmp_path):
     from bayes_koryo import latex
 
     rep = _synthetic_report()
-    for text in (report.render(rep, "latex"), latex.supplement(rep)):
+    for text in (latex.snippet(rep), latex.supplement(rep)):
         check_latex(text)
         assert r"90\% ETI" in text
     assert r"Odd \& 100\% \{name\}" in latex.supplement(rep)
@@ -161,7 +161,9 @@ def test_latex_is_a_booktabs_table_with_escaped_text(tmp_path):
 
 
 def test_html_is_standalone_and_escaped():
-    page = report.render(_synthetic_report(), "html")
+    from bayes_koryo.webpage import page as webpage
+
+    page = webpage(_synthetic_report())
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "abc&lt;def&gt;" in page and "base_line &amp; co" in page
@@ -198,11 +200,14 @@ def test_report_of_the_fitted_model_in_every_format(fitted):
         assert name in set(table["quantity"])
     assert table["prior_ci_low"].notna().all() and (table["ci_low"] <= table["ci_high"]).all()
     assert len(rep.probabilities) >= 4 and rep.probabilities["mcse"].notna().all()
-    for fmt in report.REPORT_FORMATS:
-        text = report.render(rep, fmt)
-        assert text.strip()
-        if fmt == "latex":
-            check_latex(text)
+    from bayes_koryo import latex, webpage
+
+    for fmt in report.TEXT_FORMATS:
+        assert report.render(rep, fmt).strip()
+    check_latex(latex.snippet(rep))
+    assert webpage.page(rep).rstrip().endswith("</html>")
+    with pytest.raises(ValueError, match="bayes_koryo.latex"):
+        report.render(rep, "latex")
     sentence = report.result_sentence(table)
     assert sentence.startswith("We estimate that") and "(90% ETI" in sentence
     hdi = report.build_report(fitted, kind="HDI").table
@@ -249,8 +254,9 @@ def test_the_result_sentence_names_the_fitted_data_s_own_count(fitted):
     model.observations = edited
     rep = report.build_report(model)
     assert "2.5 million reported subscriptions" in rep.sentence()
-    for text in (report.render(rep, "md"), report.render(rep, "html"),
-                 latex.sentence_tex(rep)):
+    from bayes_koryo.webpage import page
+
+    for text in (report.render(rep, "md"), page(rep), latex.sentence_tex(rep)):
         assert "2.5 million reported subscriptions" in text
     model.observations = fitted.observations[~may]
     sentence = report.build_report(model).sentence()
