@@ -2,8 +2,8 @@
 #   make run   - set up .venv, fit models/baseline.toml on the bundled data, write the report
 #                and the figures to runs/
 #   make test  - set up .venv and run the whole test suite
-#   make docs  - regenerate docs/headline.md, docs/trajectory.png and the README headline
-#                from runs/baseline.nc
+#   make docs  - regenerate docs/headline.md, docs/trajectory.png, docs/report_page.png and
+#                the README headline from runs/baseline.nc
 .PHONY: setup run test lint lock clean docs
 
 VENV := .venv
