@@ -120,6 +120,20 @@ def coverage_knots(config: ModelConfig) -> CoverageKnots:
                          reported["population_coverage"].to_numpy(float))
 
 
+def coverage_hash() -> str:
+    """SHA-256 (hex) of the reported coverage figures the model reads from the bundled
+    network file (dates and values): part of every run id, checked when a run is loaded."""
+    import hashlib
+
+    from bayes_koryo.data import load_network
+
+    reported = load_network().dropna(subset=["population_coverage"])
+    text = "\n".join(f"{d:%Y-%m-%d},{v!r}" for d, v in
+                     zip(reported["date"], reported["population_coverage"].astype(float),
+                         strict=True))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def interpolation_matrix(times: np.ndarray, knot_times: np.ndarray) -> np.ndarray:
     """Weights W with (W @ knot_values)[i] = linear interpolation at times[i]; flat outside."""
     eye = np.eye(len(knot_times))

@@ -6,7 +6,8 @@ Layout (``xarray.DataTree`` written with h5netcdf):
   ``log_likelihood``, ``log_prior``, ``observed_data``, optionally ``posterior_predictive``,
   and ``input_data`` (the exact observations fitted, one row per ``observation``);
 - root attributes: ``package``, ``package_version``, ``format_version``, ``run_id``,
-  ``config_name``, ``config_json`` (the resolved config), ``data_hash``, ``seed``,
+  ``config_name``, ``config_json`` (the resolved config), ``data_hash``, ``coverage_hash``
+  (the coverage figures of the bundled network file the model read), ``seed``,
   ``sampler`` and its settings, ``versions_json`` (Python and dependencies),
   ``diagnostics_json`` and ``converged`` (0/1).
 
@@ -129,17 +130,22 @@ def run_attributes(model) -> dict:
                          "max_tree_depth")}
     sampler_json = json.dumps(sampler, sort_keys=True)
     versions_json = json.dumps(versions(), sort_keys=True)
+    from bayes_koryo.model import coverage_hash
+
     digest = data_hash(model.observations)
+    coverage = coverage_hash()
     seed = int(attrs["seed"])
     summary = model.diagnostics.summary() if model.diagnostics is not None else {}
     return {
         "package": PACKAGE,
         "package_version": package_version(),
         "format_version": FORMAT_VERSION,
-        "run_id": run_id(config_json, digest, seed, sampler_json, versions_json),
+        "run_id": run_id(config_json, f"{digest}:{coverage}", seed, sampler_json,
+                         versions_json),
         "config_name": model.config.name,
         "config_json": config_json,
         "data_hash": digest,
+        "coverage_hash": coverage,
         "seed": seed,
         "sampler_json": sampler_json,
         "versions_json": versions_json,
@@ -148,7 +154,7 @@ def run_attributes(model) -> dict:
     }
 
 
-REQUIRED_ATTRS = ("run_id", "config_json", "data_hash", "seed", "sampler_json",
+REQUIRED_ATTRS = ("run_id", "config_json", "data_hash", "coverage_hash", "seed", "sampler_json",
                   "versions_json", "diagnostics_json", "converged")
 """Root attributes every run file has (see the module docstring)."""
 
@@ -201,6 +207,12 @@ def load_run(path: str | Path):
     except (KeyError, ValueError, TypeError, KoryoError) as exc:
         raise ResultFileError(f"{path}: the stored input data are unreadable "
                               f"({_one_line(exc)})") from None
+    from bayes_koryo.model import coverage_hash
+
+    if attrs.get("coverage_hash") != coverage_hash():
+        raise ResultFileError(f"{path}: fitted with other coverage figures than this "
+                              "installation's bundled network file (coverage_hash differs); "
+                              "refit the model")
     if data_hash(observations) != attrs.get("data_hash"):
         raise ResultFileError(f"{path}: the stored input data do not match the data hash "
                               "recorded in the file (modified or corrupted)")

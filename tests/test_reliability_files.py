@@ -90,6 +90,7 @@ def test_a_foreign_datatree_with_a_faked_package_attribute(tmp_path, capsys):
     (lambda t: t.attrs.update(config_json=json.dumps({"sampler": {"draws": -1}})),
      "stored config is invalid.*sampler.draws"),
     (lambda t: t.attrs.update(data_hash="0" * 64), "do not match the data hash"),
+    (lambda t: t.attrs.update(coverage_hash="0" * 64), "other coverage figures"),
     (lambda t: _edit_input(t, "source", lambda v: np.full(v.shape, "someone else")),
      "do not match the data hash"),
     (lambda t: _edit_input(t, "date", lambda v: v + np.timedelta64(365 * 9, "D")),

@@ -51,7 +51,24 @@ def test_run_id_is_stable_and_changes_with_every_input(monkeypatch):
     real_versions = runs.versions()
     monkeypatch.setattr(runs, "versions", lambda: {**real_versions, "pymc": "0.0.1"})
     ids["versions"] = runs.run_attributes(fake_model())["run_id"]
-    assert len({base["run_id"], *ids.values()}) == 6, ids
+    monkeypatch.undo()
+    # the coverage figures the model reads from the bundled network file count too
+    from bayes_koryo import data
+
+    real_network = data.load_network()
+
+    def edited_network(path=None):
+        network = real_network.copy()
+        network.loc[network["population_coverage"].notna().idxmax(),
+                    "population_coverage"] = 0.61
+        return network
+
+    monkeypatch.setattr(data, "load_network", edited_network)
+    coverage = runs.run_attributes(fake_model())
+    ids["coverage"] = coverage["run_id"]
+    assert coverage["coverage_hash"] != base["coverage_hash"]
+    assert coverage["data_hash"] == base["data_hash"]
+    assert len({base["run_id"], *ids.values()}) == 7, ids
     assert base["converged"] == 0  # no diagnostics: never marked converged
 
 
