@@ -5,7 +5,7 @@ from importlib.metadata import PackageNotFoundError, version
 try:
     __version__ = version("bayes_koryo")
 except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.3.0"
+    __version__ = "0.4.0"
 
 from bayes_koryo.data import load_observations  # noqa: E402
 

@@ -9,7 +9,7 @@ A model config (``models/*.toml``) may set::
     [observations.log_sd]   <kind> = sd of the log-scale reporting error
     [priors.<variable>]     dist = "...", <hyperparameter> = value
     [sampler]       draws, tune, chains, seed, target_accept, adaptation,
-                    max_tree_depth
+                    max_tree_depth, coordinates
 
 User values merge over the defaults (``defaults | user``, per table). The resolved config is
 a frozen ``ModelConfig``; ``to_dict()`` gives back plain data for JSON/TOML round trips.
@@ -68,6 +68,11 @@ DEFAULTS: dict[str, Any] = {
         # NUTS doubles a trajectory at most this many times; 12 (4096 steps) lets the rare
         # long trajectory of this model finish instead of being truncated at 10
         "max_tree_depth": 12,
+        # the sampler's coordinates for the ceiling and the Bass innovation rate: "pinned"
+        # (log subscription ceiling and log of ceiling x innovation rate, the directions the
+        # reported figures determine) or "original" (ceiling_share, innovation_rate). Same
+        # prior and posterior (bayes_koryo.model, COORDINATES); "pinned" mixes faster.
+        "coordinates": "pinned",
     },
 }
 
@@ -80,7 +85,7 @@ _SUBKEYS = {
     "time": {"launch": str, "horizon": str},
     "observations": {"kinds": list, "activity_depressed": bool, "log_sd": dict},
     "sampler": {"draws": int, "tune": int, "chains": int, "seed": int, "target_accept": float,
-                "adaptation": str, "max_tree_depth": int},
+                "adaptation": str, "max_tree_depth": int, "coordinates": str},
 }
 
 
@@ -93,9 +98,12 @@ class SamplerSettings:
     target_accept: float = 0.9
     adaptation: str = "diag"
     max_tree_depth: int = 12
+    coordinates: str = "pinned"
 
 
 ADAPTATIONS = ("diag", "low_rank")
+COORDINATES = ("pinned", "original")
+"""Sampler coordinates of the model (``sampler.coordinates``; see ``bayes_koryo.model``)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ class ModelConfig:
                 "target_accept": self.sampler.target_accept,
                 "adaptation": self.sampler.adaptation,
                 "max_tree_depth": self.sampler.max_tree_depth,
+                "coordinates": self.sampler.coordinates,
             },
         }
 
@@ -272,6 +281,9 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
     if s["adaptation"] not in ADAPTATIONS:
         raise ConfigError(f"{source}: sampler.adaptation: expected one of "
                           f"{', '.join(ADAPTATIONS)}, got {s['adaptation']!r}")
+    if s["coordinates"] not in COORDINATES:
+        raise ConfigError(f"{source}: sampler.coordinates: expected one of "
+                          f"{', '.join(COORDINATES)}, got {s['coordinates']!r}")
     return ModelConfig(
         name=merged["name"], description=merged["description"], growth_form=form,
         launch=launch, horizon=horizon, kinds=kinds,
@@ -279,7 +291,8 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
         log_sd={k: float(v) for k, v in obs["log_sd"].items()}, priors=priors,
         sampler=SamplerSettings(int(s["draws"]), int(s["tune"]), int(s["chains"]),
                                 int(s["seed"]), float(s["target_accept"]),
-                                str(s["adaptation"]), int(s["max_tree_depth"])),
+                                str(s["adaptation"]), int(s["max_tree_depth"]),
+                                str(s["coordinates"])),
     )
 
 

@@ -113,12 +113,13 @@ class KoryoModel:
 
     # ------------------------------------------------------------------ sampling
     def structure_key(self) -> str:
-        """What the compiled code depends on: growth form, prior families, kinds, grid and
-        observation layout. Models with equal keys share one compiled model."""
+        """What the compiled code depends on: growth form, sampler coordinates, prior families,
+        kinds, grid and observation layout. Models with equal keys share one compiled model."""
         grid, _, layout = self._layout(self.observations)
         return json.dumps({
             "growth": self.config.growth_form,
             "activity_depressed": self.config.activity_depressed,
+            "coordinates": self.config.sampler.coordinates,
             "priors": {n: p.dist for n, p in sorted(self.config.priors.items())},
             "grid": [str(d) for d in grid],
             "blocks": layout,

@@ -39,10 +39,13 @@ from bayes_koryo.numerics import use_reproducible_numerics
 from bayes_koryo.priors import (
     DISTRIBUTIONS,
     HYPERPARAMETER_DATA,
+    SUPPORTS,
     hyperparameter_layout,
     hyperparameter_name,
     hyperparameter_values,
     make_random_variable,
+    make_shifted_log_variable,
+    prior_log_density,
 )
 
 use_reproducible_numerics()  # before anything is compiled: see bayes_koryo.numerics
@@ -276,6 +279,86 @@ def interval_replicate(mu, log_lower, log_upper, sigma, size):
     return pm.Normal.dist(mu + 0.0 * (log_lower + log_upper), sigma, size=size)
 
 
+PINNED_COORDINATES = {
+    "log_subscription_ceiling": "ceiling_share",
+    "log_initial_subscription_rate": "innovation_rate",
+    "log_restricted_subscription_rate": "restricted_pace",
+}
+"""Sampler coordinate -> the prior quantity it stands in for (``sampler.coordinates = "pinned"``).
+
+The reported figures pin log S(t) = log K + log c(t) + log F(tau(t)) to a few percent, where
+K = ceiling_share * A * r' is the *subscription* ceiling (millions of registered SIMs at full
+diffusion and coverage; A the addressable population, r' the registered SIMs per user), while
+ceiling_share, A and r' trade off along a ridge that only their priors bound. Early in a Bass
+diffusion F(tau) ~ p tau, and while access was restricted tau ~ rho t, so the 2009 figures pin
+K p rho while K, p and rho trade off. The sampler therefore moves
+
+- ``log_subscription_ceiling`` = log K (log millions of SIMs) instead of ceiling_share,
+- ``log_initial_subscription_rate`` = log(K p) (log millions of SIMs per effective year at the
+  start of the diffusion, full coverage) instead of the innovation rate p (Bass form only),
+- ``log_restricted_subscription_rate`` = log(K p rho) (the same per real year while access
+  was restricted) instead of the restricted pace rho (Bass form only).
+
+A change of coordinates only: given the other variables, each quantity keeps exactly its
+prior (``priors.make_shifted_log_variable``), so prior and posterior are those of the original
+coordinates (tested; BENCHMARKS.md measures what it buys). A quantity whose prior has real
+support (a Normal) keeps its own coordinate."""
+
+
+def sampler_coordinates(config: ModelConfig) -> dict[str, str]:
+    """The pinned coordinates a model built with ``config`` samples, each mapped to the prior
+    quantity it stands in for (``PINNED_COORDINATES``; empty for ``coordinates = "original"``)."""
+    if config.sampler.coordinates != "pinned":
+        return {}
+    names = set(free_parameters(config))
+    pinned = {coordinate: quantity for coordinate, quantity in PINNED_COORDINATES.items()
+              if quantity in names and SUPPORTS[config.priors[quantity].dist] != "real"}
+    if "log_initial_subscription_rate" not in pinned:  # its scale needs the Bass p
+        pinned.pop("log_restricted_subscription_rate", None)
+    return pinned
+
+
+class _Priors:
+    """Creates the model's prior quantities from the config, hyperparameters read from the
+    model's ``HYPERPARAMETER_DATA`` vector, in the sampler coordinates the config asks for."""
+
+    def __init__(self, config: ModelConfig, hyper):
+        self.priors = config.priors
+        self.position = {pair: i for i, pair in enumerate(hyperparameter_layout(self.priors))}
+        self.hyper = hyper
+        self.pinned = {quantity: coordinate
+                       for coordinate, quantity in sampler_coordinates(config).items()}
+
+    def hyperparameters(self, name: str) -> dict:
+        keys = DISTRIBUTIONS[self.priors[name].dist][1]
+        return {key: self.hyper[self.position[(name, key)]] for key in keys}
+
+    def __call__(self, name: str, log_scale=None, **kwargs):
+        """The quantity ``name`` with its prior. With ``log_scale`` (log of a positive
+        expression of other variables) and a pinned coordinate for ``name``, the sampler moves
+        log(name) + log_scale instead and ``name`` is derived from it."""
+        coordinate = self.pinned.get(name)
+        if coordinate is None or log_scale is None:
+            return make_random_variable(name, self.priors[name], self.hyperparameters(name),
+                                        **kwargs)
+        shifted = make_shifted_log_variable(coordinate, self.priors[name],
+                                            self.hyperparameters(name), log_scale)
+        return pm.Deterministic(name, pt.exp(shifted - log_scale))
+
+
+def prior_log_densities(model: pm.Model, config: ModelConfig) -> dict[str, object]:
+    """log prior density (nats, on each quantity's own scale, no Jacobian) of every prior
+    quantity (``free_parameters``) and of the standard-normal pace innovations, as symbolic
+    functions of ``model``'s random variables: the ``log_prior`` group of a run."""
+    priors = _Priors(config, model[HYPERPARAMETER_DATA])
+    terms = {name: prior_log_density(config.priors[name], priors.hyperparameters(name),
+                                     model[name])
+             for name in free_parameters(config)}
+    for name in ("pace_innovation_observed", "pace_innovation_forecast"):
+        terms[name] = pm.logp(model[name], model[name])
+    return terms
+
+
 def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
     """Build the PyMC model for ``observations`` (from ``bayes_koryo.data``) and ``config``.
 
@@ -285,132 +368,70 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
     check_observation_frame(observations)
     use_reproducible_numerics()  # in case the process turned fastmath back on since import
     grid = time_grid(config, observations["date"])
-    grid_years = years_since(config.launch, grid)
     blocks = observation_blocks(observations, config, grid)
-    report_dates = pd.DatetimeIndex(sorted(set(observations["date"])))
     periods = pace_periods(grid, observations.loc[observations["kind"].isin(config.kinds),
                                                   "date"])
+    table = observation_table(blocks, config)
     coords = {
         "date": grid,
         "period": periods.ends,
         "observed_period": periods.ends[:periods.observed],
         "forecast_period": periods.ends[periods.observed:],
         **{f"{b.kind}_date": b.dates for b in blocks},
+        "hyperparameter": [hyperparameter_name(v, k)
+                           for v, k in hyperparameter_layout(config.priors)],
+        "observation_column": list(OBSERVATION_TABLE_COLUMNS),
+        "observation_row": np.arange(len(table)),
     }
-    priors = config.priors
-    layout = hyperparameter_layout(priors)
-    coords["hyperparameter"] = [hyperparameter_name(v, k) for v, k in layout]
-    position = {pair: i for i, pair in enumerate(layout)}
-    table = observation_table(blocks, config)
-    coords["observation_column"] = list(OBSERVATION_TABLE_COLUMNS)
-    coords["observation_row"] = np.arange(len(table))
-    report_years = years_since(config.launch, periods.ends[:periods.observed])
-    knots = coverage_knots(config)
-
     with pm.Model(coords=coords) as model:
-        hyper = pm.Data(HYPERPARAMETER_DATA, hyperparameter_values(priors), dims="hyperparameter")
+        prior = _Priors(config, pm.Data(HYPERPARAMETER_DATA,
+                                        hyperparameter_values(config.priors),
+                                        dims="hyperparameter"))
         observed_table = pm.Data(OBSERVATION_TABLE, table,
                                  dims=("observation_row", "observation_column"))
-
-        def rv(name, **kwargs):
-            keys = DISTRIBUTIONS[priors[name].dist][1]
-            return make_random_variable(
-                name, priors[name], {key: hyper[position[(name, key)]] for key in keys}, **kwargs)
-
-        t = pm.Data("grid_years", grid_years, dims="date")
-        # 1. demography and ceiling (millions of people)
-        population_total = rv("population_total")
-        children = rv("children_under_10")
-        soldiers = rv("soldiers")
-        ceiling_share = rv("ceiling_share")
-        population_10plus = population_total - children
-        addressable = population_10plus - soldiers
-        user_ceiling = ceiling_share * addressable
-
-        # 2. generalized Bass within the covered population: U = M * c(t) * F(tau(t)).
-        #    c(t): population coverage, interpolated through the reported figures (2010-2011)
-        #    and two prior-driven knots (launch, end-2009). tau(t) = integral of the access-regime
-        #    pace (restricted until the opening) times exp(deviation of the period).
-        curve = {name: rv(name) for name in GROWTH_PARAMETERS[config.growth_form]}
-        coverage_knot_values = pt.concatenate([
-            pt.stack([rv("coverage_at_launch"), rv("coverage_end_2009")]),
-            pt.as_tensor(knots.reported_values)])
-        weights = pm.Data("coverage_weights",
-                          interpolation_matrix(grid_years, knots.years))
-        coverage = pt.dot(weights, coverage_knot_values)
-        report_weights = pm.Data("coverage_weights_at_reports",
-                                 interpolation_matrix(report_years, knots.years))
-        coverage_at_reports = pt.dot(report_weights, coverage_knot_values)
-        # pace deviations, one per period, deviation = deviation_scale * innovation with
-        # standard-normal innovations (non-centred). Also where a pair of reports pins a
-        # deviation: the centred form funnels when deviation_scale is small (MODEL.md, Validation)
-        deviation_scale = rv("deviation_scale")
-        observed_dev = pm.Deterministic(
-            "pace_deviation_observed",
-            deviation_scale * pm.Normal("pace_innovation_observed", 0.0, 1.0,
-                                        dims="observed_period"),
-            dims="observed_period")
-        forecast_dev = deviation_scale * pm.Normal("pace_innovation_forecast", 0.0, 1.0,
-                                                   dims="forecast_period")
-        period_deviation = pt.concatenate([observed_dev, forecast_dev])
-        pace_deviation = period_deviation[periods.of_grid]
-        restricted_pace, access_open_time = rv("restricted_pace"), rv("access_open_time")
-        base_clock = effective_clock(pt.concatenate([pt.zeros(1), t]), restricted_pace,
-                                     access_open_time, xp=pt)
-        tau = pt.cumsum((base_clock[1:] - base_clock[:-1]) * pt.exp(pace_deviation))
-        log_users = pt.log(user_ceiling) + pt.log(coverage) + log_adopted_fraction(
-            config.growth_form, tau, curve, xp=pt)
-        # the same clock at the report dates only, for the likelihood: the deviation is
-        # constant within a period, so the grid sum telescopes to one term per period (exactly
-        # equal at every report date; the grid is only needed for the derived quantities,
-        # computed after sampling)
-        report_clock = effective_clock(pt.concatenate([pt.zeros(1), report_years]),
-                                       restricted_pace, access_open_time, xp=pt)
-        tau_at_reports = pt.cumsum((report_clock[1:] - report_clock[:-1]) * pt.exp(observed_dev))
-        log_users_at_reports = (pt.log(user_ceiling) + pt.log(coverage_at_reports)
-                                + log_adopted_fraction(config.growth_form, tau_at_reports,
-                                                       curve, xp=pt))
-
-        # 3.-4. SIMs per user, official lines, inactive numbers
-        heavy_share = rv("heavy_user_share")
-        sims_per_heavy_user = 2.0 + rv("sims_beyond_two")
-        official_share = rv("official_share")
-        inactive_share = rv("inactive_share")
+        # 1. demography (millions of people)
+        population_total = prior("population_total")
+        population_10plus = population_total - prior("children_under_10")
+        addressable = population_10plus - prior("soldiers")
+        # 2. registered SIMs per unique user r' = r / ((1 - iota)(1 - omega))
+        heavy_share = prior("heavy_user_share")
+        sims_per_heavy_user = 2.0 + prior("sims_beyond_two")
+        official_share = prior("official_share")
+        inactive_share = prior("inactive_share")
         sims_per_private_user = 1.0 + heavy_share * (sims_per_heavy_user - 1.0)
         log_sims_per_user = (pt.log(sims_per_private_user) - pt.log1p(-inactive_share)
                              - pt.log1p(-official_share))
-        log_subscriptions = log_users + log_sims_per_user
-        log_subscriptions_at_reports = log_users_at_reports + log_sims_per_user
-
+        # 3. ceilings: users M = ceiling_share * A; subscriptions K = M r'
+        log_ceiling_scale = pt.log(addressable) + log_sims_per_user
+        ceiling_share = prior("ceiling_share", log_scale=log_ceiling_scale)
+        log_subscription_ceiling = pt.log(ceiling_share) + log_ceiling_scale
+        # 4. diffusion within the covered population, on the access-regime clock
+        curve = {name: prior(name, log_scale=log_subscription_ceiling)
+                 for name in GROWTH_PARAMETERS[config.growth_form]}
+        log_initial_rate = (log_subscription_ceiling + pt.log(curve["innovation_rate"])
+                            if "innovation_rate" in curve else None)
+        diffusion = _diffusion(prior, config, grid, periods, curve, log_initial_rate)
+        log_subscriptions = log_subscription_ceiling + diffusion["log_fraction"]
+        log_subscriptions_at_reports = (log_subscription_ceiling
+                                        + diffusion["log_fraction_at_reports"])
         # 5. one likelihood per kind of figure
         log_active_share = pt.log1p(-inactive_share)
         if config.activity_depressed:
-            log_active_share = log_active_share + pt.log1p(-rv("activity_depression"))
-        report_dates_used = periods.ends[:periods.observed]
-        for block, rows in zip(blocks, table_rows(blocks), strict=True):
-            if block.kind.startswith("activity_statement"):  # the share, one per statement
-                mu = pt.broadcast_to(log_active_share, (len(block.dates),))
-            else:
-                mu = log_subscriptions_at_reports[report_dates_used.get_indexer(block.dates)]
-            observed, lo, hi, sd = (observed_table[rows, j] for j in range(4))
-            if block.is_interval:
-                pm.CustomDist(f"reported_{block.kind}", mu, lo, hi, sd, logp=interval_logp,
-                              dist=interval_replicate, observed=observed,
-                              dims=f"{block.kind}_date")
-            else:
-                pm.Normal(f"reported_{block.kind}", mu, sd, observed=observed,
-                          dims=f"{block.kind}_date")
+            log_active_share = log_active_share + pt.log1p(-prior("activity_depression"))
+        _likelihood(blocks, observed_table, periods, log_subscriptions_at_reports,
+                    log_active_share)
 
-        pm.Deterministic("period_pace_deviation", period_deviation, dims="period")
+        # named derived quantities (millions; shares as fractions)
+        pm.Deterministic("period_pace_deviation", diffusion["period_deviation"], dims="period")
         # what the likelihood sees (equal to `subscriptions` at the report dates; tested)
         pm.Deterministic("subscriptions_at_reports", pt.exp(log_subscriptions_at_reports),
                          dims="observed_period")
-        # named derived quantities (millions; shares as fractions)
-        users = pm.Deterministic("unique_users", pt.exp(log_users), dims="date")
+        user_ceiling = pm.Deterministic("user_ceiling", ceiling_share * addressable)
+        users = pm.Deterministic("unique_users", pt.exp(log_subscriptions - log_sims_per_user),
+                                 dims="date")
         subscriptions = pm.Deterministic("subscriptions", pt.exp(log_subscriptions), dims="date")
         pm.Deterministic("penetration_10plus", users / population_10plus, dims="date")
         pm.Deterministic("penetration_addressable", users / addressable, dims="date")
-        pm.Deterministic("user_ceiling", user_ceiling)
         pm.Deterministic("addressable_population", addressable)
         pm.Deterministic("population_10plus", population_10plus)
         sims_per_user = pm.Deterministic("sims_per_user", pt.exp(log_sims_per_user))
@@ -418,9 +439,9 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         pm.Deterministic("sims_per_private_user", sims_per_private_user)
         pm.Deterministic("sims_per_heavy_user", sims_per_heavy_user)
         pm.Deterministic("subscription_ceiling", user_ceiling * sims_per_user)
-        pm.Deterministic("pace_deviation", pace_deviation, dims="date")
-        pm.Deterministic("effective_clock", tau, dims="date")
-        pm.Deterministic("population_coverage", coverage, dims="date")
+        pm.Deterministic("pace_deviation", diffusion["pace_deviation"], dims="date")
+        pm.Deterministic("effective_clock", diffusion["clock"], dims="date")
+        pm.Deterministic("population_coverage", diffusion["coverage"], dims="date")
         # decomposition of registered SIMs at the 2M milestone
         k = int(grid.get_indexer([pd.Timestamp(DECOMPOSITION_DATE)])[0])
         if k >= 0:
@@ -430,5 +451,79 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
             pm.Deterministic("decomposition_official_lines",
                              s_k * (1.0 - inactive_share) * official_share)
             pm.Deterministic("decomposition_inactive_numbers", s_k * inactive_share)
-    model.report_dates = report_dates  # type: ignore[attr-defined]
+    model.report_dates = pd.DatetimeIndex(sorted(set(observations["date"])))  # type: ignore[attr-defined]
     return model
+
+
+def _diffusion(prior: _Priors, config: ModelConfig, grid: pd.DatetimeIndex,
+               periods: PacePeriods, curve: dict, log_initial_rate=None) -> dict:
+    """log(c(t) F(tau(t))) on the grid and at the report dates, with the pace deviations, the
+    clock tau and the coverage c: the generalized Bass model within the covered population.
+
+    c(t): population coverage, interpolated through the reported figures (2010-2011) and two
+    prior-driven knots (launch, end-2009). tau(t) = integral of the access-regime pace
+    (restricted until the opening) times exp(deviation of the period); deviation =
+    deviation_scale * innovation with standard-normal innovations (non-centred: the centred
+    form funnels when deviation_scale is small; MODEL.md, Validation).
+    """
+    grid_years = years_since(config.launch, grid)
+    report_years = years_since(config.launch, periods.ends[:periods.observed])
+    knots = coverage_knots(config)
+    t = pm.Data("grid_years", grid_years, dims="date")
+    knot_values = pt.concatenate([
+        pt.stack([prior("coverage_at_launch"), prior("coverage_end_2009")]),
+        pt.as_tensor(knots.reported_values)])
+    coverage = pt.dot(pm.Data("coverage_weights", interpolation_matrix(grid_years, knots.years)),
+                      knot_values)
+    coverage_at_reports = pt.dot(pm.Data("coverage_weights_at_reports",
+                                         interpolation_matrix(report_years, knots.years)),
+                                 knot_values)
+    deviation_scale = prior("deviation_scale")
+    observed_dev = pm.Deterministic(
+        "pace_deviation_observed",
+        deviation_scale * pm.Normal("pace_innovation_observed", 0.0, 1.0,
+                                    dims="observed_period"),
+        dims="observed_period")
+    forecast_dev = deviation_scale * pm.Normal("pace_innovation_forecast", 0.0, 1.0,
+                                               dims="forecast_period")
+    period_deviation = pt.concatenate([observed_dev, forecast_dev])
+    pace_deviation = period_deviation[periods.of_grid]
+    restricted_pace = prior("restricted_pace", log_scale=log_initial_rate)
+    access_open_time = prior("access_open_time")
+    base_clock = effective_clock(pt.concatenate([pt.zeros(1), t]), restricted_pace,
+                                 access_open_time, xp=pt)
+    tau = pt.cumsum((base_clock[1:] - base_clock[:-1]) * pt.exp(pace_deviation))
+    # the same clock at the report dates only, for the likelihood: the deviation is constant
+    # within a period, so the grid sum telescopes to one term per period (exactly equal at
+    # every report date; the grid is only needed for the derived quantities)
+    report_clock = effective_clock(pt.concatenate([pt.zeros(1), report_years]),
+                                   restricted_pace, access_open_time, xp=pt)
+    tau_at_reports = pt.cumsum((report_clock[1:] - report_clock[:-1]) * pt.exp(observed_dev))
+    return {
+        "log_fraction": pt.log(coverage) + log_adopted_fraction(config.growth_form, tau, curve,
+                                                                xp=pt),
+        "log_fraction_at_reports": pt.log(coverage_at_reports) + log_adopted_fraction(
+            config.growth_form, tau_at_reports, curve, xp=pt),
+        "period_deviation": period_deviation, "pace_deviation": pace_deviation,
+        "clock": tau, "coverage": coverage,
+    }
+
+
+def _likelihood(blocks: list[ObservationBlock], observed_table, periods: PacePeriods,
+                log_subscriptions_at_reports, log_active_share) -> None:
+    """One observed variable per kind of figure: audited counts log-normal around S(t),
+    rounded figures interval-censored (``interval_logp``); the activity statement is the
+    active share falling in its cell."""
+    report_dates_used = periods.ends[:periods.observed]
+    for block, rows in zip(blocks, table_rows(blocks), strict=True):
+        if block.kind.startswith("activity_statement"):  # the share, one per statement
+            mu = pt.broadcast_to(log_active_share, (len(block.dates),))
+        else:
+            mu = log_subscriptions_at_reports[report_dates_used.get_indexer(block.dates)]
+        observed, lo, hi, sd = (observed_table[rows, j] for j in range(4))
+        if block.is_interval:
+            pm.CustomDist(f"reported_{block.kind}", mu, lo, hi, sd, logp=interval_logp,
+                          dist=interval_replicate, observed=observed, dims=f"{block.kind}_date")
+        else:
+            pm.Normal(f"reported_{block.kind}", mu, sd, observed=observed,
+                      dims=f"{block.kind}_date")

@@ -27,10 +27,13 @@ _FUNCTIONS: dict[tuple[str, str], _DrawFunction] = {}
 class _DrawFunction:
     """One compiled function of a draw of the free variables (constrained values) and the
     model's ``pm.Data`` values; ``kind`` "derived" gives the deterministics, "log_density"
-    the elementwise log-likelihood (observed variables) and log-prior (free variables)."""
+    the elementwise log-likelihood (observed variables) and log-prior (each prior quantity,
+    ``model.prior_log_densities``)."""
 
-    def __init__(self, model, kind: str):
+    def __init__(self, model, config, kind: str):
         from pymc.model.transform.conditioning import remove_value_transforms
+
+        from bayes_koryo.model import prior_log_densities
 
         umodel = remove_value_transforms(model)  # draws are stored untransformed
         self.inputs = [v.name for v in umodel.value_vars]
@@ -38,10 +41,13 @@ class _DrawFunction:
             groups = {"posterior": [d.name for d in umodel.deterministics]}
             outputs = umodel.replace_rvs_by_values(list(umodel.deterministics))
         else:
+            # log_prior: each prior quantity's prior on its own scale, whichever coordinates
+            # the sampler moves (power-scaling scales these densities)
+            priors = prior_log_densities(umodel, config)
             groups = {"log_likelihood": [rv.name for rv in umodel.observed_RVs],
-                      "log_prior": [rv.name for rv in umodel.free_RVs]}
+                      "log_prior": list(priors)}
             outputs = (umodel.logp(vars=list(umodel.observed_RVs), sum=False)
-                       + umodel.logp(vars=list(umodel.free_RVs), sum=False))
+                       + umodel.replace_rvs_by_values(list(priors.values())))
         self.groups = groups
         data_names = {n for n, v in model.named_vars.items() if isinstance(v, SharedVariable)}
         # pm.Data containers become explicit inputs; shared dimension lengths stay (they are
@@ -89,7 +95,7 @@ def draw_function(kmodel, kind: str) -> _DrawFunction:
     """The compiled ``kind`` function for ``kmodel``'s structure (compiled on first use)."""
     key = (kmodel.structure_key(), kind)
     if key not in _FUNCTIONS:
-        _FUNCTIONS[key] = _DrawFunction(kmodel.model, kind)
+        _FUNCTIONS[key] = _DrawFunction(kmodel.model, kmodel.config, kind)
     return _FUNCTIONS[key]
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 
 from bayes_koryo.errors import ConfigError
 
@@ -333,3 +334,32 @@ def make_random_variable(name: str, prior: Prior, hyperparameters: dict, **kwarg
     """
     dist_cls, param_names = DISTRIBUTIONS[prior.dist]
     return dist_cls(name, **{key: hyperparameters[key] for key in param_names}, **kwargs)
+
+
+def make_shifted_log_variable(name: str, prior: Prior, hyperparameters: dict, log_offset,
+                              **kwargs):
+    """A random variable ``name`` = log(X) + ``log_offset`` with X ~ ``prior`` (positive).
+
+    A change of coordinates, not of prior: X keeps exactly its prior distribution given
+    ``log_offset`` (a symbolic function of other variables). PyMC derives the density of the
+    new coordinate from X's, Jacobian included: p(y) = p_X(e^(y - offset)) e^(y - offset).
+    """
+    dist_cls, param_names = DISTRIBUTIONS[prior.dist]
+    if SUPPORTS[prior.dist] == "real":
+        raise ValueError(f"{name}: a {prior.dist} prior has no log coordinates")
+
+    def shifted_log(*args):
+        *values, offset, size = args
+        return pt.log(dist_cls.dist(**dict(zip(param_names, values, strict=True)),
+                                    size=size)) + offset
+
+    return pm.CustomDist(name, *(hyperparameters[key] for key in param_names), log_offset,
+                         dist=shifted_log, **kwargs)
+
+
+def prior_log_density(prior: Prior, hyperparameters: dict, value):
+    """log density (nats) of ``prior`` at ``value`` on the quantity's own scale (no Jacobian),
+    as a symbolic expression: the log_prior term of a quantity the sampler reaches through
+    other coordinates."""
+    dist_cls, param_names = DISTRIBUTIONS[prior.dist]
+    return pm.logp(dist_cls.dist(**{key: hyperparameters[key] for key in param_names}), value)

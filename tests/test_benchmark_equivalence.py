@@ -2,9 +2,11 @@
 
 1. ``bayes_koryo.postprocess`` evaluates the same graphs as ``pm.compute_deterministics`` and
    ``pm.stats.compute_log_likelihood`` / ``compute_log_prior``: equal to rounding error.
-2. A fit with ``KoryoModel.fit`` (nutpie) and one with ``pm.sample`` (PyMC's own NUTS, C
-   backend) on ``build_model(...)`` of the same data and config agree within Monte Carlo
-   error, mean by mean.
+2. A fit with ``KoryoModel.fit`` (nutpie, the pinned sampler coordinates of the package) and
+   one with ``pm.sample`` (PyMC's own NUTS, C backend) on ``build_model(...)`` of the same data
+   and config in the *original* coordinates (ceiling_share and innovation_rate sampled
+   directly) agree within Monte Carlo error, mean by mean: the change of coordinates leaves
+   the posterior as it was.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from bayes_koryo.model import build_model, free_parameters
+from bayes_koryo.model import build_model, free_parameters, sampler_coordinates
+from bayes_koryo.priors import prior_distribution
 
 PYMC_SEED = 11  # integer seed of the plain PyMC fit
 PYMC_SETTINGS = {"draws": 500, "tune": 500, "chains": 2, "cores": 2}
 Z_MAX = 4.0
 """|difference of means| / sqrt(MCSE_1^2 + MCSE_2^2) must stay below this for every compared
-quantity. ~18 comparisons (free scalars plus U at 2013-05-28); Bonferroni at a family-wise
-false-alarm rate of 0.1% gives a two-sided per-comparison z of 4.03 (1e-3 / 18 = 5.6e-5)."""
+quantity. ~23 comparisons (the prior quantities and five headline quantities); Bonferroni at a
+family-wise false-alarm rate of 0.1% gives a two-sided per-comparison z of 4.06
+(1e-3 / 23 = 4.3e-5)."""
 
 
 def _subset(posterior, draws=20):
@@ -43,14 +47,25 @@ def test_postprocess_equals_pymc_functions(fitted):
     log_lik, log_prior = postprocess.log_densities(fitted, free)
     tree = fitted.idata.copy()
     tree["posterior"] = fitted.idata["posterior"].to_dataset().isel(draw=slice(0, 20))
+    pinned = sampler_coordinates(fitted.config)
+    assert set(pinned) == {"log_subscription_ceiling", "log_initial_subscription_rate",
+                           "log_restricted_subscription_rate"}
     for ours_group, kind in ((log_lik, "likelihood"), (log_prior, "prior")):
         fn = getattr(pm.stats, f"compute_log_{kind}")
         theirs = fn(tree, model=fitted.model, extend_inferencedata=False, progressbar=False)
         theirs = theirs.to_dataset() if hasattr(theirs, "to_dataset") else theirs
-        assert set(ours_group) == set(theirs), kind
-        for name in theirs:
+        # log_prior holds the prior quantities on their own scale, not the pinned coordinates
+        expected = set(theirs) - set(pinned) | set(pinned.values()) if kind == "prior" \
+            else set(theirs)
+        assert set(ours_group) == expected, kind
+        for name in set(theirs) - set(pinned):
             np.testing.assert_allclose(ours_group[name].values, theirs[name].values,
                                        rtol=1e-9, atol=1e-12, err_msg=name)
+    for quantity in pinned.values():  # against scipy, at the derived values
+        frozen = prior_distribution(fitted.config.priors[quantity])
+        value = posterior[quantity].values
+        np.testing.assert_allclose(log_prior[quantity].values,
+                                   pm.logp(frozen, value).eval(), rtol=1e-9, err_msg=quantity)
     # and the fitted run's groups are what the compiled functions give
     np.testing.assert_allclose(fitted.idata["posterior"]["unique_users"].values[:, :20],
                                ours["unique_users"].values)
@@ -58,8 +73,13 @@ def test_postprocess_equals_pymc_functions(fitted):
 
 @pytest.fixture(scope="module")
 def pymc_posterior(fitted):
-    """Plain PyMC: the model built by build_model, sampled with pm.sample (PyMC NUTS, C)."""
-    model = build_model(fitted.observations, fitted.config)
+    """Plain PyMC on the original coordinates: the model built by build_model with
+    ``sampler.coordinates = "original"``, sampled with pm.sample (PyMC NUTS, C backend)."""
+    config = fitted.config.replace(sampler={"coordinates": "original"})
+    model = build_model(fitted.observations, config)
+    assert not sampler_coordinates(config)
+    assert {"ceiling_share", "innovation_rate", "restricted_pace"} <= \
+        {rv.name for rv in model.free_RVs}
     with model:
         idata = pm.sample(**PYMC_SETTINGS, random_seed=PYMC_SEED, nuts_sampler="pymc",
                           backend="c", target_accept=fitted.config.sampler.target_accept,
@@ -78,12 +98,12 @@ def test_nutpie_and_plain_pymc_agree_within_monte_carlo_error(fitted, pymc_poste
     ours = fitted.idata["posterior"]
     theirs = pymc_posterior["posterior"]
     quantities = {name: (ours[name], theirs[name]) for name in free_parameters(fitted.config)}
-    theirs_users = pm.compute_deterministics(
-        theirs.to_dataset()[[rv.name for rv in fitted.model.free_RVs]],
-        var_names=["unique_users"], model=fitted.model, progressbar=False)["unique_users"]
-    quantities["unique_users[2013-05-28]"] = (ours["unique_users"].sel(date="2013-05-28"),
-                                              theirs_users.sel(date="2013-05-28"))
-    assert len(quantities) >= 15
+    for name in ("user_ceiling", "sims_per_user", "decomposition_unique_users"):
+        quantities[name] = (ours[name], theirs[name])
+    for name in ("unique_users", "penetration_10plus"):
+        quantities[f"{name}[2013-05-28]"] = (ours[name].sel(date="2013-05-28"),
+                                             theirs[name].sel(date="2013-05-28"))
+    assert len(quantities) >= 20
     z = {}
     for name, (a, b) in quantities.items():
         mean_a, mcse_a = _mean_and_mcse(a)

@@ -103,3 +103,81 @@ def test_likelihood_path_equals_grid_path_at_report_dates(fitted):
     at_reports = post["subscriptions_at_reports"]
     on_grid = post["subscriptions"].sel(date=at_reports["observed_period"].values)
     np.testing.assert_allclose(at_reports.values, on_grid.values, rtol=1e-9)
+
+
+# ------------------------------------------------------------- sampler coordinates
+
+
+@pytest.fixture(scope="module")
+def original_model():
+    return build_model(load_observations(),
+                       default_config().replace(sampler={"coordinates": "original"}))
+
+
+def _prior_points(model, names, n, seed):
+    """``n`` joint prior draws of ``names`` (dicts of arrays)."""
+    import pymc as pm
+
+    draws = pm.draw([model[name] for name in names], draws=n, random_seed=seed)
+    return [{name: d[i] for name, d in zip(names, draws, strict=True)} for i in range(n)]
+
+
+def test_pinned_coordinates_are_a_change_of_variables_of_the_same_joint_density(
+        baseline_model, original_model):
+    """log p_pinned(kappa, lambda, nu, rest) = log p_original(c, p, rho, rest) + log c + log p
+    + log rho, data included, at prior draws: kappa = log c + log(A r'), lambda = kappa +
+    log p, nu = lambda + log rho, so the densities differ exactly by the log-Jacobian
+    log|d(c, p, rho)/d(kappa, lambda, nu)|."""
+    pinned = {rv.name for rv in baseline_model.free_RVs}
+    original = {rv.name for rv in original_model.free_RVs}
+    assert pinned - original == {"log_subscription_ceiling", "log_initial_subscription_rate",
+                                 "log_restricted_subscription_rate"}
+    assert original - pinned == {"ceiling_share", "innovation_rate", "restricted_pace"}
+    from pymc.model.transform.conditioning import remove_value_transforms
+
+    names = sorted(pinned | original)
+    # densities of the constrained values themselves (no value transforms, no Jacobians)
+    plain_pinned = remove_value_transforms(baseline_model)
+    plain_original = remove_value_transforms(original_model)
+    logp_pinned, logp_original = plain_pinned.compile_logp(), plain_original.compile_logp()
+    for point in _prior_points(baseline_model, names, 25, seed=3):
+        c, p, rho = (point[n] for n in ("ceiling_share", "innovation_rate", "restricted_pace"))
+        pinned_point = {plain_pinned.rvs_to_values[plain_pinned[n]].name: point[n]
+                        for n in pinned}
+        original_point = {plain_original.rvs_to_values[plain_original[n]].name: point[n]
+                          for n in original}
+        assert np.isfinite(logp_original(original_point))
+        np.testing.assert_allclose(logp_pinned(pinned_point),
+                                   logp_original(original_point) + np.log(c * p * rho),
+                                   rtol=1e-10)
+
+
+def test_pinned_coordinates_keep_the_priors_of_the_quantities(baseline_model):
+    """Forward draws through the pinned coordinates give each quantity its configured prior
+    (Kolmogorov-Smirnov against the prior's CDF, 4000 draws)."""
+    import pymc as pm
+    from scipy import stats
+
+    from bayes_koryo.priors import prior_distribution
+
+    config = default_config()
+    names = ["ceiling_share", "innovation_rate", "restricted_pace"]
+    draws = pm.draw([baseline_model[n] for n in names], draws=4000, random_seed=7)
+    for name, values in zip(names, draws, strict=True):
+        frozen = prior_distribution(config.priors[name])
+        ks = stats.kstest(values, lambda x, f=frozen: np.exp(pm.logcdf(f, x).eval()))
+        assert ks.pvalue > 1e-3, (name, ks)
+
+
+def test_a_normal_prior_keeps_its_own_coordinate():
+    from bayes_koryo.model import sampler_coordinates
+
+    config = default_config().replace(
+        priors={"ceiling_share": {"dist": "Normal", "mu": 0.2, "sigma": 0.03}})
+    assert sampler_coordinates(config) == {"log_initial_subscription_rate": "innovation_rate",
+                                           "log_restricted_subscription_rate": "restricted_pace"}
+    model = build_model(load_observations(), config)
+    assert {"ceiling_share", "log_initial_subscription_rate"} <= \
+        {rv.name for rv in model.free_RVs}
+    logistic = default_config().replace(growth={"form": "logistic"})
+    assert sampler_coordinates(logistic) == {"log_subscription_ceiling": "ceiling_share"}

@@ -1,0 +1,124 @@
+"""Posterior geometry on the baseline: sampler coordinates x mass-matrix adaptation, over seeds.
+
+    .venv/bin/python benchmarks/geometry.py [--out benchmarks/geometry.json]
+                                            [--markdown BENCHMARKS.md]
+
+One process, one compile per coordinates setting; for each setting of ``SETTINGS`` and each
+seed of ``SEEDS`` a production fit of models/baseline.toml (4 x 1000 after 1000, target accept
+0.9). Prints one JSON line per fit — divergences, mean leapfrog steps per draw, sampling
+seconds, the package's convergence verdict, the quantity with the lowest bulk ESS and its ESS
+per second, U(May 2013) median and 90% ETI — and writes them all to --out. With --markdown
+the table between the ``<!-- geometry:begin -->`` / ``<!-- geometry:end -->`` markers of that
+file is regenerated from the JSON. Step counts and ESS do not depend on the machine's load;
+seconds do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = (("original", "diag"), ("pinned", "diag"), ("pinned", "low_rank"))
+"""(sampler.coordinates, sampler.adaptation) pairs compared."""
+SEEDS = (1, 2, 3, 4)
+BEGIN, END = "<!-- geometry:begin -->", "<!-- geometry:end -->"
+
+
+def one_fit(model, seed: int) -> dict:
+    """One fit of ``model`` (a KoryoModel) with ``seed``: the measured row."""
+    import numpy as np
+
+    idata = model.fit(seed=seed, log_densities=False)
+    stats = idata["sample_stats"]
+    summary = model.diagnostics.summary()
+    table = model.diagnostics.table
+    worst = table.loc[table["ess_bulk"].idxmin()]
+    seconds = float(idata.attrs["sampling_seconds"])
+    u = idata["posterior"]["unique_users"].sel(date="2013-05-28").values.ravel()
+    q05, q50, q95 = np.quantile(u, [0.05, 0.5, 0.95])
+    s = model.config.sampler
+    return {"coordinates": s.coordinates, "adaptation": s.adaptation, "seed": seed,
+            "divergences": int(stats["diverging"].sum()),
+            "steps_per_draw": round(float(stats["n_steps"].mean()), 1),
+            "sampling_seconds": round(seconds, 1), "converged": bool(summary["converged"]),
+            "max_r_hat": round(summary["max_r_hat"], 4),
+            "min_ess_bulk": round(float(worst["ess_bulk"]), 0),
+            "min_ess_quantity": str(worst["quantity"]),
+            "min_ess_per_second": round(float(worst["ess_bulk"]) / seconds, 1),
+            "u_2013_05_28": [round(float(q), 4) for q in (q05, q50, q95)]}
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """One line per fit, as written into BENCHMARKS.md."""
+    head = ("| coordinates | adaptation | seed | steps/draw | divergences | max R-hat | "
+            "lowest bulk ESS (quantity) | its ESS/s | sampling s | gate | U(May 2013) median "
+            "[90% ETI], M |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for r in rows:
+        q05, q50, q95 = r["u_2013_05_28"]
+        lines.append(
+            f"| {r['coordinates']} | {r['adaptation']} | {r['seed']} | {r['steps_per_draw']:.0f} "
+            f"| {r['divergences']} | {r['max_r_hat']:.3f} | {r['min_ess_bulk']:.0f} "
+            f"({r['min_ess_quantity']}) | {r['min_ess_per_second']:.0f} | "
+            f"{r['sampling_seconds']:.1f} | {'pass' if r['converged'] else 'FAIL'} | "
+            f"{q50:.3f} [{q05:.3f}, {q95:.3f}] |")
+    return "\n".join(lines)
+
+
+def write_markdown(path: Path, results: dict) -> None:
+    """Replace the marked block of ``path`` with the table of ``results``."""
+    from bayes_koryo.atomic import atomic_write_text
+
+    text = path.read_text(encoding="utf-8")
+    block = f"{BEGIN}\n{markdown_table(results['rows'])}\n\n({results['note']})\n{END}"
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        raise SystemExit(f"{path}: no {BEGIN} ... {END} block to regenerate")
+    atomic_write_text(path, pattern.sub(lambda _: block, text), overwrite=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "geometry.json")
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="regenerate the geometry table of this Markdown file")
+    parser.add_argument("--from-json", action="store_true",
+                        help="do not fit: regenerate --markdown from --out")
+    args = parser.parse_args(argv)
+    from bayes_koryo.atomic import atomic_write_text
+    from bayes_koryo.config import load_config
+    from bayes_koryo.inference import KoryoModel
+
+    if args.from_json:
+        results = json.loads(args.out.read_text(encoding="utf-8"))
+    else:
+        base = load_config(ROOT / "models" / "baseline.toml")
+        rows = []
+        for coordinates, adaptation in SETTINGS:
+            model = KoryoModel(base.replace(sampler={"coordinates": coordinates,
+                                                     "adaptation": adaptation}))
+            for seed in SEEDS:
+                rows.append(one_fit(model, seed))
+                print(json.dumps(rows[-1]), flush=True)
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip()
+        note = (f"benchmarks/geometry.py, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+                f"commit {commit}, {os.cpu_count()} cores, load at the end "
+                f"{os.getloadavg()[0]:.1f}")
+        results = {"note": note, "rows": rows}
+        atomic_write_text(args.out, json.dumps(results, indent=1) + "\n", overwrite=True)
+        print(f"wrote {args.out}")
+    if args.markdown:
+        write_markdown(args.markdown, results)
+        print(f"regenerated the geometry table of {args.markdown}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
