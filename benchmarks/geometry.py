@@ -4,8 +4,7 @@
                                             [--markdown BENCHMARKS.md]
 
 One process, one compile per coordinates setting; for each setting of ``SETTINGS`` and each
-seed of ``SEEDS`` a production fit of models/baseline.toml (4 x 1000 after 1000, target accept
-0.9). Prints one JSON line per fit — divergences, mean leapfrog steps per draw, sampling
+seed of ``SEEDS`` a production fit of models/baseline.toml (4 x 1000 after 1000). Prints one JSON line per fit — divergences, mean leapfrog steps per draw, sampling
 seconds, the package's convergence verdict, the quantity with the lowest bulk ESS and its ESS
 per second, U(May 2013) median and 90% ETI — and writes them all to --out. With --markdown
 the table between the ``<!-- geometry:begin -->`` / ``<!-- geometry:end -->`` markers of that
@@ -24,8 +23,9 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = (("original", "diag"), ("pinned", "diag"), ("pinned", "low_rank"))
-"""(sampler.coordinates, sampler.adaptation) pairs compared."""
+SETTINGS = (("original", "diag", 0.9), ("pinned", "diag", 0.9), ("pinned", "diag", 0.95),
+            ("pinned", "low_rank", 0.9))
+"""(sampler.coordinates, sampler.adaptation, sampler.target_accept) settings compared."""
 SEEDS = (1, 2, 3, 4)
 BEGIN, END = "<!-- geometry:begin -->", "<!-- geometry:end -->"
 
@@ -43,7 +43,8 @@ def one_fit(model, seed: int) -> dict:
     u = idata["posterior"]["unique_users"].sel(date="2013-05-28").values.ravel()
     q05, q50, q95 = np.quantile(u, [0.05, 0.5, 0.95])
     s = model.config.sampler
-    return {"coordinates": s.coordinates, "adaptation": s.adaptation, "seed": seed,
+    return {"coordinates": s.coordinates, "adaptation": s.adaptation,
+            "target_accept": s.target_accept, "seed": seed,
             "divergences": int(stats["diverging"].sum()),
             "steps_per_draw": round(float(stats["n_steps"].mean()), 1),
             "sampling_seconds": round(seconds, 1), "converged": bool(summary["converged"]),
@@ -56,14 +57,14 @@ def one_fit(model, seed: int) -> dict:
 
 def markdown_table(rows: list[dict]) -> str:
     """One line per fit, as written into BENCHMARKS.md."""
-    head = ("| coordinates | adaptation | seed | steps/draw | divergences | max R-hat | "
+    head = ("| coordinates | adaptation | target accept | seed | steps/draw | divergences | max R-hat | "
             "lowest bulk ESS (quantity) | its ESS/s | sampling s | gate | U(May 2013) median "
-            "[90% ETI], M |\n|---|---|---|---|---|---|---|---|---|---|---|")
+            "[90% ETI], M |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for r in rows:
         q05, q50, q95 = r["u_2013_05_28"]
         lines.append(
-            f"| {r['coordinates']} | {r['adaptation']} | {r['seed']} | {r['steps_per_draw']:.0f} "
+            f"| {r['coordinates']} | {r['adaptation']} | {r['target_accept']} | {r['seed']} | {r['steps_per_draw']:.0f} "
             f"| {r['divergences']} | {r['max_r_hat']:.3f} | {r['min_ess_bulk']:.0f} "
             f"({r['min_ess_quantity']}) | {r['min_ess_per_second']:.0f} | "
             f"{r['sampling_seconds']:.1f} | {'pass' if r['converged'] else 'FAIL'} | "
@@ -100,9 +101,10 @@ def main(argv=None) -> int:
     else:
         base = load_config(ROOT / "models" / "baseline.toml")
         rows = []
-        for coordinates, adaptation in SETTINGS:
+        for coordinates, adaptation, target_accept in SETTINGS:
             model = KoryoModel(base.replace(sampler={"coordinates": coordinates,
-                                                     "adaptation": adaptation}))
+                                                     "adaptation": adaptation,
+                                                     "target_accept": target_accept}))
             for seed in SEEDS:
                 rows.append(one_fit(model, seed))
                 print(json.dumps(rows[-1]), flush=True)

@@ -149,7 +149,9 @@ from bayes_koryo.data import load_observations
 from bayes_koryo.model import build_model
 draws, tune, chains, seed = (int(a) for a in sys.argv[1:5])
 out = sys.argv[5]
-model = build_model(load_observations(), load_config(sys.argv[6]))
+# the model as a careful PyMC user would write it: the original coordinates
+config = load_config(sys.argv[6]).replace(sampler={"coordinates": "original"})
+model = build_model(load_observations(), config)
 with model:
     idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=min(chains, os.cpu_count()),
                       random_seed=seed, nuts_sampler="pymc", backend="c", progressbar=False)
