@@ -72,12 +72,38 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def markdown_summary(rows: list[dict]) -> str:
+    """Per setting: medians over seeds, gate passes, and ratios against the first setting."""
+    import statistics
+
+    settings: dict[tuple, list[dict]] = {}
+    for r in rows:
+        settings.setdefault((r["coordinates"], r["adaptation"], r["target_accept"]), []).append(r)
+    medians = {key: {k: statistics.median(r[k] for r in group)
+                     for k in ("steps_per_draw", "sampling_seconds", "min_ess_per_second")}
+               for key, group in settings.items()}
+    reference = next(iter(medians))
+    lines = ["| setting | fits | passed the gate | divergences (sum) | median steps/draw | "
+             "median sampling s | median lowest-ESS/s | steps vs first | lowest-ESS/s vs first "
+             "|\n|---|---|---|---|---|---|---|---|---|"]
+    for key, group in settings.items():
+        m, ref = medians[key], medians[reference]
+        lines.append(
+            f"| {' / '.join(map(str, key))} | {len(group)} | "
+            f"{sum(r['converged'] for r in group)} | {sum(r['divergences'] for r in group)} | "
+            f"{m['steps_per_draw']:.0f} | {m['sampling_seconds']:.1f} | "
+            f"{m['min_ess_per_second']:.0f} | {m['steps_per_draw'] / ref['steps_per_draw']:.2f}x "
+            f"| {m['min_ess_per_second'] / ref['min_ess_per_second']:.2f}x |")
+    return "\n".join(lines)
+
+
 def write_markdown(path: Path, results: dict) -> None:
     """Replace the marked block of ``path`` with the table of ``results``."""
     from bayes_koryo.atomic import atomic_write_text
 
     text = path.read_text(encoding="utf-8")
-    block = f"{BEGIN}\n{markdown_table(results['rows'])}\n\n({results['note']})\n{END}"
+    block = (f"{BEGIN}\n{markdown_summary(results['rows'])}\n\nEvery fit:\n\n"
+             f"{markdown_table(results['rows'])}\n\n({results['note']})\n{END}")
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
     if not pattern.search(text):
         raise SystemExit(f"{path}: no {BEGIN} ... {END} block to regenerate")
