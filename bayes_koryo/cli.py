@@ -741,6 +741,10 @@ def sbc_command(
     shown["p_value_pot_c"] = shown["p_value_pot_c"].round(3)
     print_frame(shown, title=f"SBC: {simulations} simulations, {result.seconds:.0f} s "
                 "(band_ratio: max |ECDF - x| / band half-width; > 1 fails)")
+    counts = sbc.fit_quality_counts(result.tree["simulations"])
+    typer.echo(f"{counts['fits_failing_the_gate']} of {counts['fits']} fits failed the "
+               f"convergence gate ({counts['divergent_fits']} with divergences, "
+               f"{counts['fits_r_hat_above_1.01']} with R-hat > 1.01); all are ranked")
     if not result.passed:
         raise ThresholdError(f"sbc: {len(result.failed)} of {len(result.table)} test "
                              f"quantities outside their simultaneous 95% band: "

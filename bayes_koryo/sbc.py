@@ -75,9 +75,14 @@ from bayes_koryo.simulate import simulate_observations
 SBC_SEED = 20131126
 """Default master seed (the package's seed; not chosen for the outcome)."""
 
-SBC_SETTINGS = {"draws": 500, "tune": 500, "chains": 2, "thin": 5}
-"""Default fit settings of one SBC simulation: 2 chains x 500 draws after 500 warm-up draws,
-thinned by at least 5 (to at most L = 200 ranked draws, fewer where the ESS is lower)."""
+SBC_SETTINGS = {"draws": 1000, "tune": 1000, "chains": 4, "thin": 20}
+"""Default fit settings of one SBC simulation: the production settings of a fit (4 chains x
+1000 draws after 1000 warm-up draws; the config's target acceptance and tree depth), so the
+calibration is that of the inference a user publishes; draws thinned by at least 20 (to at
+most L = 200 ranked draws, fewer where the ESS is lower). Every fit is also checked against
+the package's convergence gate (``bayes_koryo.diagnostics``); the outputs count the fits that
+failed it (they are ranked all the same: dropping them would condition the ranks on the
+data)."""
 
 BAND_PROB = 0.95
 """Mass of the simultaneous ECDF band of each quantity."""
@@ -277,7 +282,8 @@ def sbc_simulation(task: dict) -> dict:
                                        for k, d in enumerate(kept)])
     result["element_n_ranked"] = np.array([d.size for d in kept])
     summary = fitter.diagnostics.summary()
-    result.update({"divergences": _count(summary["divergences"]),
+    result.update({"converged": int(bool(summary["converged"])),
+                   "divergences": _count(summary["divergences"]),
                    "max_treedepth_hits": _count(summary["max_treedepth_hits"]),
                    "max_r_hat": float(summary["max_r_hat"]),
                    "min_ess_bulk": float(summary["min_ess_bulk"]),
@@ -313,7 +319,7 @@ def collect(results: list[dict], tasks: list[dict], master_seed: int) -> xr.Data
     per_sim[f"{ELEMENTWISE}_rank"] = (("simulation", "period"), stack("element_rank"))
     per_sim[f"{ELEMENTWISE}_n_ranked"] = (("simulation", "period"),
                                           stack("element_n_ranked"))
-    for key in ("seed", "simulation_seed", "fit_seed", "pit_seed", "divergences",
+    for key in ("seed", "simulation_seed", "fit_seed", "pit_seed", "converged", "divergences",
                 "max_treedepth_hits", "max_r_hat", "min_ess_bulk", "min_ess_tail",
                 "fit_seconds"):
         per_sim[key] = (("simulation",), stack(key))
@@ -596,8 +602,12 @@ OUTPUT_PARTS = ("ranks", "calibration", "figure", "recovery")
 
 
 def fit_quality_counts(sims) -> dict[str, int]:
-    """How many of the SBC fits (the ``simulations`` group) diverged or mixed poorly."""
-    return {"divergent_fits": int((sims["divergences"].values > 0).sum()),
+    """How many of the SBC fits (the ``simulations`` group) failed the package's convergence
+    gate, diverged or mixed poorly."""
+    failed = int((sims["converged"].values == 0).sum()) if "converged" in sims else None
+    return {"fits": int(sims.sizes["simulation"]),
+            "fits_failing_the_gate": failed,
+            "divergent_fits": int((sims["divergences"].values > 0).sum()),
             "fits_r_hat_above_1.01": int((sims["max_r_hat"].values > 1.01).sum()),
             "fits_r_hat_above_1.05": int((sims["max_r_hat"].values > 1.05).sum()),
             "fits_min_bulk_ess_below_100": int((sims["min_ess_bulk"].values < 100).sum())}
