@@ -337,7 +337,9 @@ def check_initial_point(model: pm.Model, config: ModelConfig) -> None:
     values = model.compile_fn(model.replace_rvs_by_values(scalars), inputs=model.value_vars,
                               mode="FAST_COMPILE", on_unused_input="ignore",
                               point_fn=True)(model.initial_point())
-    impossible = [f"{v.name} = {float(x):.3g}" for v, x in zip(scalars, values, strict=True)
+    # finite impossible values (a negative population) are causes, NaNs their consequences
+    impossible = [f"{v.name} = {float(x):.3g}" for v, x in
+                  sorted(zip(scalars, values, strict=True), key=lambda p: bool(np.isnan(p[1])))
                   if not (np.isfinite(x) and x > 0)]
     hint = (f"; at the priors' initial point {', '.join(impossible[:3])}" if impossible else "")
     raise ConfigError(

@@ -342,6 +342,40 @@ def collect(results: list[dict], tasks: list[dict], master_seed: int) -> xr.Data
     return tree
 
 
+def pool(trees: list[xr.DataTree]) -> xr.DataTree:
+    """Several SBC runs of one config at the same settings, with different master seeds, as
+    one run: the simulations side by side (each keeps its own seeds), ``master_seed`` the
+    seeds joined by "+". Calibration and recovery tables of the result use all simulations."""
+    from bayes_koryo.errors import ConfigError
+
+    first = trees[0].attrs
+    same = ("config", "draws", "tune", "chains", "thin")
+    for tree in trees[1:]:
+        differ = [k for k in same if tree.attrs[k] != first[k]]
+        if differ:
+            raise ConfigError(f"sbc pool: runs differ in {', '.join(differ)}")
+    seeds = [str(t.attrs["master_seed"]) for t in trees]
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"sbc pool: a master seed occurs twice ({' '.join(seeds)}): the "
+                          "runs would repeat the same simulations")
+    pit = xr.concat([t["prior_sbc"].to_dataset() for t in trees], dim="draw")
+    pit = pit.assign_coords(draw=np.arange(pit.sizes["draw"]))
+    sims = xr.concat([t["simulations"].to_dataset() for t in trees], dim="simulation")
+    sims = sims.assign_coords(simulation=np.arange(sims.sizes["simulation"]))
+    tree = xr.DataTree.from_dict({"prior_sbc": pit, "simulations": sims})
+    tree.attrs.update({**first, "master_seed": "+".join(seeds),
+                       "n_simulations": int(sims.sizes["simulation"]),
+                       "wall_seconds": float(sum(t.attrs.get("wall_seconds", float("nan"))
+                                                 for t in trees))})
+    return tree
+
+
+def _master_seed(tree: xr.DataTree) -> int | str:
+    """The master seed of a run (int), or the seeds of a pooled run ("a+b")."""
+    seed = tree.attrs["master_seed"]
+    return seed if isinstance(seed, str) else int(seed)
+
+
 def simultaneous_band(n: int, band_prob: float = BAND_PROB, trials: int = BAND_TRIALS,
                       seed: int = BAND_SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, lower, upper): ArviZ's simultaneous ``band_prob`` band for the ECDF of ``n`` uniform
@@ -444,7 +478,7 @@ def calibration_table(tree: xr.DataTree, band_prob: float = BAND_PROB,
                      "pit_truth_cdf_correlation": truth_corr,
                      "band_prob": band_prob, "familywise_band_prob": family_prob,
                      "band_method": BAND_METHOD, "band_trials": trials, "band_seed": band_seed,
-                     "master_seed": int(tree.attrs["master_seed"]), "simulation_seeds": seeds})
+                     "master_seed": _master_seed(tree), "simulation_seeds": seeds})
     return pd.DataFrame(rows)
 
 
@@ -475,7 +509,7 @@ def recovery_table(tree: xr.DataTree) -> pd.DataFrame:
         prior_var = float(np.var(truth, ddof=1)) if n > 1 else float("nan")
         row["contraction"] = (1 - float(np.mean(s["sd"].values ** 2)) / prior_var
                               if prior_var > 0 else float("nan"))
-        row["master_seed"] = int(tree.attrs["master_seed"])
+        row["master_seed"] = _master_seed(tree)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -638,6 +672,7 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
             "failed_familywise": list(result.table.loc[~result.table["pass_familywise"],
                                                        "quantity"]),
             **fit_quality_counts(sims),
+            "median_fit_seconds": float(np.median(sims["fit_seconds"].values)),
             "simulation_seeds": [int(s) for s in sims["seed"].values]}
     if "ranks" in parts:
         nc = out / "sbc_ranks.nc"

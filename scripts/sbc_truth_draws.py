@@ -1,6 +1,6 @@
 """How much of an SBC run's rank pattern the draw of its truths alone explains.
 
-Usage: ``.venv/bin/python scripts/sbc_truth_draws.py [docs/sbc_ranks.nc]``
+Usage: ``.venv/bin/python scripts/sbc_truth_draws.py [docs/sbc/pooled/sbc_ranks.nc]``
 
 Two checks, neither involving a fit:
 
@@ -43,7 +43,7 @@ def _people_per_active_sim(omega, pi, beyond_two):
     return (1 - omega) / (1 + pi * (1 + beyond_two))
 
 
-def main(path: str = "docs/sbc_ranks.nc") -> None:
+def main(path: str = "docs/sbc/pooled/sbc_ranks.nc") -> None:
     with xr.open_datatree(path, engine="h5netcdf") as opened:
         tree = opened.load()
     sims = tree["simulations"].to_dataset()

@@ -121,8 +121,10 @@ def test_priors_that_jointly_make_the_initial_point_impossible():
         KoryoModel(config)
     message = str(info.value)
     assert "\n" not in message
-    assert "not finite at the model's initial point for reported_audited_quarterly" in message
-    assert "addressable_population = -" in message
+    assert "not finite at the model's initial point for log_subscription_ceiling" in message
+    assert "reported_audited_quarterly" in message
+    # the cause comes first among the quantities named, before its NaN consequences
+    assert "initial point addressable_population = -" in message
 
 
 @pytest.mark.parametrize(("table", "match"), [

@@ -17,6 +17,7 @@ import xarray as xr
 from scipy.stats import binom
 
 from bayes_koryo import sbc
+from bayes_koryo.errors import ConfigError
 from bayes_koryo.model import free_parameters
 from bayes_koryo.sweeps import plan_chunks, run_sweep
 
@@ -100,6 +101,46 @@ def test_outputs_are_written_with_seeds(small_sbc, tmp_path):
     assert tree["prior_sbc"].sizes == {"chain": 1, "draw": SMALL["simulations"]}
     assert tree.attrs["master_seed"] == SMALL_SEED
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_every_fit_is_checked_against_the_convergence_gate(small_sbc, tmp_path):
+    """A fit that fails the gate is counted in the outputs (and still ranked)."""
+    sims = small_sbc.tree["simulations"]
+    converged = sims["converged"].values
+    assert set(np.unique(converged)) <= {0, 1}
+    # the gate's own conditions: any divergence or R-hat > 1.01 fails it
+    bad = (sims["divergences"].values > 0) | (sims["max_r_hat"].values > 1.01)
+    assert (converged[bad] == 0).all()
+    counts = sbc.fit_quality_counts(sims)
+    assert counts["fits"] == SMALL["simulations"]
+    assert counts["fits_failing_the_gate"] == int((converged == 0).sum())
+    assert small_sbc.tree["prior_sbc"].sizes["draw"] == SMALL["simulations"]  # all ranked
+    sbc.write_outputs(small_sbc, tmp_path, parts=("calibration",))
+    meta = json.loads((tmp_path / "sbc_table.json").read_text())
+    assert meta["fits_failing_the_gate"] == counts["fits_failing_the_gate"]
+    assert meta["median_fit_seconds"] > 0
+
+
+def test_pooled_runs_are_one_run_of_all_simulations(small_sbc):
+    """Two runs with different master seeds pool into one of all their simulations; the
+    same run twice is refused (it would count its simulations twice)."""
+    other = small_sbc.tree.copy()
+    other.attrs["master_seed"] = SMALL_SEED + 1
+    pooled = sbc.pool([small_sbc.tree, other])
+    n = SMALL["simulations"]
+    assert pooled["prior_sbc"].sizes["draw"] == 2 * n
+    assert pooled.attrs["master_seed"] == f"{SMALL_SEED}+{SMALL_SEED + 1}"
+    np.testing.assert_array_equal(pooled["simulations"]["seed"].values[n:],
+                                  small_sbc.tree["simulations"]["seed"].values)
+    table = sbc.calibration_table(pooled)
+    assert (table["n_simulations"] == 2 * n).all()
+    assert (table["master_seed"] == f"{SMALL_SEED}+{SMALL_SEED + 1}").all()
+    with pytest.raises(ConfigError, match="twice"):
+        sbc.pool([small_sbc.tree, small_sbc.tree])
+    changed = small_sbc.tree.copy()
+    changed.attrs.update({"master_seed": 1, "draws": 7})
+    with pytest.raises(ConfigError, match="draws"):
+        sbc.pool([small_sbc.tree, changed])
 
 
 def test_partial_outputs_of_a_long_sweep(small_sbc, partial_dir):
