@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = ["atomic_path", "atomic_write_text", "check_output_dir", "check_output_file",
-           "clean_stale_temps", "new_file_mode", "temp_files"]
+           "clean_stale_temps", "new_file_mode", "replace_marked_block", "temp_files"]
 
 
 def _temp_re(path: Path) -> re.Pattern[str]:
@@ -166,3 +166,17 @@ def atomic_write_text(path: str | Path, text: str, overwrite: bool = True) -> Pa
     with atomic_path(path, overwrite=overwrite) as temp:
         temp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def replace_marked_block(path: str | Path, begin: str, end: str, body: str) -> Path:
+    """Replace everything between the marker lines ``begin`` and ``end`` of the text file
+    ``path`` with ``body`` (markers kept), atomically: how generated tables get into
+    README.md, MODEL.md and BENCHMARKS.md. Raises ValueError naming the file when a marker is
+    missing or occurs twice."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise ValueError(f"{path}: needs exactly one {begin} ... {end} block")
+    before, rest = text.split(begin, 1)
+    after = rest.split(end, 1)[1]
+    return atomic_write_text(path, f"{before}{begin}\n{body.rstrip(chr(10))}\n{end}{after}")

@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 
@@ -98,16 +97,12 @@ def markdown_summary(rows: list[dict]) -> str:
 
 
 def write_markdown(path: Path, results: dict) -> None:
-    """Replace the marked block of ``path`` with the table of ``results``."""
-    from bayes_koryo.atomic import atomic_write_text
+    """Replace the marked block of ``path`` with the tables of ``results``."""
+    from bayes_koryo.atomic import replace_marked_block
 
-    text = path.read_text(encoding="utf-8")
-    block = (f"{BEGIN}\n{markdown_summary(results['rows'])}\n\nEvery fit:\n\n"
-             f"{markdown_table(results['rows'])}\n\n({results['note']})\n{END}")
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(text):
-        raise SystemExit(f"{path}: no {BEGIN} ... {END} block to regenerate")
-    atomic_write_text(path, pattern.sub(lambda _: block, text), overwrite=True)
+    replace_marked_block(path, BEGIN, END,
+                         f"{markdown_summary(results['rows'])}\n\nEvery fit:\n\n"
+                         f"{markdown_table(results['rows'])}\n\n({results['note']})")
 
 
 def main(argv=None) -> int:

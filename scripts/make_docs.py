@@ -32,7 +32,7 @@ def main(argv=None) -> int:
     import matplotlib.pyplot as plt
 
     from bayes_koryo import plots, report
-    from bayes_koryo.atomic import atomic_write_text
+    from bayes_koryo.atomic import atomic_write_text, replace_marked_block
     from bayes_koryo.errors import KoryoError
     from bayes_koryo.runs import load_run
 
@@ -47,14 +47,10 @@ def main(argv=None) -> int:
     fig = plots.trajectory(model)
     plots.save_figure(fig, args.docs / "trajectory.png")
     plt.close(fig)
-    readme = args.readme.read_text(encoding="utf-8")
-    if START in readme and END in readme:
-        before, rest = readme.split(START, 1)
-        after = rest.split(END, 1)[1]
-        atomic_write_text(args.readme, f"{before}{START}\n{headline}{END}{after}")
-    else:
-        print(f"warning: {args.readme} has no {START} ... {END} block; not updated",
-              file=sys.stderr)
+    try:
+        replace_marked_block(args.readme, START, END, headline)
+    except ValueError as exc:
+        print(f"warning: {exc}; not updated", file=sys.stderr)
     _screenshot(model, report.build_report(model), args.docs / "report_page.png")
     print(f"wrote {args.docs / 'headline.md'}, {args.docs / 'trajectory.png'}, {args.readme}")
     return 0

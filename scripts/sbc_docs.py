@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 BEGIN, END = "<!-- sbc:begin -->", "<!-- sbc:end -->"
+SCALE_BINS = ((0.0, 0.1), (0.1, 0.3), (0.3, float("inf")))
+"""Bins of the simulated deviation_scale in which the failed fits are counted."""
 
 
 def _outside(table: list[dict]) -> str:
@@ -43,6 +44,7 @@ def column(meta: dict, table: list[dict], recovery: list[dict]) -> list[str]:
         f"{s['chains']} × {s['draws']} after {s['tune']}, thin ≥ {s['thin']}",
         f"{meta['wall_seconds'] / 60:.1f} min (median fit {meta['median_fit_seconds']:.1f} s)",
         f"**{meta['fits_failing_the_gate']}** of {n}",
+        " / ".join(f"{k} of {m}" for k, m in meta["failed_by_deviation_scale"]),
         f"{meta['divergent_fits']}",
         f"{meta['fits_r_hat_above_1.01']} / {meta['fits_r_hat_above_1.05']}",
         f"{meta['fits_min_bulk_ess_below_100']}",
@@ -55,7 +57,9 @@ def column(meta: dict, table: list[dict], recovery: list[dict]) -> list[str]:
 
 
 ROWS = ("master seed", "simulations", "settings per fit", "wall time (2 worker processes)",
-        "fits that failed the convergence gate", "fits with divergences",
+        "fits that failed the convergence gate",
+        "… of the fits with a true `deviation_scale` < 0.1 / 0.1–0.3 / ≥ 0.3",
+        "fits with divergences",
         "fits with max R̂ > 1.01 / > 1.05", "fits with min bulk ESS < 100",
         "quantities inside their simultaneous 95% band",
         "outside (band ratio, `pot_c` p-value)",
@@ -75,7 +79,13 @@ def load(run_dir: Path, ranks: Path | None = None) -> tuple[dict, list[dict], li
     table = meta.pop("rows")
     meta["rows_seed"] = table[0]["master_seed"]
     with xr.open_datatree(ranks or run_dir / "sbc_ranks.nc", engine="h5netcdf") as tree:
-        meta["median_fit_seconds"] = float(np.median(tree["simulations"]["fit_seconds"].values))
+        sims = tree["simulations"]
+        meta["median_fit_seconds"] = float(np.median(sims["fit_seconds"].values))
+        scale = sims["truth"].sel(quantity="deviation_scale").values
+        failed = sims["converged"].values == 0
+        meta["failed_by_deviation_scale"] = [
+            (int(failed[(scale >= lo) & (scale < hi)].sum()),
+             int(((scale >= lo) & (scale < hi)).sum())) for lo, hi in SCALE_BINS]
     return meta, table, recovery["rows"]
 
 
@@ -107,17 +117,6 @@ def readme_status(meta: dict, table: list[dict], version: str, runs: int) -> str
         "does not yet mix as reliably as on the real data; MODEL.md, \"Validation\".")
 
 
-def _replace_block(path: Path, begin: str, end: str, body: str) -> None:
-    from bayes_koryo.atomic import atomic_write_text
-
-    text = path.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
-    if not pattern.search(text):
-        raise SystemExit(f"{path}: no {begin} ... {end} block")
-    atomic_write_text(path, pattern.sub(lambda _: f"{begin}\n{body}\n{end}", text),
-                      overwrite=True)
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
@@ -129,6 +128,7 @@ def main(argv=None) -> int:
     import xarray as xr
 
     from bayes_koryo import sbc
+    from bayes_koryo.atomic import replace_marked_block
 
     trees = [xr.open_datatree(d / "sbc_ranks.nc", engine="h5netcdf").load() for d in args.runs]
     pooled = sbc.pool(trees)
@@ -142,11 +142,11 @@ def main(argv=None) -> int:
     if args.markdown:
         runs = [(f"run {chr(65 + i)} (`{d}`)", load(d)) for i, d in enumerate(args.runs)]
         runs.append((f"pooled (`{args.pooled_out}`)", load(args.pooled_out)))
-        _replace_block(args.markdown, BEGIN, END, markdown(runs))
+        replace_marked_block(args.markdown, BEGIN, END, markdown(runs))
         print(f"regenerated the SBC table of {args.markdown}")
     if args.readme:
         meta, table, _ = load(args.pooled_out)
-        _replace_block(args.readme, README_BEGIN, README_END,
+        replace_marked_block(args.readme, README_BEGIN, README_END,
                        readme_status(meta, table, pooled.attrs["version_bayes_koryo"],
                                      len(args.runs)))
         print(f"regenerated the validation sentence of {args.readme}")

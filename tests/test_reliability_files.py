@@ -169,3 +169,18 @@ def test_a_loaded_run_saves_again_with_the_same_run_id(saved, tmp_path):
     again = load_run(saved).save(tmp_path / "again.nc")
     assert _tree(again).attrs["run_id"] == _tree(saved).attrs["run_id"]
     assert _tree(again).attrs["sampler_json"] == _tree(saved).attrs["sampler_json"]
+
+
+def test_a_generated_block_replaces_only_what_is_between_its_markers(tmp_path):
+    from bayes_koryo.atomic import replace_marked_block
+
+    path = tmp_path / "doc.md"
+    path.write_text("# Title\n<!-- t:begin -->\nold\n<!-- t:end -->\nkept\n", encoding="utf-8")
+    replace_marked_block(path, "<!-- t:begin -->", "<!-- t:end -->", "| a |\n| 1 |\n")
+    assert path.read_text(encoding="utf-8") == \
+        "# Title\n<!-- t:begin -->\n| a |\n| 1 |\n<!-- t:end -->\nkept\n"
+    path.write_text("no markers\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="doc.md: needs exactly one"):
+        replace_marked_block(path, "<!-- t:begin -->", "<!-- t:end -->", "x")
+    assert path.read_text(encoding="utf-8") == "no markers\n"  # untouched
+    assert not list(tmp_path.glob(".*"))  # no temporary file left
