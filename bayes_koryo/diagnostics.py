@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import arviz as az
+import arviz_stats as azs
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -94,9 +94,9 @@ def _row(name: str, draws: xr.DataArray, headline: bool) -> dict:
     return {
         "quantity": name,
         "headline": headline,
-        "r_hat": float(az.rhat(ds)["x"]),
-        "ess_bulk": float(az.ess(ds, method="bulk")["x"]),
-        "ess_tail": float(az.ess(ds, method="tail")["x"]),
+        "r_hat": float(azs.rhat(ds)["x"]),
+        "ess_bulk": float(azs.ess(ds, method="bulk")["x"]),
+        "ess_tail": float(azs.ess(ds, method="tail")["x"]),
     }
 
 
@@ -110,9 +110,9 @@ def diagnose(idata, config: ModelConfig) -> Diagnostics:
     for name in VECTOR_PARAMETERS:
         ds = posterior[name].to_dataset(name="x")
         rows.append({"quantity": f"{name} (worst element)", "headline": False,
-                     "r_hat": float(np.max(az.rhat(ds)["x"].values)),
-                     "ess_bulk": float(np.min(az.ess(ds, method="bulk")["x"].values)),
-                     "ess_tail": float(np.min(az.ess(ds, method="tail")["x"].values))})
+                     "r_hat": float(np.max(azs.rhat(ds)["x"].values)),
+                     "ess_bulk": float(np.min(azs.ess(ds, method="bulk")["x"].values)),
+                     "ess_tail": float(np.min(azs.ess(ds, method="tail")["x"].values))})
     table = pd.DataFrame(rows)
     table["ess_required"] = np.where(table["headline"], ESS_HEADLINE_MIN, ESS_OTHER_MIN)
 
@@ -121,7 +121,7 @@ def diagnose(idata, config: ModelConfig) -> Diagnostics:
     not_measured = [name for name in SAMPLER_STATISTICS if name not in stats]
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else None
     depth_hits = int(stats["maxdepth_reached"].sum()) if "maxdepth_reached" in stats else None
-    ebfmi = ([float(v) for v in np.atleast_1d(az.bfmi(stats)["energy"].values)]
+    ebfmi = ([float(v) for v in np.atleast_1d(azs.bfmi(stats)["energy"].values)]
              if "energy" in stats else [])
 
     messages = [f"sampler statistic '{name}' is missing: {CHECK_OF_STATISTIC[name]} not "

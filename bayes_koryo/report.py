@@ -19,7 +19,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-import arviz as az
+import arviz_stats as azs
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -112,7 +112,7 @@ def interval(draws, prob: float = CI_PROB, kind: str = CI_KIND) -> tuple[float, 
     if kind not in CI_KINDS:
         raise ValueError(f"interval kind must be one of {CI_KINDS}, got {kind!r}")
     ds = _as_draws(draws).rename(None).to_dataset(name="x")
-    func = az.eti if kind == "ETI" else az.hdi
+    func = azs.eti if kind == "ETI" else azs.hdi
     bounds = func(ds, prob=prob)["x"].values
     return float(bounds[0]), float(bounds[1])
 
@@ -191,11 +191,11 @@ def summary_row(draws, quantity: str, date: str | None, units: str, prob: float 
         "sd": float(draws.std()),
         "ci_low": low, "ci_high": high, "ci_prob": prob, "ci_kind": kind,
         "prior_ci_low": p_low, "prior_ci_high": p_high,
-        "r_hat": float(az.rhat(ds)["x"]),
-        "ess_bulk": float(az.ess(ds, method="bulk")["x"]),
-        "ess_tail": float(az.ess(ds, method="tail")["x"]),
-        "mcse_median": float(az.mcse(ds, method="median")["x"]),
-        "mcse_mean": float(az.mcse(ds, method="mean")["x"]),
+        "r_hat": float(azs.rhat(ds)["x"]),
+        "ess_bulk": float(azs.ess(ds, method="bulk")["x"]),
+        "ess_tail": float(azs.ess(ds, method="tail")["x"]),
+        "mcse_median": float(azs.mcse(ds, method="median")["x"]),
+        "mcse_mean": float(azs.mcse(ds, method="mean")["x"]),
         "mcse_ci_low": _interval_mcse(ds, prob, kind, low, 0),
         "mcse_ci_high": _interval_mcse(ds, prob, kind, high, 1),
     }
@@ -208,7 +208,7 @@ def _interval_mcse(ds: xr.Dataset, prob: float, kind: str, bound: float, side: i
         q = (1 - prob) / 2 if side == 0 else (1 + prob) / 2
     else:
         q = float(np.clip((ds["x"].values <= bound).mean(), 1e-3, 1 - 1e-3))
-    return float(az.mcse(ds, method="quantile", prob=q)["x"])
+    return float(azs.mcse(ds, method="quantile", prob=q)["x"])
 
 
 @dataclass(frozen=True)
@@ -247,7 +247,7 @@ def _probability(event: xr.DataArray) -> tuple[float, float, float]:
     p = float(event.mean())
     n = int(event.size)
     if 0 < p < 1:
-        n_eff = float(az.ess(event.astype(float).rename(None).to_dataset(name="x"),
+        n_eff = float(azs.ess(event.astype(float).rename(None).to_dataset(name="x"),
                              method="mean")["x"])
         mcse = math.sqrt(p * (1 - p) / max(n_eff, 1.0))
     else:

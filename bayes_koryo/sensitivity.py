@@ -197,13 +197,13 @@ def _contraction(prior: xr.DataArray, post: xr.DataArray) -> tuple[float, float]
     relative errors of both sds (delta method): the posterior sd's from ``arviz.mcse``
     (method "sd", autocorrelation-aware), the independent prior draws' as
     sd * sqrt((kurtosis - 1) / (4 n))."""
-    import arviz as az
+    import arviz_stats as azs
 
     a = prior.values.ravel()
     sd_prior, sd_post = float(np.std(a)), float(post.std())
     kurtosis = float(np.mean((a - a.mean()) ** 4) / sd_prior ** 4)
     rel_prior = math.sqrt(max(kurtosis - 1.0, 0.0) / (4 * a.size))
-    rel_post = float(az.mcse(post.rename(None).to_dataset(name="x"), method="sd")["x"]) / sd_post
+    rel_post = float(azs.mcse(post.rename(None).to_dataset(name="x"), method="sd")["x"]) / sd_post
     contraction = 1.0 - (sd_post / sd_prior) ** 2
     return contraction, (1.0 - contraction) * 2.0 * math.hypot(rel_prior, rel_post)
 
