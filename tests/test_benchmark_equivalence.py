@@ -61,11 +61,15 @@ def test_postprocess_equals_pymc_functions(fitted):
         for name in set(theirs) - set(pinned):
             np.testing.assert_allclose(ours_group[name].values, theirs[name].values,
                                        rtol=1e-9, atol=1e-12, err_msg=name)
-    for quantity in pinned.values():  # against scipy, at the derived values
+    # the pinned quantities: their prior on their own scale (no Jacobian), against the prior
+    # with numeric parameters. atol: PyTensor's compiled log-Beta function for parameters that
+    # are inputs differs from the constant-folded one by ~2.4e-6 nats (measured); a missing or
+    # extra Jacobian term would differ by |log ceiling_share| > 0.5.
+    for quantity in pinned.values():
         frozen = prior_distribution(fitted.config.priors[quantity])
         value = posterior[quantity].values
-        np.testing.assert_allclose(log_prior[quantity].values,
-                                   pm.logp(frozen, value).eval(), rtol=1e-9, err_msg=quantity)
+        np.testing.assert_allclose(log_prior[quantity].values, pm.logp(frozen, value).eval(),
+                                   rtol=0, atol=1e-5, err_msg=quantity)
     # and the fitted run's groups are what the compiled functions give
     np.testing.assert_allclose(fitted.idata["posterior"]["unique_users"].values[:, :20],
                                ours["unique_users"].values)
