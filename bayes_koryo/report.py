@@ -472,11 +472,43 @@ def provenance(attrs: dict) -> list[tuple[str, str]]:
     ]
 
 
+COORDINATE_PHRASES = {
+    "log_subscription_ceiling": ("the log subscription ceiling", "the ceiling share"),
+    "log_initial_subscription_rate": ("the log initial subscription rate",
+                                      "the innovation rate"),
+    "log_restricted_subscription_rate": ("the log subscription rate under restricted access",
+                                         "the restricted pace"),
+}
+"""Readable names of the pinned sampler coordinates (``model.PINNED_COORDINATES``) and of the
+quantities they stand in for, for the methods paragraph."""
+
+
+def _coordinates_text(config_json: str | None) -> str:
+    """The methods sentence on the sampler coordinates of a run's config ("" if original)."""
+    from bayes_koryo.config import config_from_dict
+    from bayes_koryo.model import sampler_coordinates
+
+    config = json.loads(config_json or "{}")
+    if "coordinates" not in config.get("sampler", {}):  # runs before 0.4.0: original coordinates
+        return ""
+    pinned = sampler_coordinates(config_from_dict(config, source="<run>"))
+    if not pinned:
+        return ""
+    new, old = zip(*(COORDINATE_PHRASES[c] for c in pinned), strict=True)
+
+    def join(words):
+        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+    return (f"The sampler moved {join(new)}, which the figures determine, instead of "
+            f"{join(old)}: a change of variables that leaves every prior unchanged. ")
+
+
 def methods_text(report: Report) -> str:
     """One paragraph for a methods section, from the run's own numbers."""
     a, d, s = report.attrs, _diagnostics(report.attrs), _sampler(report.attrs)
     versions = json.loads(a.get("versions_json", "{}") or "{}")
     label = interval_label(report.prob, report.kind)
+    coordinates = _coordinates_text(a.get("config_json"))
     return (
         f"We estimated the number of distinct Koryolink users with the Bayesian model of "
         f"bayes_koryo {versions.get('bayes_koryo', a.get('package_version', ''))} "
@@ -487,10 +519,12 @@ def methods_text(report: Report) -> str:
         f"The posterior was sampled with {s.get('sampler', '?')} "
         f"{versions.get(str(s.get('sampler', '')), '')} under PyMC {versions.get('pymc', '?')}"
         f" ({s.get('chains', '?')} chains of {s.get('draws', '?')} draws after "
-        f"{s.get('tune', '?')} warm-up, seed {a.get('seed', '?')}); there were "
+        f"{s.get('tune', '?')} warm-up, target acceptance {s.get('target_accept', '?')}, seed "
+        f"{a.get('seed', '?')}); there were "
         f"{_statistic(d, 'divergences', 'd')} divergent transitions, the largest R-hat was "
         f"{_statistic(d, 'max_r_hat', '.3f')} and the smallest bulk ESS "
-        f"{_statistic(d, 'min_ess_bulk', '.0f')}. We report posterior medians with {label}s "
+        f"{_statistic(d, 'min_ess_bulk', '.0f')}. {coordinates}We report posterior medians "
+        f"with {label}s "
         f"({report.prob * 100:g}% {KIND_NAMES[report.kind]}s) beside the prior interval of "
         f"the same kind from {a.get('prior_draws', '?')} prior draws, rounded to the digits "
         f"their Monte Carlo standard errors support (run {a.get('run_id', '?')}, data hash "

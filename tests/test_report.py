@@ -71,3 +71,22 @@ def test_report_of_a_fit(fitted):
     text = report.markdown(table, report.probabilities(fitted.idata), dict(fitted.idata.attrs))
     assert "90% ETI" in text and "We estimate that" in text and "run id" in text
     json.loads(table.to_json(orient="records"))
+
+
+def test_the_methods_paragraph_names_the_sampler_coordinates_of_the_run():
+    """A referee reads how the posterior was sampled: the pinned coordinates of the config,
+    none for the original coordinates or for a run file from before they existed."""
+    import json
+
+    from bayes_koryo.config import default_config
+    from bayes_koryo.report import _coordinates_text
+
+    pinned = _coordinates_text(json.dumps(default_config().to_dict()))
+    assert "log subscription ceiling" in pinned and "the restricted pace" in pinned
+    logistic = _coordinates_text(json.dumps(
+        default_config().replace(growth={"form": "logistic"}).to_dict()))
+    assert "ceiling share:" in logistic and "innovation rate" not in logistic
+    original = default_config().replace(sampler={"coordinates": "original"}).to_dict()
+    assert _coordinates_text(json.dumps(original)) == ""
+    del original["sampler"]["coordinates"]  # a 0.3 run file: original coordinates
+    assert _coordinates_text(json.dumps(original)) == ""
