@@ -165,7 +165,7 @@ DEFAULT_PRIORS: dict[str, Prior] = {
         "soldiers, ~20.6M). Experts expect stagnation near 3M subscriptions and a ceiling near "
         "5M (20% penetration, one phone per household, 5.9M households); handsets cost "
         "US$150-700 against ~US$1,800 GDP per head. Beta(5, 25): mean 0.167 (~3.4M users), "
-        "90% interval 0.08-0.27 (~1.6M-5.6M users).",
+        "90% interval 0.07-0.29 (~1.5M-5.9M users).",
         f"{KIM_2013}; DPRK 2008 census (households)", alpha=5, beta=25),
     # --- diffusion curve ------------------------------------------------------------------
     "innovation_rate": _p(
@@ -285,18 +285,31 @@ DOMAINS: dict[str, str] = {
 """Values each model parameter can take (the model takes logs of counts, rates and 1 - share)."""
 
 
+def prior_interval(prior: Prior, mass: float = 0.9) -> tuple[float, float]:
+    """The equal-tailed interval of ``prior`` with probability ``mass``, computed by PreliZ
+    (same families and parametrisations as PyMC; Gamma's beta is a rate)."""
+    import preliz
+
+    dist = getattr(preliz, prior.dist)(**prior.params)
+    low, high = dist.ppf([(1 - mass) / 2, (1 + mass) / 2])
+    return float(low), float(high)
+
+
 def prior_table() -> list[dict]:
-    """Rows (variable, distribution, parameters, units, justification, source) for docs/reports."""
-    return [
-        {
+    """Rows (variable, distribution, 90% ETI of the prior by PreliZ, units, justification,
+    source) for docs and notebooks."""
+    rows = []
+    for name, p in DEFAULT_PRIORS.items():
+        low, high = prior_interval(p, 0.9)
+        rows.append({
             "variable": name,
             "distribution": f"{p.dist}({', '.join(f'{k}={v:g}' for k, v in p.params.items())})",
+            "prior 90% ETI": f"{low:.3g} – {high:.3g}",
             "units": p.units,
             "justification": p.justification,
             "source": p.source,
-        }
-        for name, p in DEFAULT_PRIORS.items()
-    ]
+        })
+    return rows
 
 
 def hyperparameter_name(variable: str, parameter: str) -> str:

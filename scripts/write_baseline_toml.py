@@ -21,6 +21,17 @@ def _value(v):
     return repr(v)
 
 
+SAMPLER_COMMENTS = {
+    "target_accept": "0.95: with the pinned coordinates 0.9 left 1-2 divergent transitions in "
+                     "3 of 4 seeds (BENCHMARKS.md, 'Sampler coordinates').",
+    "coordinates": "pinned: sample the log subscription ceiling K, log(K x innovation rate) and "
+                   "log(K x innovation rate x restricted pace), which the reported figures "
+                   "determine; original: sample ceiling_share, innovation_rate and "
+                   "restricted_pace themselves (same prior and posterior; MODEL.md).",
+}
+"""Comment lines written above a sampler setting."""
+
+
 def render() -> str:
     out = [
         "# Baseline model of bayes_koryo: every setting and prior, as the defaults in code.",
@@ -53,7 +64,9 @@ def render() -> str:
         out += [f"{k} = {v!r}" for k, v in prior.params.items()]
         out.append("")
     out.append("[sampler]")
-    out += [f"{k} = {v!r}" for k, v in DEFAULTS["sampler"].items()]
+    for k, v in DEFAULTS["sampler"].items():
+        out += [f"# {line}" for line in textwrap.wrap(SAMPLER_COMMENTS.get(k, ""), 94)]
+        out.append(f"{k} = {v!r}")
     return "\n".join(out) + "\n"
 
 

@@ -32,6 +32,33 @@ def test_every_prior_has_a_justification_source_and_units():
         prior.validate(name)
 
 
+NUMBER = r"(\d+(?:\.\d+)?)"
+QUOTED_90 = (rf"90%(?: interval)?:? {NUMBER}-{NUMBER}", rf"spans {NUMBER}-{NUMBER} \(90%\)")
+"""How a justification quotes its prior's 90% interval ("90% interval 0.07-0.29", "(90%:
+0.26-0.58)", "spans 0.008-0.11 (90%)")."""
+
+
+def test_every_quoted_prior_interval_is_the_priors_own():
+    """A 90% interval quoted in a prior's justification (and so in baseline.toml and the
+    notebooks) is the prior's equal-tailed interval by PreliZ, to the digits quoted."""
+    import re
+
+    from bayes_koryo.priors import prior_interval
+
+    checked = 0
+    for name, prior in DEFAULT_PRIORS.items():
+        text = prior.justification.replace("\n", " ")
+        for pattern in QUOTED_90:
+            for quoted in re.findall(pattern, text):
+                exact = prior_interval(prior, 0.9)
+                for q, e in zip(quoted, exact, strict=True):
+                    decimals = len(q.split(".")[1]) if "." in q else 0
+                    assert abs(float(q) - e) <= 0.5 * 10 ** -decimals + 1e-12, \
+                        f"{name}: quoted 90% interval {quoted}, PreliZ gives {exact}"
+                checked += 1
+    assert checked >= 6  # ceiling, innovation, imitation, two coverages, heavy users
+
+
 def test_user_values_merge_over_defaults_and_defaults_stay_untouched():
     before = repr(DEFAULTS)
     config = config_from_dict({"priors": {"official_share": {"beta": 10.0}},
