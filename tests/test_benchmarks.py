@@ -47,6 +47,11 @@ def test_results_layout_and_verdicts(bench):
     targets = results["targets"]
     assert targets["peer_over_ours"] == {"target": 3.0, "measured": 5.0, "met": True}
     assert targets["cold_fit_median_s"]["met"] is False
+    assert targets["cold_fit_no_cache_median_s"] == {"target": 20.0, "measured": 60.0,
+                                                     "met": False}
+    table = bench.markdown_table(results)
+    assert "| peer_over_ours ≥ 3.0 | 5.0 | yes |" in table
+    assert "| warm_refit_median_s ≤ 3.0 | None | not measured |" in table
     assert targets["sbc_200_minutes"]["met"] is False
     assert targets["warm_refit_median_s"]["met"] is None
     assert targets["divergences"]["met"] is True
