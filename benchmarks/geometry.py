@@ -1,15 +1,16 @@
 """Posterior geometry on the baseline: sampler coordinates x mass-matrix adaptation, over seeds.
 
     .venv/bin/python benchmarks/geometry.py [--out benchmarks/geometry.json]
-                                            [--markdown BENCHMARKS.md]
+                                            [--markdown BENCHMARKS.md] [--from-json]
 
 One process, one compile per coordinates setting; for each setting of ``SETTINGS`` and each
-seed of ``SEEDS`` a production fit of models/baseline.toml (4 x 1000 after 1000). Prints one JSON line per fit — divergences, mean leapfrog steps per draw, sampling
-seconds, the package's convergence verdict, the quantity with the lowest bulk ESS and its ESS
-per second, U(May 2013) median and 90% ETI — and writes them all to --out. With --markdown
-the table between the ``<!-- geometry:begin -->`` / ``<!-- geometry:end -->`` markers of that
-file is regenerated from the JSON. Step counts and ESS do not depend on the machine's load;
-seconds do.
+seed of ``SEEDS`` a production fit of models/baseline.toml (4 x 1000 after 1000). Prints
+one JSON line per fit — divergences, mean leapfrog steps per draw, sampling seconds, the
+package's convergence verdict, the quantity with the lowest bulk ESS and its ESS per second,
+U(May 2013) median and 90% ETI — and writes them all to --out. With --markdown the tables
+between the ``<!-- geometry:begin -->`` / ``<!-- geometry:end -->`` markers of that file are
+regenerated from the JSON. Step counts and ESS do not depend on the machine's load; seconds
+do.
 """
 
 from __future__ import annotations
@@ -56,16 +57,16 @@ def one_fit(model, seed: int) -> dict:
 
 def markdown_table(rows: list[dict]) -> str:
     """One line per fit, as written into BENCHMARKS.md."""
-    head = ("| coordinates | adaptation | target accept | seed | steps/draw | divergences | max R-hat | "
-            "lowest bulk ESS (quantity) | its ESS/s | sampling s | gate | U(May 2013) median "
-            "[90% ETI], M |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    head = ("| coordinates | adaptation | target accept | seed | steps/draw | divergences | "
+            "max R-hat | lowest bulk ESS (quantity) | its ESS/s | sampling s | gate | "
+            "U(May 2013) median [90% ETI], M |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     lines = [head]
     for r in rows:
         q05, q50, q95 = r["u_2013_05_28"]
         lines.append(
-            f"| {r['coordinates']} | {r['adaptation']} | {r['target_accept']} | {r['seed']} | {r['steps_per_draw']:.0f} "
-            f"| {r['divergences']} | {r['max_r_hat']:.3f} | {r['min_ess_bulk']:.0f} "
-            f"({r['min_ess_quantity']}) | {r['min_ess_per_second']:.0f} | "
+            f"| {r['coordinates']} | {r['adaptation']} | {r['target_accept']} | {r['seed']} "
+            f"| {r['steps_per_draw']:.0f} | {r['divergences']} | {r['max_r_hat']:.3f} | "
+            f"{r['min_ess_bulk']:.0f} ({r['min_ess_quantity']}) | {r['min_ess_per_second']:.0f} | "
             f"{r['sampling_seconds']:.1f} | {'pass' if r['converged'] else 'FAIL'} | "
             f"{q50:.3f} [{q05:.3f}, {q95:.3f}] |")
     return "\n".join(lines)

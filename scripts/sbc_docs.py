@@ -107,8 +107,9 @@ def readme_status(meta: dict, table: list[dict], version: str, runs: int) -> str
     n = meta["fits"]
     return (
         f"Simulation-based calibration (package {version}, production settings, {n} "
-        f"simulations from {runs} master seed{'s' if runs > 1 else ''}): {sum(r['pass'] for r in table)} of {len(table)} test "
-        "quantities keep their rank ECDF inside the simultaneous 95% band"
+        f"simulations from {runs} master seed{'s' if runs > 1 else ''}): "
+        f"{sum(r['pass'] for r in table)} of {len(table)} test quantities keep their rank "
+        "ECDF inside the simultaneous 95% band"
         + (f" (outside: {', '.join(f'`{q}`' for q in outside)})" if outside else "")
         + f", {sum(r['pass_familywise'] for r in table)} of {len(table)} inside the "
         f"family-wise band. **{meta['fits_failing_the_gate']} of {n} SBC fits failed the "
