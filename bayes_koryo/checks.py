@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_koryo.data import TWO_MILLION_DATE
 from bayes_koryo.report import CI_PROB, interval
 
 PENETRATION_LIMIT = 0.25
@@ -31,7 +32,7 @@ def prior_predictive_table(prior: xr.Dataset, observations: pd.DataFrame,
         rows.append({"quantity": "subscriptions", "date": rec.date.strftime("%Y-%m-%d"),
                      "median": float(np.median(draws)), "ci_low": lo, "ci_high": hi,
                      "reported": rec.value / 1e6, "inside": bool(lo <= rec.value / 1e6 <= hi)})
-    may = "2013-05-28"
+    may = TWO_MILLION_DATE
     for name, da in (("unique_users", prior["unique_users"].sel(date=may)),
                      ("real_user_share", prior["real_user_share"]),
                      ("user_ceiling", prior["user_ceiling"]),
@@ -49,7 +50,7 @@ def prior_predictive_table(prior: xr.Dataset, observations: pd.DataFrame,
 
 def penetration_prior_probability(prior: xr.Dataset) -> float:
     """Prior P(U(May 2013) / population aged 10+ < PENETRATION_LIMIT)."""
-    pen = prior["penetration_10plus"].sel(date="2013-05-28").values.ravel()
+    pen = prior["penetration_10plus"].sel(date=TWO_MILLION_DATE).values.ravel()
     return float(np.mean(pen < PENETRATION_LIMIT))
 
 

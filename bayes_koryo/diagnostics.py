@@ -16,6 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_koryo.config import ModelConfig
+from bayes_koryo.data import HEADLINE_DATES
 from bayes_koryo.model import free_parameters
 
 RHAT_MAX = 1.01
@@ -23,8 +24,6 @@ ESS_HEADLINE_MIN = 1000
 ESS_OTHER_MIN = 400
 EBFMI_MIN = 0.3
 
-HEADLINE_DATES = ("2012-02-02", "2013-05-28")
-"""Report dates of the headline unique-user estimates (1M and 2M milestones)."""
 
 HEADLINE_SCALARS = ("real_user_share", "sims_per_user", "user_ceiling")
 

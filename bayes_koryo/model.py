@@ -32,7 +32,7 @@ import pytensor.tensor as pt
 from pymc.distributions.dist_math import normal_lcdf
 
 from bayes_koryo.config import ModelConfig
-from bayes_koryo.data import check_observation_frame, source_row
+from bayes_koryo.data import TWO_MILLION_DATE, check_observation_frame, source_row
 from bayes_koryo.errors import DataValidationError, ObservationWindowError
 from bayes_koryo.growth import GROWTH_PARAMETERS, effective_clock, log_adopted_fraction
 from bayes_koryo.numerics import use_reproducible_numerics
@@ -61,7 +61,7 @@ FREE_PARAMETERS_COMMON = (
 )
 """Free scalar random variables shared by every growth form (plus the curve's own)."""
 
-DECOMPOSITION_DATE = "2013-05-28"
+DECOMPOSITION_DATE = TWO_MILLION_DATE
 """Date of the 2-million milestone whose subscriptions the model decomposes."""
 
 

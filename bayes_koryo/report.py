@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_koryo.data import HEADLINE_DATES, ONE_MILLION_DATE, TWO_MILLION_DATE
+
 CI_PROB = 0.90
 CI_KIND = "ETI"
 CI_KINDS = ("ETI", "HDI")
@@ -43,8 +45,7 @@ JSON_FIELDS = ("quantity", "date", "units", "median", "mean", "sd", "ci_low", "c
 PRIOR_DRAWS = 2000
 """Prior draws sampled for the prior intervals when a run file carries no prior group."""
 
-HEADLINE_DATES = ("2012-02-02", "2013-05-28")
-DECOMPOSITION_DATE = "2013-05-28"
+DECOMPOSITION_DATE = TWO_MILLION_DATE
 DECOMPOSITION_PARTS = ("unique_users", "extra_sims", "official_lines", "inactive_numbers")
 
 
@@ -66,8 +67,9 @@ def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
     dates = [d for d in dates if np.datetime64(d) in posterior["date"].values]
     out = [Quantity("unique_users", "unique_users", d, "million people") for d in dates]
     out += [
-        Quantity("penetration_10plus", "penetration_10plus", "2013-05-28", "fraction"),
-        Quantity("penetration_addressable", "penetration_addressable", "2013-05-28", "fraction"),
+        Quantity("penetration_10plus", "penetration_10plus", TWO_MILLION_DATE, "fraction"),
+        Quantity("penetration_addressable", "penetration_addressable", TWO_MILLION_DATE,
+                 "fraction"),
         Quantity("sims_per_user", "sims_per_user", None, "SIMs per person"),
         Quantity("real_user_share", "real_user_share", None, "fraction"),
         Quantity("official_share", "official_share", None, "fraction"),
@@ -229,15 +231,17 @@ class Claim:
 
 
 CLAIMS = (
-    Claim("P(unique users on 2013-05-28 < 1.5 million)", "unique_users", "2013-05-28", "<", 1.5),
-    Claim("P(unique users on 2013-05-28 < 1.0 million)", "unique_users", "2013-05-28", "<", 1.0),
-    Claim("P(unique users on 2012-02-02 < 0.8 million, the active numbers then)",
-          "unique_users", "2012-02-02", "<", 0.8),
+    Claim(f"P(unique users on {TWO_MILLION_DATE} < 1.5 million)", "unique_users",
+          TWO_MILLION_DATE, "<", 1.5),
+    Claim(f"P(unique users on {TWO_MILLION_DATE} < 1.0 million)", "unique_users",
+          TWO_MILLION_DATE, "<", 1.0),
+    Claim(f"P(unique users on {ONE_MILLION_DATE} < 0.8 million, the active numbers then)",
+          "unique_users", ONE_MILLION_DATE, "<", 0.8),
     Claim("P(real-user share U/S < 0.7)", "real_user_share", None, "<", 0.7),
     Claim("P(real-user share U/S < 0.5)", "real_user_share", None, "<", 0.5),
     Claim("P(official share of active lines > 0.25)", "official_share", None, ">", 0.25),
-    Claim("P(users / population aged 10+ on 2013-05-28 < 0.10)", "penetration_10plus",
-          "2013-05-28", "<", 0.10),
+    Claim(f"P(users / population aged 10+ on {TWO_MILLION_DATE} < 0.10)",
+          "penetration_10plus", TWO_MILLION_DATE, "<", 0.10),
 )
 """The article's doubts as probabilities (posterior, and prior for comparison)."""
 
@@ -548,7 +552,7 @@ def result_sentence(table: pd.DataFrame, reported: float | None = None) -> str:
     """One sentence ready to paste, generated from the table; ``reported`` is the subscriber
     figure of the fitted data on 28 May 2013 (millions; ``reported_at_decomposition``), and
     the sentence names no count when it is None."""
-    row = table[(table["quantity"] == "unique_users") & (table["date"] == "2013-05-28")]
+    row = table[(table["quantity"] == "unique_users") & (table["date"] == TWO_MILLION_DATE)]
     share = table[table["quantity"] == "real_user_share"]
     if row.empty or share.empty:
         return ""
@@ -672,13 +676,13 @@ def forecast_markdown(table: pd.DataFrame, attrs: dict) -> str:
 # --------------------------------------------------------------------------- README headline
 
 HEADLINE_ROWS = (
-    ("unique_users", "2012-02-02", "unique users, 2 Feb 2012 (\"1 million\"), millions"),
-    ("unique_users", "2013-05-28", "unique users, 28 May 2013 (\"2 million\"), millions"),
+    ("unique_users", ONE_MILLION_DATE, "unique users, 2 Feb 2012 (\"1 million\"), millions"),
+    ("unique_users", TWO_MILLION_DATE, "unique users, 28 May 2013 (\"2 million\"), millions"),
     ("real_user_share", None, "people per registered SIM (U/S)"),
     ("sims_per_user", None, "registered SIMs per user"),
     ("inactive_share", None, "inactive share of registered numbers"),
     ("official_share", None, "official share of active lines"),
-    ("penetration_10plus", "2013-05-28", "users / population aged 10+, May 2013"),
+    ("penetration_10plus", TWO_MILLION_DATE, "users / population aged 10+, May 2013"),
     ("user_ceiling", None, "user ceiling, millions"),
 )
 

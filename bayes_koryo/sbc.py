@@ -70,6 +70,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_koryo.atomic import atomic_path, atomic_write_text
+from bayes_koryo.data import TWO_MILLION_DATE
 from bayes_koryo.simulate import simulate_observations
 
 SBC_SEED = 20131126
@@ -95,7 +96,7 @@ BAND_SEED = 214
 
 BAND_METHOD = "simultaneous ECDF band, simulation method (Säilynoja et al. 2022; arviz_stats)"
 
-U_DATE = "2013-05-28"
+U_DATE = TWO_MILLION_DATE
 """Date of U(May 2013), the headline test quantity."""
 
 LOG_LIKELIHOOD = "log_likelihood"

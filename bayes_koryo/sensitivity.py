@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from bayes_koryo.data import ONE_MILLION_DATE, TWO_MILLION_DATE
 from bayes_koryo.report import CI_KIND, CI_PROB, summary_row
 
 PSENSE_THRESHOLD = 0.05
@@ -59,18 +60,18 @@ PRIOR_DRAWS = 4000
 """Prior draws sampled for the contraction table when a run carries no prior group."""
 
 HEADLINE = (
-    ("unique_users", "2012-02-02"), ("unique_users", "2013-05-28"),
+    ("unique_users", ONE_MILLION_DATE), ("unique_users", TWO_MILLION_DATE),
     ("real_user_share", None), ("sims_per_user", None), ("user_ceiling", None),
-    ("penetration_10plus", "2013-05-28"),
+    ("penetration_10plus", TWO_MILLION_DATE),
     ("decomposition_unique_users", None), ("decomposition_extra_sims", None),
     ("decomposition_official_lines", None), ("decomposition_inactive_numbers", None),
 )
 """(variable, date) of the headline quantities checked besides the free parameters."""
 
 VARIANT_QUANTITIES = (
-    ("unique_users", "2013-05-28", "U(May 2013)", "million people"),
+    ("unique_users", TWO_MILLION_DATE, "U(May 2013)", "million people"),
     ("real_user_share", None, "U/S", "fraction"),
-    ("penetration_10plus", "2013-05-28", "penetration 10+ (May 2013)", "fraction"),
+    ("penetration_10plus", TWO_MILLION_DATE, "penetration 10+ (May 2013)", "fraction"),
 )
 """The quantities compared across model variants: (variable, date, label, units)."""
 

@@ -65,3 +65,18 @@ def test_pip_check_is_clean():
     result = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_headline_dates_have_one_home():
+    """The dates of the 1M and 2M figures are written once (bayes_koryo.data); every other
+    module imports them, so a change of the headline date is one edit."""
+    from bayes_koryo.data import HEADLINE_DATES
+
+    repeated = []
+    for path in (ROOT / "bayes_koryo").rglob("*.py"):
+        if path == ROOT / "bayes_koryo" / "data" / "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in HEADLINE_DATES:
+                repeated.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not repeated, f"headline dates written again at {repeated}"

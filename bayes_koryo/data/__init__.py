@@ -129,6 +129,13 @@ NETWORK_COLUMNS = (
 _NET_NUMBERS = NETWORK_COLUMNS[1:5]
 
 #: Koryolink's commercial launch: no observation can refer to an earlier date.
+ONE_MILLION_DATE = "2012-02-02"
+"""Date of the "1 million subscribers" statement (bundled data; the active numbers were 0.8M)."""
+TWO_MILLION_DATE = "2013-05-28"
+"""Date of the 2-million milestone: the headline date and the date the model decomposes."""
+HEADLINE_DATES = (ONE_MILLION_DATE, TWO_MILLION_DATE)
+"""Dates of the headline unique-user estimates (the 1M and 2M figures), in report order."""
+
 KORYOLINK_LAUNCH = dt.date(2008, 12, 15)
 #: Largest data file read (bytes); the bundled files are a few kB.
 MAX_FILE_BYTES = 5_000_000
