@@ -332,11 +332,17 @@ def hyperparameter_values(priors: dict[str, Prior]) -> np.ndarray:
                      for name, key in hyperparameter_layout(priors)], dtype=np.float64)
 
 
+def _unnamed(prior: Prior, hyperparameters: dict, **kwargs):
+    """The unnamed PyMC distribution of family ``prior.dist`` with ``hyperparameters``
+    (numeric or symbolic, by parameter name); ``kwargs`` such as ``size`` go to ``.dist``."""
+    dist_cls, param_names = DISTRIBUTIONS[prior.dist]
+    return dist_cls.dist(**{key: hyperparameters[key] for key in param_names}, **kwargs)
+
+
 def prior_distribution(prior: Prior, **kwargs):
     """The unnamed PyMC distribution of ``prior`` with its own (numeric) values, outside any
     model: for prior CDFs and draws (``kwargs`` such as ``size`` go to ``.dist``)."""
-    dist_cls, param_names = DISTRIBUTIONS[prior.dist]
-    return dist_cls.dist(**{key: prior.params[key] for key in param_names}, **kwargs)
+    return _unnamed(prior, prior.params, **kwargs)
 
 
 def make_random_variable(name: str, prior: Prior, hyperparameters: dict, **kwargs):
@@ -357,14 +363,14 @@ def make_shifted_log_variable(name: str, prior: Prior, hyperparameters: dict, lo
     ``log_offset`` (a symbolic function of other variables). PyMC derives the density of the
     new coordinate from X's, Jacobian included: p(y) = p_X(e^(y - offset)) e^(y - offset).
     """
-    dist_cls, param_names = DISTRIBUTIONS[prior.dist]
+    param_names = DISTRIBUTIONS[prior.dist][1]
     if SUPPORTS[prior.dist] == "real":
         raise ValueError(f"{name}: a {prior.dist} prior has no log coordinates")
 
     def shifted_log(*args):
         *values, offset, size = args
-        return pt.log(dist_cls.dist(**dict(zip(param_names, values, strict=True)),
-                                    size=size)) + offset
+        return pt.log(_unnamed(prior, dict(zip(param_names, values, strict=True)),
+                               size=size)) + offset
 
     return pm.CustomDist(name, *(hyperparameters[key] for key in param_names), log_offset,
                          dist=shifted_log, **kwargs)
@@ -374,5 +380,4 @@ def prior_log_density(prior: Prior, hyperparameters: dict, value):
     """log density (nats) of ``prior`` at ``value`` on the quantity's own scale (no Jacobian),
     as a symbolic expression: the log_prior term of a quantity the sampler reaches through
     other coordinates."""
-    dist_cls, param_names = DISTRIBUTIONS[prior.dist]
-    return pm.logp(dist_cls.dist(**{key: hyperparameters[key] for key in param_names}), value)
+    return pm.logp(_unnamed(prior, hyperparameters), value)
