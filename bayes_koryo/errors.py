@@ -5,6 +5,17 @@ The CLI prints ``str(error)`` as a single line and exits with ``error.exit_code`
 
 from __future__ import annotations
 
+import re
+
+MESSAGE_LIMIT = 300  # characters of a nested error quoted inside another message
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """``str(text)`` on one line (line breaks and the blanks around them become one space),
+    cut to ``limit`` characters when given."""
+    line = re.sub(r"\s*[\r\n]+\s*", " ", str(text)).strip()
+    return line if limit is None else line[:limit]
+
 
 class KoryoError(Exception):
     """Base class for errors a user can act on (bad input, bad config, bad file)."""
@@ -48,7 +59,7 @@ class OutputPathError(ResultFileError):
 
 
 class ConvergenceError(KoryoError):
-    """Sampling diagnostics miss a convergence threshold (``bayes_koryo.diagnostics``)."""
+    """Sampling diagnostics miss a convergence threshold (``bayes_koryo.inference.diagnostics``)."""
 
     exit_code = 3
 

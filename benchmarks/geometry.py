@@ -115,8 +115,8 @@ def main(argv=None) -> int:
                         help="do not fit: regenerate --markdown from --out")
     args = parser.parse_args(argv)
     from bayes_koryo.atomic import atomic_write_text
-    from bayes_koryo.config import load_config
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
+    from bayes_koryo.model.config import load_config
 
     if args.from_json:
         results = json.loads(args.out.read_text(encoding="utf-8"))

@@ -24,11 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bayes_koryo.study import PACKAGE_SEED, TWO_MILLION_DATE
+
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 CONFIG = ROOT / "models" / "baseline.toml"
-SEED = 20131126  # the baseline's seed (also models/baseline.toml)
-U_DATE = "2013-05-28"
+SEED = PACKAGE_SEED  # the baseline's seed (also models/baseline.toml)
+U_DATE = TWO_MILLION_DATE
 PACKAGES = ("bayes_koryo", "pymc", "pytensor", "nutpie", "numba", "arviz", "numpy", "xarray")
 SCHEMA_KEYS = ("schema", "quick", "machine", "settings", "cold_fit", "peer", "warm_refit",
                "sbc", "efficiency", "memory", "targets")
@@ -150,9 +152,9 @@ PEER_SCRIPT = """
 import json, os, sys, time
 start = time.perf_counter()
 import pymc as pm
-from bayes_koryo.config import load_config
+from bayes_koryo.model.config import load_config
 from bayes_koryo.data import load_observations
-from bayes_koryo.model import build_model
+from bayes_koryo.model.graph import build_model
 draws, tune, chains, seed = (int(a) for a in sys.argv[1:5])
 out = sys.argv[5]
 # the model as a careful PyMC user would write it: the original coordinates
@@ -219,17 +221,17 @@ def efficiency(idata) -> dict:
 
 def _free_names(idata) -> set[str]:
     """Free parameters of the baseline (scalars and the pace-deviation vectors)."""
-    from bayes_koryo.config import load_config
-    from bayes_koryo.diagnostics import VECTOR_PARAMETERS
-    from bayes_koryo.model import free_parameters
+    from bayes_koryo.inference.diagnostics import VECTOR_PARAMETERS
+    from bayes_koryo.model.config import load_config
+    from bayes_koryo.model.graph import free_parameters
 
     return set(free_parameters(load_config(CONFIG))) | set(VECTOR_PARAMETERS)
 
 
 def warm_refits(settings: dict, repeats: int) -> tuple[dict, object]:
     """Refits in one process after new observation values and new prior values."""
-    from bayes_koryo.inference import KoryoModel
-    from bayes_koryo.simulate import simulate_observations
+    from bayes_koryo.inference.fit import KoryoModel
+    from bayes_koryo.model.simulate import simulate_observations
 
     fit_args = {k: settings[k] for k in ("draws", "tune", "chains")}
     model = KoryoModel(CONFIG)
@@ -277,7 +279,7 @@ def _timed_refit(model, swap, seed: int, fit_args: dict) -> dict:
 
 def sbc_throughput(simulations: int, quick: bool) -> dict:
     """Simulations per minute (one process; each fit's chains use the cores)."""
-    from bayes_koryo import sbc
+    from bayes_koryo.validation import sbc
 
     before = load()
     extra = {"draws": 40, "tune": 40, "thin": 2} if quick else {}
@@ -287,7 +289,7 @@ def sbc_throughput(simulations: int, quick: bool) -> dict:
     for task in tasks[1:]:
         sbc.sbc_simulation(task)
     settings = {k: tasks[0][k] for k in ("draws", "tune", "chains", "thin")}
-    how = "bayes_koryo.sbc.sbc_simulation, one process (each fit's chains on the cores)"
+    how = "bayes_koryo.validation.sbc.sbc_simulation, one process (each fit's chains on the cores)"
     seconds = time.perf_counter() - start
     per_minute = simulations / (seconds / 60)
     return {"how": how, "settings": settings, "simulations": simulations, "seed": SEED,
@@ -431,7 +433,7 @@ def main(argv=None) -> int:
             print("cold fit (bayes-koryo fit, fresh process):", flush=True)
             results["cold_fit"] = cold_runs(ours_cmd(settings, args.quick),
                                             settings["cold_repeats"], tmp, "ours")
-            from bayes_koryo.runs import load_run
+            from bayes_koryo.inference.fit import load_run
 
             last = tmp / f"ours_cache_{settings['cold_repeats'] - 1}.out.nc"
             if last.exists():

@@ -31,10 +31,10 @@ def main(argv=None) -> int:
 
     import matplotlib.pyplot as plt
 
-    from bayes_koryo import plots, report
     from bayes_koryo.atomic import atomic_write_text, replace_marked_block
     from bayes_koryo.errors import KoryoError
-    from bayes_koryo.runs import load_run
+    from bayes_koryo.inference.fit import load_run
+    from bayes_koryo.outputs import plots, report
 
     try:
         model = load_run(args.run)
@@ -63,7 +63,7 @@ def _screenshot(model, rep, out: Path) -> None:
     import tempfile
 
     from bayes_koryo.atomic import atomic_path
-    from bayes_koryo.webpage import write_page
+    from bayes_koryo.outputs.webpage import write_page
 
     browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                     if shutil.which(n)), None)

@@ -5,12 +5,12 @@ Run: ``.venv/bin/python scripts/prior_predictive_figure.py`` (about a minute).
 
 from pathlib import Path
 
-from bayes_koryo.checks import (
+from bayes_koryo.inference.checks import (
     penetration_prior_probability,
     plot_prior_predictive,
     prior_predictive_table,
 )
-from bayes_koryo.inference import KoryoModel
+from bayes_koryo.inference.fit import KoryoModel
 
 SEED = 20131126
 

@@ -4,7 +4,7 @@
         --pooled-out docs/sbc/pooled --markdown MODEL.md --readme README.md
 
 Each RUN_DIR holds the outputs of one ``bayes-koryo sbc`` run (``sbc_ranks.nc``,
-``sbc_table.json``, ``recovery_table.json``). The runs are pooled with ``bayes_koryo.sbc.pool``
+``sbc_table.json``, ``recovery_table.json``). The runs are pooled with ``bayes_koryo.validation.sbc.pool``
 (same config and settings, different master seeds) and the pooled calibration and recovery
 tables, ECDF figure and ranks file are written to --pooled-out. With --markdown, the block between
 ``<!-- sbc:begin -->`` and ``<!-- sbc:end -->`` of that file is replaced by a table with one
@@ -128,8 +128,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import xarray as xr
 
-    from bayes_koryo import sbc
     from bayes_koryo.atomic import replace_marked_block
+    from bayes_koryo.validation import sbc
 
     trees = [xr.open_datatree(d / "sbc_ranks.nc", engine="h5netcdf").load() for d in args.runs]
     pooled = sbc.pool(trees)

@@ -5,7 +5,7 @@ Usage: ``.venv/bin/python scripts/sbc_truth_draws.py [docs/sbc/pooled/sbc_ranks.
 Two checks, neither involving a fit:
 
 1. Scalar free parameters: the prior CDF of the simulated truths
-   (``bayes_koryo.sbc.truth_prior_cdf``) - exactly uniform for truths drawn from the prior -
+   (``bayes_koryo.validation.sbc.truth_prior_cdf``) - exactly uniform for truths drawn from the prior -
    against the PIT values of the fits: band ratio (max |ECDF - x| / half-width of the
    simultaneous 95% band; > 1 leaves it), ``pot_c`` p-value, correlation.
 2. U(May 2013): the data pin the active private SIMs S(1 - iota) to a few percent, and
@@ -26,9 +26,9 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
-from bayes_koryo import sbc
-from bayes_koryo.config import config_from_dict
-from bayes_koryo.priors import prior_distribution
+from bayes_koryo.model.config import config_from_dict
+from bayes_koryo.model.priors import prior_distribution
+from bayes_koryo.validation import sbc
 
 ORACLE_DRAWS = 400_000
 ORACLE_SEED = 20131126

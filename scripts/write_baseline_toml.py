@@ -7,8 +7,8 @@ tests/test_config.py checks that the file and the defaults agree.
 import textwrap
 from pathlib import Path
 
-from bayes_koryo.config import DEFAULTS
-from bayes_koryo.priors import DEFAULT_PRIORS
+from bayes_koryo.model.config import DEFAULTS
+from bayes_koryo.model.priors import DEFAULT_PRIORS
 
 
 def _value(v):

@@ -13,7 +13,7 @@ not sampling quality, which the full-settings checks cover."""
 @pytest.fixture(scope="session")
 def baseline():
     """The baseline KoryoModel on the bundled data, compiled (nutpie) but not fitted."""
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
 
     model = KoryoModel()
     model.compiled()

@@ -1,6 +1,6 @@
 """The optimised path (nutpie, post-processing compiled once) gives what plain PyMC gives.
 
-1. ``bayes_koryo.postprocess`` evaluates the same graphs as ``pm.compute_deterministics`` and
+1. ``bayes_koryo.inference.postprocess`` evaluates the same graphs as ``pm.compute_deterministics`` and
    ``pm.stats.compute_log_likelihood`` / ``compute_log_prior``: equal to rounding error.
 2. A fit with ``KoryoModel.fit`` (nutpie, the pinned sampler coordinates of the package) and
    one with ``pm.sample`` (PyMC's own NUTS, C backend) on ``build_model(...)`` of the same data
@@ -16,8 +16,8 @@ import numpy as np
 import pymc as pm
 import pytest
 
-from bayes_koryo.model import build_model, free_parameters, sampler_coordinates
-from bayes_koryo.priors import prior_distribution
+from bayes_koryo.model.graph import build_model, free_parameters, sampler_coordinates
+from bayes_koryo.model.priors import prior_distribution
 
 PYMC_SEED = 11  # integer seed of the plain PyMC fit
 PYMC_SETTINGS = {"draws": 500, "tune": 500, "chains": 2, "cores": 2}
@@ -33,7 +33,7 @@ def _subset(posterior, draws=20):
 
 
 def test_postprocess_equals_pymc_functions(fitted):
-    from bayes_koryo import postprocess
+    from bayes_koryo.inference import postprocess
 
     posterior = _subset(fitted.idata["posterior"].to_dataset())
     free = posterior[[rv.name for rv in fitted.model.free_RVs]]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bayes_koryo import __version__, cli
+from bayes_koryo.cli import data as cli_data
 from bayes_koryo.data import data_hash, load_demography, load_observations
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +115,7 @@ def test_internal_error(
     def broken(path: object = None) -> None:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(cli, "load_observations", broken)
+    monkeypatch.setattr(cli_data, "load_observations", broken)
     code, out, err = call(capsys, "data")
     assert code == 1
     assert err == (

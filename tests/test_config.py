@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bayes_koryo.config import DEFAULTS, config_from_dict, default_config, load_config
 from bayes_koryo.errors import ConfigError
-from bayes_koryo.priors import DEFAULT_PRIORS
+from bayes_koryo.model.config import DEFAULTS, config_from_dict, default_config, load_config
+from bayes_koryo.model.priors import DEFAULT_PRIORS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def test_every_quoted_prior_interval_is_the_priors_own():
     notebooks) is the prior's equal-tailed interval by PreliZ, to the digits quoted."""
     import re
 
-    from bayes_koryo.priors import prior_interval
+    from bayes_koryo.model.priors import prior_interval
 
     checked = 0
     for name, prior in DEFAULT_PRIORS.items():

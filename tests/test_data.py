@@ -19,10 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bayes_koryo.data import (
-    KINDS,
     OBSERVATION_COLUMNS,
     OBSERVATIONS_FILE,
-    QUANTITIES,
     active_share_observation,
     data_hash,
     demography_value,
@@ -31,6 +29,7 @@ from bayes_koryo.data import (
     load_observations,
 )
 from bayes_koryo.errors import DataValidationError, KoryoError
+from bayes_koryo.study import KINDS, QUANTITIES
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = resources.files("bayes_koryo.data").joinpath(OBSERVATIONS_FILE).read_text("utf-8")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bayes_koryo.errors import ConfigError, ResultFileError
-from bayes_koryo.runs import load_run
+from bayes_koryo.inference.fit import load_run
 from tests.conftest import FIXTURE_SEED, FIXTURE_SETTINGS
 
 
@@ -104,7 +104,7 @@ def test_load_refuses_damaged_or_foreign_files(fitted, tmp_path):
 
 def test_set_priors_refits_without_recompiling(fitted):
     """New prior values reach the shared compiled code as data: no compilation, new posterior."""
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
 
     model = KoryoModel(fitted.config, fitted.observations)
     model.set_priors({"official_share": {"alpha": 20.0, "beta": 20.0}})

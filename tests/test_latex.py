@@ -9,7 +9,8 @@ import re
 import pytest
 from latex_tools import PDFTOPPM, compile_document
 
-from bayes_koryo import cli, latex, report
+from bayes_koryo import cli
+from bayes_koryo.outputs import latex, report
 
 
 @pytest.fixture(scope="module")

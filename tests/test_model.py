@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayes_koryo.config import default_config
 from bayes_koryo.data import load_observations
-from bayes_koryo.growth import log_adopted_fraction
-from bayes_koryo.model import build_model, free_parameters, interval_logp, time_grid
+from bayes_koryo.model.config import default_config
+from bayes_koryo.model.graph import build_model, free_parameters, interval_logp, time_grid
+from bayes_koryo.model.growth import log_adopted_fraction
 
 DERIVED = ("unique_users", "subscriptions", "sims_per_user", "real_user_share",
            "penetration_10plus", "penetration_addressable", "user_ceiling",
@@ -79,7 +79,7 @@ def test_prior_predictive_meets_the_brief(baseline_model):
     subscription path covers the reported points without being absurd."""
     import pymc as pm
 
-    from bayes_koryo.checks import (
+    from bayes_koryo.inference.checks import (
         PENETRATION_PRIOR_PROB,
         penetration_prior_probability,
         prior_predictive_table,
@@ -158,7 +158,7 @@ def test_pinned_coordinates_keep_the_priors_of_the_quantities(baseline_model):
     import pymc as pm
     from scipy import stats
 
-    from bayes_koryo.priors import prior_distribution
+    from bayes_koryo.model.priors import prior_distribution
 
     config = default_config()
     names = ["ceiling_share", "innovation_rate", "restricted_pace"]
@@ -170,7 +170,7 @@ def test_pinned_coordinates_keep_the_priors_of_the_quantities(baseline_model):
 
 
 def test_a_normal_prior_keeps_its_own_coordinate():
-    from bayes_koryo.model import sampler_coordinates
+    from bayes_koryo.model.graph import sampler_coordinates
 
     config = default_config().replace(
         priors={"ceiling_share": {"dist": "Normal", "mu": 0.2, "sigma": 0.03}})

@@ -67,16 +67,79 @@ def test_pip_check_is_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_headline_dates_have_one_home():
-    """The dates of the 1M and 2M figures are written once (bayes_koryo.data); every other
-    module imports them, so a change of the headline date is one edit."""
-    from bayes_koryo.data import HEADLINE_DATES
+def _package_modules():
+    for path in sorted((ROOT / "bayes_koryo").rglob("*.py")):
+        yield path, ast.parse(path.read_text(encoding="utf-8"))
 
+
+def test_the_study_definitions_have_one_home():
+    """Dates, seed and every name of ``bayes_koryo.study`` are defined there only: no other
+    module assigns one of its names at module level or writes one of its dates or its seed
+    as a literal, so a change of the study's definitions is one edit."""
+    from bayes_koryo import study
+
+    names = {n for n in vars(study) if n.isupper()}
+    literals = {*study.HEADLINE_DATES, study.KORYOLINK_LAUNCH.isoformat(), study.PACKAGE_SEED}
     repeated = []
-    for path in (ROOT / "bayes_koryo").rglob("*.py"):
-        if path == ROOT / "bayes_koryo" / "data" / "__init__.py":
+    for path, tree in _package_modules():
+        if path.name == "study.py":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and node.value in HEADLINE_DATES:
-                repeated.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    assert not repeated, f"headline dates written again at {repeated}"
+        where = path.relative_to(ROOT)
+        for node in tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else (
+                [node.target] if isinstance(node, ast.AnnAssign) else [])
+            repeated += [f"{where}:{node.lineno} defines {t.id}" for t in targets
+                         if isinstance(t, ast.Name) and t.id in names]
+        repeated += [f"{where}:{node.lineno} writes {node.value!r}" for node in ast.walk(tree)
+                     if isinstance(node, ast.Constant) and not isinstance(node.value, bool)
+                     and node.value in literals]
+    assert not repeated, f"study definitions repeated: {repeated}"
+
+
+LAYERS = ("version", "errors", "study", "atomic", "data", "model", "inference", "outputs",
+          "validation", "cli")
+"""The package's layers, bottom to top (ARCHITECTURE.md): a module may import its own layer
+and the ones below it, never one above."""
+
+
+def _imported_modules(tree: ast.Module):
+    """Every ``bayes_koryo...`` module a module imports, function-local imports included."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "bayes_koryo":
+                yield from (f"bayes_koryo.{alias.name}" for alias in node.names)
+            elif node.module.startswith("bayes_koryo."):
+                yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.startswith("bayes_koryo."))
+
+
+def test_no_layer_imports_one_above_it():
+    def layer(module: str) -> int:
+        return LAYERS.index(module.split(".")[1])
+
+    upward, from_root = [], []
+    for path, tree in _package_modules():
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        if module in ("bayes_koryo.__init__",):
+            continue  # the package root re-exports the public API lazily
+        for target in _imported_modules(tree):
+            if target.split(".")[1] not in LAYERS:
+                from_root.append(f"{module} imports {target}")
+            elif layer(target) > layer(module):
+                upward.append(f"{module} imports {target}")
+    assert not from_root, f"imports of the package root or of an unlisted module: {from_root}"
+    assert not upward, f"imports of a higher layer: {upward}"
+
+
+def test_every_subpackage_and_top_level_module_is_a_listed_layer():
+    found = {p.stem if p.is_file() else p.name for p in (ROOT / "bayes_koryo").iterdir()
+             if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
+    assert found == set(LAYERS)
+
+
+def test_the_source_tree_version_is_the_project_version():
+    from bayes_koryo.version import SOURCE_TREE_VERSION
+
+    with open(ROOT / "pyproject.toml", "rb") as fh:
+        assert tomllib.load(fh)["project"]["version"] == SOURCE_TREE_VERSION

@@ -7,7 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from bayes_koryo import cli, plots, report
+from bayes_koryo import cli
+from bayes_koryo.outputs import plots, report
 
 
 def call(capsys, *args):
@@ -66,7 +67,7 @@ def test_plot_functions_return_tidy_data(fitted):
     parts = dec[dec["part"] != "total"]["median"].sum()
     assert parts == pytest.approx(dec[dec["part"] == "total"]["median"].iloc[0], rel=0.05)
     _, pp = plots.prior_posterior(fitted, return_data=True)
-    from bayes_koryo.model import free_parameters
+    from bayes_koryo.model.graph import free_parameters
 
     assert set(pp["parameter"]) == set(free_parameters(fitted.config))
 
@@ -107,7 +108,7 @@ def test_check_exit_codes(capsys, run_file, monkeypatch):
     code, out, err = call(capsys, "check", str(run_file))  # reduced run: ESS too low
     assert code == 1 and "FAIL: " in out and err.startswith("error:")
     # with every threshold met, check exits 0
-    from bayes_koryo import diagnostics
+    from bayes_koryo.inference import diagnostics
 
     original = diagnostics.diagnose
 

@@ -15,17 +15,19 @@ import pytest
 import xarray as xr
 
 import bayes_koryo
-from bayes_koryo import cli, report
+from bayes_koryo.cli import reporting
+from bayes_koryo.outputs import report
 
 INTERVAL_PARAMETERS = {"prob": report.CI_PROB, "ci_prob": report.CI_PROB,
                        "kind": report.CI_KIND, "ci_kind": report.CI_KIND}
 
 
 def _public_functions():
-    for info in pkgutil.iter_modules(bayes_koryo.__path__):
-        if info.name.startswith("_") or info.name in ("data",):
+    for info in pkgutil.walk_packages(bayes_koryo.__path__, "bayes_koryo."):
+        if any(part.startswith("_") for part in info.name.split(".")) or info.name.startswith(
+                ("bayes_koryo.data", "bayes_koryo.cli")):
             continue
-        module = importlib.import_module(f"bayes_koryo.{info.name}")
+        module = importlib.import_module(info.name)
         for name, func in inspect.getmembers(module, inspect.isfunction):
             if func.__module__ == module.__name__ and not name.startswith("_"):
                 yield f"{module.__name__}.{name}", func
@@ -40,14 +42,15 @@ def test_every_public_default_uses_the_one_interval_convention():
                 assert param.default == INTERVAL_PARAMETERS[pname], f"{qualname}({pname})"
                 checked.append(qualname)
     # the CLI options (typer keeps the default in the Annotated signature)
-    for command in (cli.report, cli.forecast):
+    for command in (reporting.report, reporting.forecast):
         for pname, param in inspect.signature(command).parameters.items():
             if pname in INTERVAL_PARAMETERS:
                 assert param.default == INTERVAL_PARAMETERS[pname], f"cli.{command.__name__}"
                 checked.append(f"cli.{command.__name__}")
-    for must in ("bayes_koryo.report.interval", "bayes_koryo.report.summarise",
-                 "bayes_koryo.report.build_report", "bayes_koryo.report.forecast_table",
-                 "bayes_koryo.plots.trajectory", "bayes_koryo.checks.prior_predictive_table",
+    for must in ("bayes_koryo.inference.summaries.interval",
+                 "bayes_koryo.outputs.report.summarise", "bayes_koryo.outputs.report.build_report",
+                 "bayes_koryo.outputs.report.forecast_table", "bayes_koryo.outputs.plots.trajectory",
+                 "bayes_koryo.inference.checks.prior_predictive_table",
                  "cli.report", "cli.forecast"):
         assert must in checked
 
@@ -148,7 +151,7 @@ def check_latex(text: str) -> None:
 def test_latex_is_a_booktabs_table_with_escaped_text(tmp_path):
     from latex_tools import PDFLATEX, compile_document
 
-    from bayes_koryo import latex
+    from bayes_koryo.outputs import latex
 
     rep = _synthetic_report()
     for text in (latex.snippet(rep), latex.supplement(rep)):
@@ -161,7 +164,7 @@ def test_latex_is_a_booktabs_table_with_escaped_text(tmp_path):
 
 
 def test_html_is_standalone_and_escaped():
-    from bayes_koryo.webpage import page as webpage
+    from bayes_koryo.outputs.webpage import page as webpage
 
     page = webpage(_synthetic_report())
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
@@ -200,13 +203,13 @@ def test_report_of_the_fitted_model_in_every_format(fitted):
         assert name in set(table["quantity"])
     assert table["prior_ci_low"].notna().all() and (table["ci_low"] <= table["ci_high"]).all()
     assert len(rep.probabilities) >= 4 and rep.probabilities["mcse"].notna().all()
-    from bayes_koryo import latex, webpage
+    from bayes_koryo.outputs import latex, webpage
 
     for fmt in report.TEXT_FORMATS:
         assert report.render(rep, fmt).strip()
     check_latex(latex.snippet(rep))
     assert webpage.page(rep).rstrip().endswith("</html>")
-    with pytest.raises(ValueError, match="bayes_koryo.latex"):
+    with pytest.raises(ValueError, match="bayes_koryo.outputs.latex"):
         report.render(rep, "latex")
     sentence = report.result_sentence(table)
     assert sentence.startswith("We estimate that") and "(90% ETI" in sentence
@@ -243,7 +246,7 @@ def test_the_result_sentence_names_the_fitted_data_s_own_count(fitted):
     28 May 2013, and no count when those data have none."""
     import copy
 
-    from bayes_koryo import latex
+    from bayes_koryo.outputs import latex
 
     model = copy.copy(fitted)
     assert "2 million reported subscriptions on 28 May 2013" in \
@@ -254,7 +257,7 @@ def test_the_result_sentence_names_the_fitted_data_s_own_count(fitted):
     model.observations = edited
     rep = report.build_report(model)
     assert "2.5 million reported subscriptions" in rep.sentence()
-    from bayes_koryo.webpage import page
+    from bayes_koryo.outputs.webpage import page
 
     for text in (report.render(rep, "md"), page(rep), latex.sentence_tex(rep)):
         assert "2.5 million reported subscriptions" in text

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import binom
 
-from bayes_koryo.diagnostics import HEADLINE_DATES
-from bayes_koryo.inference import KoryoModel
-from bayes_koryo.model import free_parameters
-from bayes_koryo.report import interval
-from bayes_koryo.simulate import simulate_observations
+from bayes_koryo.inference.diagnostics import HEADLINE_DATES
+from bayes_koryo.inference.fit import KoryoModel
+from bayes_koryo.model.graph import free_parameters
+from bayes_koryo.model.simulate import simulate_observations
+from bayes_koryo.outputs.report import interval
 
 RECOVERY_SEED = 20131126  # the first seed tried; not chosen for the outcome
 

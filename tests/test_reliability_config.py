@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bayes_koryo import cli
-from bayes_koryo.config import DEFAULTS, ModelConfig, config_from_dict, load_config
 from bayes_koryo.errors import ConfigError, KoryoError
-from bayes_koryo.priors import DEFAULT_PRIORS, DOMAINS, SUPPORTS
+from bayes_koryo.model.config import DEFAULTS, ModelConfig, config_from_dict, load_config
+from bayes_koryo.model.priors import DEFAULT_PRIORS, DOMAINS, SUPPORTS
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "models" / "baseline.toml"
@@ -113,7 +113,7 @@ def test_a_tight_normal_inside_the_domain_is_allowed():
 
 def test_priors_that_jointly_make_the_initial_point_impossible():
     """Each prior is fine alone; together they say there are more children than people."""
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
 
     config = config_from_dict({"priors": {"children_under_10": {"mu": 30.0, "sigma": 1.0}}},
                               source="kids.toml")

@@ -21,14 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bayes_koryo import cli
-from bayes_koryo.config import default_config
 from bayes_koryo.data import (
-    KINDS,
     MAX_DATA_ROWS,
     MAX_FILE_BYTES,
     OBSERVATION_COLUMNS,
     OBSERVATIONS_FILE,
-    QUANTITIES,
     check_observation_frame,
     load_observations,
 )
@@ -38,7 +35,9 @@ from bayes_koryo.errors import (
     KoryoError,
     ObservationWindowError,
 )
-from bayes_koryo.model import build_model
+from bayes_koryo.model.config import default_config
+from bayes_koryo.model.graph import build_model
+from bayes_koryo.study import KINDS, QUANTITIES
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "models" / "baseline.toml"

@@ -19,8 +19,9 @@ import pytest
 
 from bayes_koryo import cli
 from bayes_koryo.atomic import atomic_path, atomic_write_text, clean_stale_temps, temp_files
+from bayes_koryo.cli.common import write_text_output
 from bayes_koryo.errors import ResultFileError
-from bayes_koryo.runs import load_run
+from bayes_koryo.inference.fit import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +99,7 @@ def test_the_two_writers_share_one_implementation():
 
 SAVER = textwrap.dedent("""
     import sys, time
-    from bayes_koryo import runs
+    from bayes_koryo.inference import runs
 
     source, target, mode = sys.argv[1:4]
     model = runs.load_run(source)
@@ -199,11 +200,11 @@ def test_run_refuses_existing_outputs_before_fitting(capsys, tmp_path, name):
 
 def test_report_writer_can_refuse_to_overwrite(tmp_path):
     target = tmp_path / "r.md"
-    cli._write_atomic(target, "first", overwrite=False)
+    write_text_output(target, "first", overwrite=False)
     with pytest.raises(ResultFileError, match="exists already"):
-        cli._write_atomic(target, "second", overwrite=False)
+        write_text_output(target, "second", overwrite=False)
     assert target.read_text() == "first"
-    cli._write_atomic(target, "second")
+    write_text_output(target, "second")
     assert target.read_text() == "second"
 
 

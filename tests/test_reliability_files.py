@@ -18,7 +18,8 @@ import xarray as xr
 
 from bayes_koryo import cli
 from bayes_koryo.errors import ResultFileError
-from bayes_koryo.runs import FORMAT_VERSION, REQUIRED_ATTRS, load_run
+from bayes_koryo.inference.fit import load_run
+from bayes_koryo.inference.runs import FORMAT_VERSION, REQUIRED_ATTRS
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "bayes_koryo"
@@ -72,7 +73,7 @@ def test_random_bytes_and_plain_hdf5(tmp_path, capsys):
 def test_a_foreign_datatree_with_a_faked_package_attribute(tmp_path, capsys):
     fake = xr.DataTree.from_dict({"posterior": xr.Dataset({"x": ("draw", np.zeros(3))})})
     fake.attrs.update({"package": "bayes_koryo", "format_version": FORMAT_VERSION})
-    from bayes_koryo.runs import package_version
+    from bayes_koryo.version import package_version
 
     fake.attrs["package_version"] = package_version()
     fake.to_netcdf(tmp_path / "fake.nc", engine="h5netcdf")

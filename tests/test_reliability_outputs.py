@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bayes_koryo import cli, inference
+from bayes_koryo import cli
 from bayes_koryo.atomic import atomic_write_text, check_output_dir, check_output_file
-from bayes_koryo.diagnostics import diagnose
 from bayes_koryo.errors import OutputPathError
-from bayes_koryo.report import build_report, forecast_table, render
+from bayes_koryo.inference import fit as inference
+from bayes_koryo.inference.diagnostics import diagnose
+from bayes_koryo.outputs.report import build_report, forecast_table, render
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = str(ROOT / "models" / "baseline.toml")
@@ -102,7 +103,7 @@ def umask(mask: int):
 
 @pytest.mark.parametrize(("mask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
 def test_result_files_follow_the_umask(fitted, tmp_path, mask, mode):
-    from bayes_koryo.plots import save_figure, trajectory
+    from bayes_koryo.outputs.plots import save_figure, trajectory
 
     with umask(mask):
         text = atomic_write_text(tmp_path / "report.md", "x")

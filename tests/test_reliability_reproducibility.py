@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayes_koryo import runs
-from bayes_koryo.config import default_config
 from bayes_koryo.data import load_observations
+from bayes_koryo.inference import runs
+from bayes_koryo.model.config import default_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).with_name("bayes-koryo")
@@ -91,11 +91,11 @@ def test_same_seed_same_draws_in_fresh_processes_cold_cache_and_after_other_fits
     not converge, hence --allow-unconverged): one with PyTensor's on-disk numba cache of
     this machine, the other with an empty one (it compiles every helper afresh — with
     ``fastmath`` on, helpers it could inline gave other bits than cached ones, hence other
-    draws; ``bayes_koryo.numerics``). Then the same fit in this test process, whose
+    draws; ``bayes_koryo.model.numerics``). Then the same fit in this test process, whose
     compiled model has already served other fits. All posterior arrays must be exactly
     equal — not close: equal.
     """
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
 
     outs = [tmp_path / "warm.nc", tmp_path / "cold.nc"]
     envs = [{**os.environ, "PYTHONHASHSEED": "random"},
@@ -134,11 +134,11 @@ def test_same_seed_same_draws_in_fresh_processes_cold_cache_and_after_other_fits
 
 
 def test_numba_code_is_compiled_without_fastmath():
-    """``bayes_koryo.numerics``: importing the model turns PyTensor's fastmath off, and
+    """``bayes_koryo.model.numerics``: importing the model turns PyTensor's fastmath off, and
     building a model turns it off again if the process switched it back on."""
     import pytensor
 
-    from bayes_koryo.model import build_model
+    from bayes_koryo.model.graph import build_model
 
     assert pytensor.config.numba__fastmath is False
     with pytensor.config.change_flags(numba__fastmath=True):
@@ -152,8 +152,8 @@ def test_starting_points_do_not_depend_on_which_model_compiled_first(baseline):
     (else a variant's draws depend on the order a sweep fits it in)."""
     from pymc.initial_point import make_initial_point_fn
 
-    from bayes_koryo.config import load_config
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
+    from bayes_koryo.model.config import load_config
 
     variant = KoryoModel(load_config(ROOT / "models" / "official_high.toml"))
     assert variant.structure_key() == baseline.structure_key()  # reuses baseline's compile

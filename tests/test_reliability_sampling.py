@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bayes_koryo import cli
-from bayes_koryo.runs import load_run
+from bayes_koryo.inference.fit import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"draws": 30, "tune": 10, "chains": 2}
@@ -22,7 +22,7 @@ TINY = {"draws": 30, "tune": 10, "chains": 2}
 @pytest.fixture(scope="module")
 def starved(baseline, tmp_path_factory):
     """A new KoryoModel of the baseline structure (reuses the compiled code), fitted badly."""
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
 
     model = KoryoModel()
     model.fit(seed=3, **TINY)
@@ -91,7 +91,7 @@ def test_cli_fit_exits_3_saves_marked_and_force_replaces(capsys, baseline, tmp_p
 def test_more_draws_is_advised_only_when_effective_sample_sizes_alone_are_short():
     import pandas as pd
 
-    from bayes_koryo.diagnostics import Diagnostics
+    from bayes_koryo.inference.diagnostics import Diagnostics
 
     def diagnostics(messages):
         return Diagnostics(pd.DataFrame(), 0, 0, [1.0], list(messages))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from bayes_koryo import report
+from bayes_koryo.outputs import report
 
 
 def test_every_public_default_uses_the_package_interval_convention():
@@ -78,8 +78,8 @@ def test_the_methods_paragraph_names_the_sampler_coordinates_of_the_run():
     none for the original coordinates or for a run file from before they existed."""
     import json
 
-    from bayes_koryo.config import default_config
-    from bayes_koryo.report import _coordinates_text
+    from bayes_koryo.model.config import default_config
+    from bayes_koryo.outputs.report import _coordinates_text
 
     pinned = _coordinates_text(json.dumps(default_config().to_dict()))
     assert "log subscription ceiling" in pinned and "the restricted pace" in pinned

@@ -16,10 +16,10 @@ import pytest
 import xarray as xr
 from scipy.stats import binom
 
-from bayes_koryo import sbc
 from bayes_koryo.errors import ConfigError
-from bayes_koryo.model import free_parameters
-from bayes_koryo.sweeps import plan_chunks, run_sweep
+from bayes_koryo.model.graph import free_parameters
+from bayes_koryo.validation import sbc
+from bayes_koryo.validation.sweeps import plan_chunks, run_sweep
 
 SMALL = {"simulations": 30, "draws": 150, "tune": 200, "chains": 2, "thin": 3}
 """Settings of the test SBC (the defaults of the real run are ``sbc.SBC_SETTINGS``)."""

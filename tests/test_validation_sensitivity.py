@@ -16,8 +16,8 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from bayes_koryo import lfo
-from bayes_koryo import sensitivity as sens
+from bayes_koryo.validation import lfo
+from bayes_koryo.validation import sensitivity as sens
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 TINY = {"draws": 100, "tune": 150, "chains": 2}
@@ -91,7 +91,7 @@ def test_sensitivity_table_on_fitted(fitted):
                 "contraction_mcse", "overlap", "flag", "prior_draws", "prior_seed",
                 "prior_sensitivity", "likelihood_sensitivity", "diagnosis"}
     assert expected <= set(table.columns)
-    from bayes_koryo.model import free_parameters
+    from bayes_koryo.model.graph import free_parameters
 
     names = set(table["quantity"])
     assert set(free_parameters(fitted.config)) <= names
@@ -133,7 +133,7 @@ def test_sensitivity_table_cli(fitted, tmp_path):
 
 @pytest.mark.parametrize("path", sorted(MODELS.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_model_toml_builds(path):
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
 
     model = KoryoModel(path)  # builds the PyMC model and checks the initial point
     assert model.config.name == path.stem

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from browser_tools import print_to_pdf, probe, screenshot, visible_text
 
-from bayes_koryo import cli, report
-from bayes_koryo.plots import FIGURES
-from bayes_koryo.webpage import CSP, MAX_PAGE_BYTES
+from bayes_koryo import cli
+from bayes_koryo.outputs import report
+from bayes_koryo.outputs.plots import FIGURES
+from bayes_koryo.outputs.webpage import CSP, MAX_PAGE_BYTES
 
 
 @pytest.fixture(scope="module")

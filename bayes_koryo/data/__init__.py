@@ -38,7 +38,7 @@ Files must be UTF-8 (a BOM is allowed) and at most :data:`MAX_FILE_BYTES` bytes 
 :data:`MAX_DATA_ROWS` data rows; both limits are checked while reading, so a huge or endless
 input is refused without being read into memory. Observation dates may not precede the
 network's launch (:data:`KORYOLINK_LAUNCH`); the model's horizon is checked where config and
-data meet (``bayes_koryo.model.observation_blocks``), which needs the row numbers kept in
+data meet (``bayes_koryo.model.graph.observation_blocks``), which needs the row numbers kept in
 ``df.attrs["source_rows"]``.
 """
 
@@ -60,6 +60,15 @@ import numpy as np
 import pandas as pd
 
 from bayes_koryo.errors import DataValidationError
+from bayes_koryo.study import (  # noqa: F401  (re-exported: the data layer's vocabulary)
+    ACTIVE_KINDS,
+    HEADLINE_DATES,
+    KINDS,
+    KORYOLINK_LAUNCH,
+    ONE_MILLION_DATE,
+    QUANTITIES,
+    TWO_MILLION_DATE,
+)
 
 __all__ = [
     "ACTIVE_KINDS",
@@ -101,19 +110,6 @@ OBSERVATION_COLUMNS = (
 )
 _OBS_REQUIRED = ("date", "value", "quantity", "kind", "source")
 
-QUANTITIES = ("subscribers", "active_numbers")
-KINDS = (
-    "audited_quarterly",
-    "rounded_report",
-    "retrospective_statement",
-    "milestone",
-    "rounded_statement",
-    "activity_statement",
-)
-"""Kinds of figure, in the order a model config lists them by default (the order of the
-model's likelihood terms; ``bayes_koryo.config`` uses this tuple)."""
-#: Kinds that report active numbers; every other kind reports subscribers.
-ACTIVE_KINDS = frozenset({"activity_statement"})
 
 DEMOGRAPHY_COLUMNS = ("quantity", "value", "date", "source", "url", "note")
 _DEMO_REQUIRED = ("quantity", "value", "date", "source")
@@ -128,15 +124,6 @@ NETWORK_COLUMNS = (
 )
 _NET_NUMBERS = NETWORK_COLUMNS[1:5]
 
-#: Koryolink's commercial launch: no observation can refer to an earlier date.
-ONE_MILLION_DATE = "2012-02-02"
-"""Date of the "1 million subscribers" statement (bundled data; the active numbers were 0.8M)."""
-TWO_MILLION_DATE = "2013-05-28"
-"""Date of the 2-million milestone: the headline date and the date the model decomposes."""
-HEADLINE_DATES = (ONE_MILLION_DATE, TWO_MILLION_DATE)
-"""Dates of the headline unique-user estimates (the 1M and 2M figures), in report order."""
-
-KORYOLINK_LAUNCH = dt.date(2008, 12, 15)
 #: Largest data file read (bytes); the bundled files are a few kB.
 MAX_FILE_BYTES = 5_000_000
 #: Most data rows accepted in one file (the bundled observations have about 20).
@@ -813,3 +800,13 @@ def load_network(path: str | Path | None = None) -> pd.DataFrame:
     df = df.sort_values("date", kind="mergesort").reset_index(drop=True)
     df.attrs["source_file"] = file
     return df
+
+
+def coverage_hash() -> str:
+    """SHA-256 (hex) of the reported coverage figures the model reads from the bundled
+    network file (dates and values): part of every run id, checked when a run is loaded."""
+    reported = load_network().dropna(subset=["population_coverage"])
+    text = "\n".join(f"{d:%Y-%m-%d},{v!r}" for d, v in
+                     zip(reported["date"], reported["population_coverage"].astype(float),
+                         strict=True))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

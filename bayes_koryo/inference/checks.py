@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_koryo.data import TWO_MILLION_DATE
-from bayes_koryo.report import CI_PROB, interval
+from bayes_koryo.inference.summaries import interval
+from bayes_koryo.study import CI_PROB, TWO_MILLION_DATE
 
 PENETRATION_LIMIT = 0.25
 """Brief: U(May 2013) / population aged 10+ < 25% with prior probability > 0.95."""
@@ -58,7 +58,7 @@ def posterior_predictive_table(kmodel) -> pd.DataFrame:
     """Each reported figure against its posterior replicate (counts in millions; the
     activity statement as the active share). Rounded figures count as inside an interval
     when their rounding cell overlaps it."""
-    from bayes_koryo.model import observation_blocks
+    from bayes_koryo.model.graph import observation_blocks
 
     pp = kmodel.idata["posterior_predictive"].to_dataset()
     grid = pd.DatetimeIndex(kmodel.model.coords["date"])

@@ -15,17 +15,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_koryo.config import ModelConfig
-from bayes_koryo.data import HEADLINE_DATES
-from bayes_koryo.model import free_parameters
-
-RHAT_MAX = 1.01
-ESS_HEADLINE_MIN = 1000
-ESS_OTHER_MIN = 400
-EBFMI_MIN = 0.3
-
-
-HEADLINE_SCALARS = ("real_user_share", "sims_per_user", "user_ceiling")
+from bayes_koryo.model.config import ModelConfig
+from bayes_koryo.model.graph import free_parameters
+from bayes_koryo.study import (
+    EBFMI_MIN,
+    ESS_HEADLINE_MIN,
+    ESS_OTHER_MIN,
+    HEADLINE_DATES,
+    HEADLINE_SCALARS,
+    RHAT_MAX,
+)
 
 CHECK_OF_STATISTIC = {"diverging": "divergences", "maxdepth_reached": "tree-depth saturation",
                       "energy": "E-BFMI"}

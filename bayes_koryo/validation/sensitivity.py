@@ -25,14 +25,14 @@ Three views of "which conclusions rest on data and which on assumptions" (MODELL
   prior variance). Schad et al. read contraction near 0 as "the data are uninformative",
   near 1 as "strongly informed"; the 0.5 / 0.2 cut-offs are ours, stated here.
 * ``run_variants(paths)`` — refits of the model variants in ``models/`` (growth forms,
-  priors, left-out figures) with ``bayes_koryo.sweeps.run_sweep``; ``variants_table`` and
+  priors, left-out figures) with ``bayes_koryo.validation.sweeps.run_sweep``; ``variants_table`` and
   ``tornado`` compare U(May 2013), U/S and penetration_10plus(May 2013) with the baseline.
 
 Quantities (``QUANTITIES``): every free scalar parameter plus the headline quantities
 ``unique_users`` at 2012-02-02 and 2013-05-28 (millions), ``real_user_share`` (U/S),
 ``sims_per_user`` (S/U), ``user_ceiling`` (millions), ``penetration_10plus`` at 2013-05-28
 and the four ``decomposition_*`` parts of the May-2013 subscriptions (millions of SIMs).
-Intervals follow ``bayes_koryo.report`` (90% ETI) and carry their MCSE.
+Intervals follow ``bayes_koryo.outputs.report`` (90% ETI) and carry their MCSE.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_koryo.data import ONE_MILLION_DATE, TWO_MILLION_DATE
-from bayes_koryo.report import CI_KIND, CI_PROB, summary_row
+from bayes_koryo.outputs.report import CI_KIND, CI_PROB, summary_row
+from bayes_koryo.study import ONE_MILLION_DATE, TWO_MILLION_DATE
 
 PSENSE_THRESHOLD = 0.05
 """Power-scaling sensitivity above which prior / likelihood count as influential
@@ -84,7 +84,7 @@ def quantity_draws(ds: xr.Dataset, config) -> xr.Dataset:
     """The checked quantities as scalar (chain, draw) variables named ``name`` or
     ``name[YYYY-MM-DD]``, from a posterior or prior Dataset. Headline quantities the model
     lacks (e.g. the decomposition when the grid misses 28 May 2013) are left out."""
-    from bayes_koryo.model import free_parameters
+    from bayes_koryo.model.graph import free_parameters
 
     out = {}
     for name in free_parameters(config):
@@ -137,7 +137,7 @@ def psense_table(model, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
     carries ``log_prior`` and ``log_likelihood``); only the free scalar parameters' priors
     are scaled (module docstring). Columns as ``psense_frame``."""
     from bayes_koryo.errors import ConfigError
-    from bayes_koryo.model import free_parameters
+    from bayes_koryo.model.graph import free_parameters
 
     idata = model.idata
     if idata is None or not {"log_prior", "log_likelihood"} <= set(idata.children):
@@ -305,7 +305,7 @@ class VariantSettings:
 def variant_task(config_path, settings: VariantSettings = VariantSettings()) -> dict:
     """A sweep task (plain data) for one model TOML; ``structure`` groups same-structure
     variants onto one worker, which compiles that structure once."""
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
 
     model = KoryoModel(config_path)
     config = model.config
@@ -323,8 +323,8 @@ def fit_variant(task: dict) -> dict:
     A model of an already compiled structure (same process) reuses the compiled code; prior
     values differ through ``pm.Data``, so prior-value variants never recompile.
     """
-    from bayes_koryo.config import config_from_dict
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
+    from bayes_koryo.model.config import config_from_dict
 
     config = config_from_dict(task["config"], source=task["path"])
     model = KoryoModel(config)
@@ -356,7 +356,7 @@ def run_variants(paths, settings: VariantSettings = VariantSettings(),
                  scheduler: str | None = None, workers: int | None = None) -> pd.DataFrame:
     """Fit every model TOML in ``paths`` (via ``sweeps.run_sweep``; same-structure variants
     share one compile per worker) and return ``variants_table`` of the results."""
-    from bayes_koryo.sweeps import run_sweep
+    from bayes_koryo.validation.sweeps import run_sweep
 
     tasks = [variant_task(p, settings) for p in paths]
     return variants_table(run_sweep(fit_variant, tasks, scheduler=scheduler, workers=workers))
@@ -390,7 +390,7 @@ def tornado(table: pd.DataFrame, baseline: str = "baseline"):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from bayes_koryo.plots import STYLE, WIDTH_FULL
+    from bayes_koryo.outputs.plots import STYLE, WIDTH_FULL
 
     labels = [q[2] for q in VARIANT_QUANTITIES]
     base = table[table["variant"] == baseline].iloc[0]
@@ -430,7 +430,7 @@ def tornado(table: pd.DataFrame, baseline: str = "baseline"):
 def variants_markdown(table: pd.DataFrame) -> str:
     """Compact markdown of ``variants_table``: each quantity as 'median (low-high) [MCSE]'
     with digits from ``report.rounded``, its shift from the baseline, and the diagnostics."""
-    from bayes_koryo.report import rounded
+    from bayes_koryo.outputs.report import rounded
 
     head = ["variant", "changes"]
     for _, _, label, _ in VARIANT_QUANTITIES:
@@ -456,7 +456,7 @@ def write_variants(table: pd.DataFrame, out_dir, meta: dict | None = None) -> li
     import matplotlib.pyplot as plt
 
     from bayes_koryo.atomic import atomic_write_text
-    from bayes_koryo.plots import save_figure
+    from bayes_koryo.outputs.plots import save_figure
 
     out_dir = Path(out_dir)
     paths = write_table(table, out_dir / "variants", "Model variants", VARIANT_NOTES, meta)

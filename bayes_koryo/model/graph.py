@@ -31,12 +31,12 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc.distributions.dist_math import normal_lcdf
 
-from bayes_koryo.config import ModelConfig
-from bayes_koryo.data import TWO_MILLION_DATE, check_observation_frame, source_row
+from bayes_koryo.data import check_observation_frame, source_row
 from bayes_koryo.errors import DataValidationError, ObservationWindowError
-from bayes_koryo.growth import GROWTH_PARAMETERS, effective_clock, log_adopted_fraction
-from bayes_koryo.numerics import use_reproducible_numerics
-from bayes_koryo.priors import (
+from bayes_koryo.model.config import ModelConfig
+from bayes_koryo.model.growth import GROWTH_PARAMETERS, effective_clock, log_adopted_fraction
+from bayes_koryo.model.numerics import use_reproducible_numerics
+from bayes_koryo.model.priors import (
     DISTRIBUTIONS,
     HYPERPARAMETER_DATA,
     SUPPORTS,
@@ -47,8 +47,9 @@ from bayes_koryo.priors import (
     make_shifted_log_variable,
     prior_log_density,
 )
+from bayes_koryo.study import DECOMPOSITION_DATE, KORYOLINK_LAUNCH
 
-use_reproducible_numerics()  # before anything is compiled: see bayes_koryo.numerics
+use_reproducible_numerics()  # before anything is compiled: see bayes_koryo.model.numerics
 
 DAYS_PER_YEAR = 365.25
 MILLION = 1e6
@@ -61,7 +62,6 @@ FREE_PARAMETERS_COMMON = (
 )
 """Free scalar random variables shared by every growth form (plus the curve's own)."""
 
-DECOMPOSITION_DATE = TWO_MILLION_DATE
 """Date of the 2-million milestone whose subscriptions the model decomposes."""
 
 
@@ -108,7 +108,7 @@ class CoverageKnots:
     reported_values: np.ndarray   # reported coverage fractions (knots 3..n)
 
 
-COVERAGE_PRIOR_KNOTS = ("2008-12-15", "2009-12-31")
+COVERAGE_PRIOR_KNOTS = (KORYOLINK_LAUNCH.isoformat(), "2009-12-31")
 """Dates of the coverage knots without a reported figure (launch; end-2009)."""
 
 
@@ -121,20 +121,6 @@ def coverage_knots(config: ModelConfig) -> CoverageKnots:
     dates = pd.DatetimeIndex(list(COVERAGE_PRIOR_KNOTS) + list(reported["date"]))
     return CoverageKnots(years_since(config.launch, dates),
                          reported["population_coverage"].to_numpy(float))
-
-
-def coverage_hash() -> str:
-    """SHA-256 (hex) of the reported coverage figures the model reads from the bundled
-    network file (dates and values): part of every run id, checked when a run is loaded."""
-    import hashlib
-
-    from bayes_koryo.data import load_network
-
-    reported = load_network().dropna(subset=["population_coverage"])
-    text = "\n".join(f"{d:%Y-%m-%d},{v!r}" for d, v in
-                     zip(reported["date"], reported["population_coverage"].astype(float),
-                         strict=True))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def interpolation_matrix(times: np.ndarray, knot_times: np.ndarray) -> np.ndarray:
@@ -245,7 +231,7 @@ def observation_table(blocks: list[ObservationBlock], config: ModelConfig) -> np
     """The (rows x OBSERVATION_TABLE_COLUMNS) float64 matrix of ``blocks``, in block order.
 
     One shared variable for all observations instead of four per kind keeps nutpie's compile
-    time low (see ``bayes_koryo.priors``)."""
+    time low (see ``bayes_koryo.model.priors``)."""
     parts = []
     for block in blocks:
         base_kind = block.kind.removesuffix("_point").removesuffix("_interval")

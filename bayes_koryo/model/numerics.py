@@ -10,7 +10,7 @@ an empty cache and the same fit with a warm one differed in every draw). With ``
 off, LLVM keeps IEEE semantics and the order of operations written in the graph, so
 inlining cannot change a result.
 
-``use_reproducible_numerics()`` is called when ``bayes_koryo.model`` is imported and again
+``use_reproducible_numerics()`` is called when ``bayes_koryo.model.graph`` is imported and again
 before anything is compiled; it sets PyTensor's global flag (a process that imports
 bayes_koryo compiles all numba code without ``fastmath``).
 """

@@ -33,7 +33,7 @@ class _DrawFunction:
     def __init__(self, model, config, kind: str):
         from pymc.model.transform.conditioning import remove_value_transforms
 
-        from bayes_koryo.model import prior_log_densities
+        from bayes_koryo.model.graph import prior_log_densities
 
         umodel = remove_value_transforms(model)  # draws are stored untransformed
         self.inputs = [v.name for v in umodel.value_vars]

@@ -27,7 +27,7 @@ import pandas as pd  # noqa: E402
 import xarray as xr  # noqa: E402
 
 from bayes_koryo.atomic import atomic_path  # noqa: E402
-from bayes_koryo.report import CI_KIND, CI_PROB, interval_label  # noqa: E402
+from bayes_koryo.outputs.report import CI_KIND, CI_PROB, interval_label  # noqa: E402
 
 INNER_PROB = 0.5
 """Mass of the inner band of the trajectory and predictive figures."""
@@ -172,8 +172,8 @@ def decomposition(model, prob: float = CI_PROB, return_data: bool = False):
     """The registered SIMs of May 2013 split into users, extra SIMs, official lines and
     inactive numbers: stacked posterior medians, and each part's posterior and prior
     intervals (the parts are prior-driven except the inactive share)."""
-    from bayes_koryo.model import DECOMPOSITION_DATE
-    from bayes_koryo.report import DECOMPOSITION_PARTS, prior_dataset
+    from bayes_koryo.model.graph import DECOMPOSITION_DATE
+    from bayes_koryo.outputs.report import DECOMPOSITION_PARTS, prior_dataset
 
     post = model.idata["posterior"].to_dataset()
     prior = prior_dataset(model)
@@ -251,8 +251,8 @@ def decomposition(model, prob: float = CI_PROB, return_data: bool = False):
 def prior_posterior(model, prob: float = CI_PROB, return_data: bool = False):
     """Prior (grey) against posterior (blue) density of every free parameter, with the
     contraction 1 - var(posterior) / var(prior) in each panel."""
-    from bayes_koryo.model import free_parameters
-    from bayes_koryo.report import prior_dataset
+    from bayes_koryo.model.graph import free_parameters
+    from bayes_koryo.outputs.report import prior_dataset
 
     post = model.idata["posterior"].to_dataset()
     prior = prior_dataset(model)
@@ -299,7 +299,7 @@ def prior_posterior(model, prob: float = CI_PROB, return_data: bool = False):
 def predictive_check(model, return_data: bool = False):
     """Every reported figure (or its rounding cell) against the 50% and 90% intervals of
     its posterior predictive replicate, as ratios to the replicate's median."""
-    from bayes_koryo.checks import posterior_predictive_table
+    from bayes_koryo.inference.checks import posterior_predictive_table
 
     if "posterior_predictive" not in model.idata.children:
         model.sample_posterior_predictive()

@@ -18,6 +18,7 @@ and versions: it changes whenever any of them does.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import platform
@@ -30,28 +31,22 @@ import pandas as pd
 import xarray as xr
 
 from bayes_koryo.atomic import atomic_path
-from bayes_koryo.data import OBSERVATION_COLUMNS, data_hash, load_observations
-from bayes_koryo.errors import KoryoError, ResultFileError
+from bayes_koryo.data import OBSERVATION_COLUMNS, coverage_hash, data_hash, load_observations
+from bayes_koryo.errors import MESSAGE_LIMIT, KoryoError, ResultFileError, one_line
+from bayes_koryo.model.config import ModelConfig, config_from_dict
+from bayes_koryo.version import PACKAGE, package_version
 
 FORMAT_VERSION = 1
-PACKAGE = "bayes_koryo"
 DEPENDENCIES = ("pymc", "pytensor", "nutpie", "arviz", "arviz-base", "arviz-stats", "numpy",
                 "pandas", "xarray", "h5netcdf", "numba")
 
 
-def package_version() -> str:
-    try:
-        return metadata.version(PACKAGE)
-    except metadata.PackageNotFoundError:
-        from bayes_koryo import __version__
-
-        return __version__
 
 
 def versions() -> dict[str, str]:
     """Versions of Python, bayes_koryo and the numerical dependencies in this process, and
-    the PyTensor flags the draws depend on (``bayes_koryo.numerics``)."""
-    from bayes_koryo.numerics import numerics_settings
+    the PyTensor flags the draws depend on (``bayes_koryo.model.numerics``)."""
+    from bayes_koryo.model.numerics import numerics_settings
 
     out = {"python": platform.python_version(), PACKAGE: package_version()}
     for name in DEPENDENCIES:
@@ -130,8 +125,6 @@ def run_attributes(model) -> dict:
                          "max_tree_depth")}
     sampler_json = json.dumps(sampler, sort_keys=True)
     versions_json = json.dumps(versions(), sort_keys=True)
-    from bayes_koryo.model import coverage_hash
-
     digest = data_hash(model.observations)
     coverage = coverage_hash()
     seed = int(attrs["seed"])
@@ -166,15 +159,20 @@ def _as_int(value) -> int | None:
         return None
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
+@dataclasses.dataclass(frozen=True)
+class SavedRun:
+    """The verified contents of a run file: its groups, resolved config and fitted data."""
+
+    tree: xr.DataTree
+    config: ModelConfig
+    observations: pd.DataFrame
 
 
-def load_run(path: str | Path):
-    """Read a saved run and rebuild its KoryoModel (config, observations, idata)."""
-    from bayes_koryo.config import config_from_dict
-    from bayes_koryo.diagnostics import diagnose
-    from bayes_koryo.inference import KoryoModel
+def read_run(path: str | Path) -> SavedRun:
+    """Read and verify a saved run (package, format, groups, attributes, hashes, config).
+
+    :func:`bayes_koryo.inference.fit.load_run` turns the result into a fitted KoryoModel.
+    """
 
     path = Path(path)
     if not path.is_file():
@@ -206,9 +204,7 @@ def load_run(path: str | Path):
         observations = observations_from_dataset(tree["input_data"].to_dataset(), f"{path}")
     except (KeyError, ValueError, TypeError, KoryoError) as exc:
         raise ResultFileError(f"{path}: the stored input data are unreadable "
-                              f"({_one_line(exc)})") from None
-    from bayes_koryo.model import coverage_hash
-
+                              f"({one_line(exc, MESSAGE_LIMIT)})") from None
     if attrs.get("coverage_hash") != coverage_hash():
         raise ResultFileError(f"{path}: fitted with other coverage figures than this "
                               "installation's bundled network file (coverage_hash differs); "
@@ -219,18 +215,7 @@ def load_run(path: str | Path):
     try:
         config = config_from_dict(json.loads(attrs["config_json"]), source=f"{path}:config")
     except (ValueError, TypeError, KoryoError) as exc:
-        raise ResultFileError(f"{path}: the stored config is invalid ({_one_line(exc)})"
+        raise ResultFileError(f"{path}: the stored config is invalid ({one_line(exc, MESSAGE_LIMIT)})"
                               ) from None
-    try:
-        model = KoryoModel(config, observations)
-    except KoryoError as exc:
-        raise ResultFileError(f"{path}: the stored config and data do not build a model "
-                              f"({_one_line(exc)})") from None
     del tree["input_data"]
-    model.idata = tree
-    try:
-        model.diagnostics = diagnose(tree, config)
-    except (KeyError, ValueError, TypeError, IndexError) as exc:
-        raise ResultFileError(f"{path}: the posterior does not match the model "
-                              f"({type(exc).__name__}: {_one_line(exc)})") from None
-    return model
+    return SavedRun(tree, config, observations)

@@ -27,16 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bayes_koryo.data import KINDS
 from bayes_koryo.errors import ConfigError
-from bayes_koryo.growth import GROWTH_FORMS
-from bayes_koryo.priors import DEFAULT_PRIORS, Prior
+from bayes_koryo.model.growth import GROWTH_FORMS
+from bayes_koryo.model.priors import DEFAULT_PRIORS, Prior
+from bayes_koryo.study import KINDS, KORYOLINK_LAUNCH, PACKAGE_SEED, PRODUCTION_DRAWS
 
 DEFAULTS: dict[str, Any] = {
     "name": "baseline",
     "description": "",
     "growth": {"form": "bass"},
-    "time": {"launch": "2008-12-15", "horizon": "2016-12-31"},
+    "time": {"launch": KORYOLINK_LAUNCH.isoformat(), "horizon": "2016-12-31"},
     "observations": {
         "kinds": list(KINDS),
         "activity_depressed": False,
@@ -58,10 +58,8 @@ DEFAULTS: dict[str, Any] = {
     },
     "priors": {name: prior.to_dict() for name, prior in DEFAULT_PRIORS.items()},
     "sampler": {
-        "draws": 1000,
-        "tune": 1000,
-        "chains": 4,
-        "seed": 20131126,
+        **PRODUCTION_DRAWS,
+        "seed": PACKAGE_SEED,
         # 0.95: with the pinned coordinates the adapted step size at 0.9 left 1-2 divergent
         # transitions in 3 of 4 seeds; 0.95 left none (BENCHMARKS.md, "Sampler coordinates")
         "target_accept": 0.95,
@@ -73,7 +71,7 @@ DEFAULTS: dict[str, Any] = {
         # the sampler's coordinates for the ceiling and the Bass innovation rate: "pinned"
         # (log subscription ceiling and log of ceiling x innovation rate, the directions the
         # reported figures determine) or "original" (ceiling_share, innovation_rate). Same
-        # prior and posterior (bayes_koryo.model, COORDINATES); "pinned" mixes faster.
+        # prior and posterior (bayes_koryo.model.graph, COORDINATES); "pinned" mixes faster.
         "coordinates": "pinned",
     },
 }
@@ -90,22 +88,26 @@ _SUBKEYS = {
                 "adaptation": str, "max_tree_depth": int, "coordinates": str},
 }
 
+_SAMPLER_DEFAULTS = DEFAULTS["sampler"]
+
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 4
-    seed: int = 20131126
-    target_accept: float = 0.95
-    adaptation: str = "diag"
-    max_tree_depth: int = 12
-    coordinates: str = "pinned"
+    """Sampler settings of a fit; the defaults are ``DEFAULTS["sampler"]``."""
+
+    draws: int = _SAMPLER_DEFAULTS["draws"]
+    tune: int = _SAMPLER_DEFAULTS["tune"]
+    chains: int = _SAMPLER_DEFAULTS["chains"]
+    seed: int = _SAMPLER_DEFAULTS["seed"]
+    target_accept: float = _SAMPLER_DEFAULTS["target_accept"]
+    adaptation: str = _SAMPLER_DEFAULTS["adaptation"]
+    max_tree_depth: int = _SAMPLER_DEFAULTS["max_tree_depth"]
+    coordinates: str = _SAMPLER_DEFAULTS["coordinates"]
 
 
 ADAPTATIONS = ("diag", "low_rank")
 COORDINATES = ("pinned", "original")
-"""Sampler coordinates of the model (``sampler.coordinates``; see ``bayes_koryo.model``)."""
+"""Sampler coordinates of the model (``sampler.coordinates``; see ``bayes_koryo.model.graph``)."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ compiled model for every refit with new observation values or new prior hyperpar
 (``set_observations`` / ``set_priors``), which only swap ``pm.Data`` values.
 
 After sampling it computes the derived quantities, the ``log_likelihood`` and ``log_prior``
-groups (nutpie stores neither; ``bayes_koryo.postprocess`` compiles their functions once per
+groups (nutpie stores neither; ``bayes_koryo.inference.postprocess`` compiles their functions once per
 structure, like the nutpie model), and the diagnostics.
 """
 
@@ -15,19 +15,20 @@ import dataclasses
 import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pymc as pm
 import xarray as xr
 
-from bayes_koryo import postprocess
-from bayes_koryo.config import ModelConfig, default_config, load_config
 from bayes_koryo.data import check_observation_frame, load_observations
-from bayes_koryo.diagnostics import Diagnostics, diagnose
-from bayes_koryo.errors import ConfigError
-from bayes_koryo.growth import GROWTH_PARAMETERS, log_adopted_fraction
-from bayes_koryo.model import (
+from bayes_koryo.errors import MESSAGE_LIMIT, ConfigError, KoryoError, ResultFileError, one_line
+from bayes_koryo.inference import postprocess
+from bayes_koryo.inference.diagnostics import Diagnostics, diagnose
+from bayes_koryo.inference.runs import read_run, save_run
+from bayes_koryo.model.config import ModelConfig, default_config, load_config
+from bayes_koryo.model.graph import (
     OBSERVATION_TABLE,
     build_model,
     observation_blocks,
@@ -35,8 +36,9 @@ from bayes_koryo.model import (
     time_grid,
     years_since,
 )
-from bayes_koryo.numerics import use_reproducible_numerics
-from bayes_koryo.priors import HYPERPARAMETER_DATA, hyperparameter_values
+from bayes_koryo.model.growth import GROWTH_PARAMETERS, log_adopted_fraction
+from bayes_koryo.model.numerics import use_reproducible_numerics
+from bayes_koryo.model.priors import HYPERPARAMETER_DATA, hyperparameter_values
 
 SAMPLER = "nutpie"
 _COMPILED: dict[str, object] = {}
@@ -271,16 +273,12 @@ class KoryoModel:
                            "reported_subscriptions": (dims, reported)}, coords=coords)
 
     def save(self, path, overwrite: bool = False):
-        """Write the fitted run to one netCDF file (atomic; see ``bayes_koryo.runs``)."""
-        from bayes_koryo.runs import save_run
-
+        """Write the fitted run to one netCDF file (atomic; see ``bayes_koryo.inference.runs``)."""
         return save_run(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path) -> KoryoModel:
         """Read a run saved by ``save``; refuses foreign, damaged or incompatible files."""
-        from bayes_koryo.runs import load_run
-
         return load_run(path)
 
     def sample_prior_predictive(self, draws: int = 2000, seed: int | None = None) -> xr.DataTree:
@@ -361,3 +359,21 @@ def _cpu_count() -> int:
 
 
 __all__ = ["KoryoModel"]
+
+
+def load_run(path: str | Path) -> KoryoModel:
+    """Read a saved run (verified by :func:`~bayes_koryo.inference.runs.read_run`) and
+    rebuild its fitted KoryoModel: config, observations, posterior and diagnostics."""
+    saved = read_run(path)
+    try:
+        model = KoryoModel(saved.config, saved.observations)
+    except KoryoError as exc:
+        raise ResultFileError(f"{path}: the stored config and data do not build a model "
+                              f"({one_line(exc, MESSAGE_LIMIT)})") from None
+    model.idata = saved.tree
+    try:
+        model.diagnostics = diagnose(saved.tree, saved.config)
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise ResultFileError(f"{path}: the posterior does not match the model "
+                              f"({type(exc).__name__}: {one_line(exc, MESSAGE_LIMIT)})") from None
+    return model

@@ -70,18 +70,18 @@ import pandas as pd
 import xarray as xr
 
 from bayes_koryo.atomic import atomic_path, atomic_write_text
-from bayes_koryo.data import TWO_MILLION_DATE
-from bayes_koryo.simulate import simulate_observations
+from bayes_koryo.model.simulate import simulate_observations
+from bayes_koryo.study import PACKAGE_SEED, PRODUCTION_DRAWS, TWO_MILLION_DATE
 
-SBC_SEED = 20131126
+SBC_SEED = PACKAGE_SEED
 """Default master seed (the package's seed; not chosen for the outcome)."""
 
-SBC_SETTINGS = {"draws": 1000, "tune": 1000, "chains": 4, "thin": 20}
+SBC_SETTINGS = {**PRODUCTION_DRAWS, "thin": 20}
 """Default fit settings of one SBC simulation: the production settings of a fit (4 chains x
 1000 draws after 1000 warm-up draws; the config's target acceptance and tree depth), so the
 calibration is that of the inference a user publishes; draws thinned by at least 20 (to at
 most L = 200 ranked draws, fewer where the ESS is lower). Every fit is also checked against
-the package's convergence gate (``bayes_koryo.diagnostics``); the outputs count the fits that
+the package's convergence gate (``bayes_koryo.inference.diagnostics``); the outputs count the fits that
 failed it (they are ranked all the same: dropping them would condition the ranks on the
 data)."""
 
@@ -96,11 +96,8 @@ BAND_SEED = 214
 
 BAND_METHOD = "simultaneous ECDF band, simulation method (Säilynoja et al. 2022; arviz_stats)"
 
-U_DATE = TWO_MILLION_DATE
-"""Date of U(May 2013), the headline test quantity."""
-
 LOG_LIKELIHOOD = "log_likelihood"
-U_MAY_2013 = f"unique_users[{U_DATE}]"
+U_MAY_2013 = f"unique_users[{TWO_MILLION_DATE}]"
 VECTOR_MEANS = ("pace_innovation_observed", "pace_innovation_forecast")
 ELEMENTWISE = "pace_deviation_observed"
 
@@ -113,7 +110,7 @@ _MODELS: dict[str, tuple] = {}
 
 def test_quantities(config) -> tuple[str, ...]:
     """Names of the SBC test quantities of a model built with ``config``."""
-    from bayes_koryo.model import free_parameters
+    from bayes_koryo.model.graph import free_parameters
 
     return (tuple(free_parameters(config)) + tuple(f"{v}_mean" for v in VECTOR_MEANS)
             + (LOG_LIKELIHOOD, U_MAY_2013))
@@ -137,7 +134,7 @@ def sbc_tasks(config=None, observations: pd.DataFrame | None = None, simulations
               thin: int = SBC_SETTINGS["thin"]) -> list[dict]:
     """The sweep's tasks (plain data): one per simulation, each with its own seed."""
     from bayes_koryo.data import load_observations
-    from bayes_koryo.inference import _as_config
+    from bayes_koryo.inference.fit import _as_config
 
     config = _as_config(config)
     observations = load_observations() if observations is None else observations
@@ -163,8 +160,8 @@ def _models(task: dict):
 
     The template keeps the real observations (simulations start from its layout); the fitter
     gets each simulated data set. Both share the per-process compiled model."""
-    from bayes_koryo.config import config_from_dict
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
+    from bayes_koryo.model.config import config_from_dict
 
     digest = str(pd.util.hash_pandas_object(task["observations"], index=True).sum())
     key = task["structure"] + digest
@@ -185,7 +182,7 @@ def truth_log_likelihood(kmodel, truth: dict) -> float:
     """Summed log-likelihood of ``kmodel``'s current observations at the true values of
     its free variables (the same compiled function as the posterior draws' log-likelihood,
     ``postprocess.log_densities``)."""
-    from bayes_koryo import postprocess
+    from bayes_koryo.inference import postprocess
 
     model = kmodel.model
     dims = model.named_vars_to_dims
@@ -208,8 +205,8 @@ def _draws_and_truth(idata, truth: dict, kmodel) -> dict[str, tuple[np.ndarray, 
             log_lik = _summed_log_likelihood(idata["log_likelihood"].to_dataset())
             out[name] = (log_lik.values, truth_log_likelihood(kmodel, truth))
         elif name == U_MAY_2013:
-            k = int(dates.get_indexer([pd.Timestamp(U_DATE)])[0])
-            out[name] = (post["unique_users"].sel(date=U_DATE).transpose("chain", "draw")
+            k = int(dates.get_indexer([pd.Timestamp(TWO_MILLION_DATE)])[0])
+            out[name] = (post["unique_users"].sel(date=TWO_MILLION_DATE).transpose("chain", "draw")
                          .values, float(truth["unique_users"][k]))
         elif name.endswith("_mean") and name.removesuffix("_mean") in VECTOR_MEANS:
             var = name.removesuffix("_mean")
@@ -241,7 +238,7 @@ def sbc_simulation(task: dict) -> dict:
     and the 50%/90% ETI bounds from all draws; ``element_rank``/``element_n_ranked`` (every
     ``pace_deviation_observed`` element); sampler diagnostics.
     """
-    from bayes_koryo.report import interval
+    from bayes_koryo.outputs.report import interval
 
     template, fitter = _models(task)
     sim_seed, fit_seed, pit_seed = (int(s) for s in
@@ -334,8 +331,8 @@ def collect(results: list[dict], tasks: list[dict], master_seed: int) -> xr.Data
              "config_name": task["config"]["name"],
              "pit": "(rank + u) / (n_ranked + 1), u ~ U(0,1) from pit_seed; draws thinned "
                     "by max(thin, ceil(N / ESS_bulk))",
-             "method": "SBC (Talts et al. 2018; Modrak et al. 2023), bayes_koryo.sbc"}
-    from bayes_koryo.runs import versions
+             "method": "SBC (Talts et al. 2018; Modrak et al. 2023), bayes_koryo.validation.sbc"}
+    from bayes_koryo.inference.runs import versions
 
     attrs.update({f"version_{k}": v for k, v in versions().items()})
     tree = xr.DataTree.from_dict({"prior_sbc": pit, "simulations": simulations})
@@ -429,9 +426,9 @@ def truth_prior_cdf(tree: xr.DataTree) -> dict[str, np.ndarray]:
     """
     import pymc as pm
 
-    from bayes_koryo.config import config_from_dict
-    from bayes_koryo.model import free_parameters
-    from bayes_koryo.priors import prior_distribution
+    from bayes_koryo.model.config import config_from_dict
+    from bayes_koryo.model.graph import free_parameters
+    from bayes_koryo.model.priors import prior_distribution
 
     config = config_from_dict(json.loads(tree.attrs["config"]), source="<sbc run>")
     truth = tree["simulations"]["truth"]
@@ -490,7 +487,7 @@ def recovery_table(tree: xr.DataTree) -> pd.DataFrame:
     1 - mean posterior variance / variance of the truths (prior variance)."""
     sims = tree["simulations"].to_dataset()
     config = json.loads(tree.attrs["config"])
-    from bayes_koryo.config import config_from_dict
+    from bayes_koryo.model.config import config_from_dict
 
     names = recovery_quantities(config_from_dict(config, source="<sbc run>"))
     n = sims.sizes["simulation"]
@@ -554,7 +551,7 @@ def run_sbc(config=None, simulations: int = 200, seed: int = SBC_SEED,
     finished so far (in completion order) are written there (:func:`write_outputs`), so a
     long sweep that is stopped leaves its partial result.
     """
-    from bayes_koryo.sweeps import run_sweep
+    from bayes_koryo.validation.sweeps import run_sweep
 
     tasks = sbc_tasks(config, observations, simulations, seed, draws, tune, chains, thin)
     start = time.perf_counter()
@@ -602,7 +599,7 @@ def ecdf_figure(tree: xr.DataTree, table: pd.DataFrame, band_prob: float = BAND_
     ``band_prob`` band (the band the pass/fail verdict uses); failing panels are marked."""
     import matplotlib.pyplot as plt
 
-    from bayes_koryo.plots import STYLE, WIDTH_FULL
+    from bayes_koryo.outputs.plots import STYLE, WIDTH_FULL
 
     pit = tree["prior_sbc"].to_dataset()
     names = list(pit.data_vars)
@@ -660,7 +657,7 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
     """
     import matplotlib.pyplot as plt
 
-    from bayes_koryo.plots import save_figure
+    from bayes_koryo.outputs.plots import save_figure
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

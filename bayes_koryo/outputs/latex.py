@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayes_koryo.errors import ConfigError
-from bayes_koryo.report import (
+from bayes_koryo.outputs.report import (
     HEADLINE_ROWS,
     KIND_NAMES,
     PROBABILITY_HEADER,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from bayes_koryo.model import MILLION, observation_blocks, time_grid
+from bayes_koryo.model.graph import MILLION, observation_blocks, time_grid
 
 
 def prior_draw(model: pm.Model, names: list[str], seed: int) -> list[np.ndarray]:

@@ -8,7 +8,7 @@ CSS. Nothing is loaded from elsewhere: no scripts, web fonts or CDN; the page's 
 Content-Security-Policy allows only inline styles and ``data:`` images, so a browser refuses
 any outside request. An unconverged run opens with a warning banner.
 
-``report_figures(model)`` renders the figures of ``bayes_koryo.plots`` for the page;
+``report_figures(model)`` renders the figures of ``bayes_koryo.outputs.plots`` for the page;
 ``write_page`` writes the page atomically. ``tests/test_webpage.py`` loads the page in headless
 Chromium (images decoded, no console error, screenshot and print-to-PDF, the same headline
 numbers as ``report --format json``).
@@ -22,7 +22,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from bayes_koryo.report import (
+from bayes_koryo.outputs.report import (
     PROBABILITY_HEADER,
     Report,
     diagnostics_line,
@@ -80,7 +80,7 @@ FIGURE_TEXT = {
                          "Dot chart of each reported figure divided by its replicate's median, "
                          "with the replicate's 50% and 90% intervals."),
 }
-"""Caption and alt text of each figure of ``bayes_koryo.plots.FIGURES``."""
+"""Caption and alt text of each figure of ``bayes_koryo.outputs.plots.FIGURES``."""
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,10 @@ class Figure:
 
 
 def report_figures(model) -> list[Figure]:
-    """Every figure of ``bayes_koryo.plots`` for ``model``, rendered as PNG."""
+    """Every figure of ``bayes_koryo.outputs.plots`` for ``model``, rendered as PNG."""
     import matplotlib.pyplot as plt
 
-    from bayes_koryo import plots
+    from bayes_koryo.outputs import plots
 
     figures = []
     for name in plots.FIGURES:

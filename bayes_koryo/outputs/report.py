@@ -9,7 +9,7 @@ Counts are in millions (people or SIMs); shares are fractions.
 Entry points: ``build_report(model)`` returns a :class:`Report` (the raw table, the
 probabilities and the provenance); ``render(report, fmt)`` writes it as ``md``, ``csv`` or
 ``json`` (the JSON fields are documented in the README) — the LaTeX snippets are
-``bayes_koryo.latex`` and the HTML page ``bayes_koryo.webpage``, both built on this module;
+``bayes_koryo.outputs.latex`` and the HTML page ``bayes_koryo.outputs.webpage``, both built on this module;
 ``forecast_table(model, dates)`` summarises ``KoryoModel.forecast`` the same way.
 """
 
@@ -24,17 +24,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_koryo.data import HEADLINE_DATES, ONE_MILLION_DATE, TWO_MILLION_DATE
-
-CI_PROB = 0.90
-CI_KIND = "ETI"
-CI_KINDS = ("ETI", "HDI")
-KIND_NAMES = {"ETI": "equal-tailed interval", "HDI": "highest-density interval"}
+from bayes_koryo.inference.summaries import as_draws, check_kind, interval, interval_label
+from bayes_koryo.study import (
+    CI_KIND,
+    CI_PROB,
+    DECOMPOSITION_DATE,
+    HEADLINE_DATES,
+    KIND_NAMES,
+    ONE_MILLION_DATE,
+    TWO_MILLION_DATE,
+)
 
 REPORT_FORMATS = ("md", "latex", "html", "csv", "json")
 """Formats of ``bayes-koryo report --format``."""
 TEXT_FORMATS = ("md", "csv", "json")
-"""Formats ``render`` writes (latex: ``bayes_koryo.latex``; html: ``bayes_koryo.webpage``)."""
+"""Formats ``render`` writes (latex: ``bayes_koryo.outputs.latex``; html: ``bayes_koryo.outputs.webpage``)."""
 JSON_FIELDS = ("quantity", "date", "units", "median", "mean", "sd", "ci_low", "ci_high",
                "ci_prob", "ci_kind", "prior_ci_low", "prior_ci_high", "r_hat", "ess_bulk",
                "ess_tail", "mcse_median", "mcse_mean", "mcse_ci_low", "mcse_ci_high",
@@ -45,7 +49,6 @@ JSON_FIELDS = ("quantity", "date", "units", "median", "mean", "sd", "ci_low", "c
 PRIOR_DRAWS = 2000
 """Prior draws sampled for the prior intervals when a run file carries no prior group."""
 
-DECOMPOSITION_DATE = TWO_MILLION_DATE
 DECOMPOSITION_PARTS = ("unique_users", "extra_sims", "official_lines", "inactive_numbers")
 
 
@@ -90,38 +93,8 @@ def _draws(ds: xr.Dataset, q: Quantity) -> xr.DataArray:
     return da.sel(date=q.date) if q.date is not None and "date" in da.dims else da
 
 
-def _as_draws(draws) -> xr.DataArray:
-    """(chain, draw) DataArray from a DataArray or a flat array of draws."""
-    if isinstance(draws, xr.DataArray):
-        return draws
-    values = np.asarray(draws, dtype=float)
-    return xr.DataArray(values.reshape(1, -1) if values.ndim == 1 else values,
-                        dims=("chain", "draw"))
 
 
-def check_kind(kind: str) -> str:
-    """The interval kind, upper-cased; ValueError unless it is 'ETI' or 'HDI'."""
-    if str(kind).upper() not in CI_KINDS:
-        raise ValueError(f"interval kind must be one of {CI_KINDS}, got {kind!r}")
-    return str(kind).upper()
-
-
-def interval(draws, prob: float = CI_PROB, kind: str = CI_KIND) -> tuple[float, float]:
-    """(low, high) credible interval of ``kind`` ('ETI' or 'HDI') and mass ``prob``.
-
-    ``draws``: a (chain, draw) DataArray or a flat array of draws.
-    """
-    if kind not in CI_KINDS:
-        raise ValueError(f"interval kind must be one of {CI_KINDS}, got {kind!r}")
-    ds = _as_draws(draws).rename(None).to_dataset(name="x")
-    func = azs.eti if kind == "ETI" else azs.hdi
-    bounds = func(ds, prob=prob)["x"].values
-    return float(bounds[0]), float(bounds[1])
-
-
-def interval_label(prob: float = CI_PROB, kind: str = CI_KIND) -> str:
-    """'90% ETI': the mass and kind of an interval, as every table heads it."""
-    return f"{prob * 100:g}% {kind}"
 
 
 # --------------------------------------------------------------------------- digits
@@ -182,7 +155,7 @@ def summarise(idata, quantities: list[Quantity], prior: xr.Dataset | None = None
 def summary_row(draws, quantity: str, date: str | None, units: str, prob: float = CI_PROB,
                 kind: str = CI_KIND, prior_draws=None) -> dict:
     """One row of a report table (see ``JSON_FIELDS``) from (chain, draw) draws."""
-    draws = _as_draws(draws).rename(None)
+    draws = as_draws(draws).rename(None)
     ds = draws.to_dataset(name="x")
     low, high = interval(draws, prob, kind)
     p_low, p_high = (interval(prior_draws, prob, kind) if prior_draws is not None
@@ -348,7 +321,7 @@ def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
     if reported is not None:
         attrs[REPORTED_AT_DECOMPOSITION] = reported
     if "versions_json" not in attrs:  # an unsaved fit: the versions of this process
-        from bayes_koryo.runs import versions
+        from bayes_koryo.inference.runs import versions
 
         attrs["versions_json"] = json.dumps(versions(), sort_keys=True)
     if model.diagnostics is not None:  # recomputed from the draws when a run is loaded
@@ -368,7 +341,7 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "json":
         return to_json(table)
     raise ValueError(f"render writes {', '.join(TEXT_FORMATS)}, not {fmt!r} (latex: "
-                     "bayes_koryo.latex.snippet; html: bayes_koryo.webpage.page)")
+                     "bayes_koryo.outputs.latex.snippet; html: bayes_koryo.outputs.webpage.page)")
 
 
 def to_json(table: pd.DataFrame) -> str:
@@ -489,8 +462,8 @@ quantities they stand in for, for the methods paragraph."""
 
 def _coordinates_text(config_json: str | None) -> str:
     """The methods sentence on the sampler coordinates of a run's config ("" if original)."""
-    from bayes_koryo.config import config_from_dict
-    from bayes_koryo.model import sampler_coordinates
+    from bayes_koryo.model.config import config_from_dict
+    from bayes_koryo.model.graph import sampler_coordinates
 
     config = json.loads(config_json or "{}")
     if "coordinates" not in config.get("sampler", {}):  # runs before 0.4.0: original coordinates

@@ -10,7 +10,7 @@ kind (``config.log_sd``):
 
 * audited counts: ``log y ~ Normal(log S, sd)`` -> log density of log y (per log unit);
 * rounded figures, statements, milestones: ``P(log lower < log S + eps < log upper)``,
-  ``eps ~ N(0, sd)``, with ``bayes_koryo.model.interval_logp`` -> log probability.
+  ``eps ~ N(0, sd)``, with ``bayes_koryo.model.graph.interval_logp`` -> log probability.
 
 ``elpd`` of a figure is ``log mean_s p(y | theta_s)`` over the posterior draws (an exact
 M-step-ahead predictive density; Bürkner, Gabry & Vehtari 2020, J. Stat. Comput. Simul.
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_koryo.report import CI_KIND
+from bayes_koryo.outputs.report import CI_KIND
 
 DEFAULT_CUTOFFS = ("2010-12-31", "2011-06-30", "2011-09-30", "2012-02-29")
 """End-2010, mid-2011, Sep-2011 and Feb-2012 (after the 1M milestone)."""
@@ -56,8 +56,8 @@ def split_observations(observations: pd.DataFrame, cutoff, kinds) -> tuple[pd.Da
 
 def lfo_task(config_path, cutoff: str, settings=None) -> dict:
     """A sweep task (plain data) for one model TOML and cut-off."""
-    from bayes_koryo.config import load_config
-    from bayes_koryo.sensitivity import VariantSettings
+    from bayes_koryo.model.config import load_config
+    from bayes_koryo.validation.sensitivity import VariantSettings
 
     settings = settings or VariantSettings()
     config = load_config(config_path)
@@ -74,7 +74,7 @@ def _interval_logp(mu, lower, upper, sd) -> np.ndarray:
     """The model's interval likelihood (``model.interval_logp``) at numpy values."""
     import pytensor.tensor as pt
 
-    from bayes_koryo.model import interval_logp
+    from bayes_koryo.model.graph import interval_logp
 
     mu = pt.as_tensor_variable(np.asarray(mu, float))
     return np.asarray(interval_logp(0.0, mu, float(lower), float(upper), float(sd)).eval())
@@ -121,9 +121,9 @@ def score_figures(kmodel, test: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 def fit_lfo(task: dict) -> list[dict]:
     """Refit one model on the figures up to one cut-off and score the later ones."""
-    from bayes_koryo.config import config_from_dict
     from bayes_koryo.data import load_observations
-    from bayes_koryo.inference import KoryoModel
+    from bayes_koryo.inference.fit import KoryoModel
+    from bayes_koryo.model.config import config_from_dict
 
     config = config_from_dict(task["config"], source=task["path"])
     train, test = split_observations(load_observations(), task["cutoff"], config.kinds)
@@ -191,7 +191,7 @@ def summarise_lfo(scores: pd.DataFrame) -> pd.DataFrame:
 def run_lfo(paths, cutoffs=DEFAULT_CUTOFFS, settings=None, scheduler: str | None = None,
             workers: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores, summary) for every model TOML in ``paths`` and cut-off (``run_sweep``)."""
-    from bayes_koryo.sweeps import run_sweep
+    from bayes_koryo.validation.sweeps import run_sweep
 
     cutoffs = [dt.date.fromisoformat(str(c)).isoformat() for c in cutoffs]
     tasks = [lfo_task(p, c, settings) for p in paths for c in cutoffs]
@@ -217,7 +217,7 @@ LFO_NOTES = (
 def write_lfo(scores: pd.DataFrame, summary: pd.DataFrame, out_dir, meta: dict | None = None
               ) -> list[Path]:
     """Write ``lfo_scores.*`` and ``lfo_summary.*`` (csv, json, md) to ``out_dir``."""
-    from bayes_koryo.sensitivity import write_table
+    from bayes_koryo.validation.sensitivity import write_table
 
     out_dir = Path(out_dir)
     meta = {**(meta or {}), "seeds": sorted({int(s) for s in scores["seed"]})}
