@@ -24,8 +24,16 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_text", "check_output_dir", "check_output_file",
-           "clean_stale_temps", "new_file_mode", "replace_marked_block", "temp_files"]
+__all__ = [
+    "atomic_path",
+    "atomic_write_text",
+    "check_output_dir",
+    "check_output_file",
+    "clean_stale_temps",
+    "new_file_mode",
+    "replace_marked_block",
+    "temp_files",
+]
 
 
 def _temp_re(path: Path) -> re.Pattern[str]:
@@ -90,28 +98,32 @@ def _output_error(path: Path, problem: str):
 
 def check_output_dir(directory: str | Path) -> Path:
     """Make sure files can be written into ``directory``: create it (with its parents) if
-    needed and write and remove a probe file there. Raises ``OutputPathError`` (one line)."""
+    needed and write and remove a probe file there. Raises ``OutputPathError`` (one line).
+    """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise _output_error(directory, "exists and is not a folder")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _output_error(directory, f"cannot create this folder ({exc.strerror or exc})"
-                            ) from None
+        raise _output_error(
+            directory, f"cannot create this folder ({exc.strerror or exc})"
+        ) from None
     try:
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-probe.", suffix=".tmp"):
             pass
     except OSError as exc:
-        raise _output_error(directory, f"cannot write in this folder ({exc.strerror or exc})"
-                            ) from None
+        raise _output_error(
+            directory, f"cannot write in this folder ({exc.strerror or exc})"
+        ) from None
     return directory
 
 
 def check_output_file(path: str | Path, overwrite: bool = False) -> Path:
     """Make sure ``path`` can be written as a file: not a folder, not an existing file
     unless ``overwrite``, and its folder creatable and writable (``check_output_dir``).
-    Raises ``OutputPathError`` (one line, exit code 2)."""
+    Raises ``OutputPathError`` (one line, exit code 2).
+    """
     path = Path(path)
     if path.is_dir():
         raise _output_error(path, "is a folder; give a file name")
@@ -135,8 +147,9 @@ def atomic_path(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
-                                dir=path.parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
     temp = Path(name)
     try:
@@ -172,7 +185,8 @@ def replace_marked_block(path: str | Path, begin: str, end: str, body: str) -> P
     """Replace everything between the marker lines ``begin`` and ``end`` of the text file
     ``path`` with ``body`` (markers kept), atomically: how generated tables get into
     README.md, MODEL.md and BENCHMARKS.md. Raises ValueError naming the file when a marker is
-    missing or occurs twice."""
+    missing or occurs twice.
+    """
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):

@@ -12,7 +12,8 @@ MESSAGE_LIMIT = 300  # characters of a nested error quoted inside another messag
 
 def one_line(text: object, limit: int | None = None) -> str:
     """``str(text)`` on one line (line breaks and the blanks around them become one space),
-    cut to ``limit`` characters when given."""
+    cut to ``limit`` characters when given.
+    """
     line = re.sub(r"\s*[\r\n]+\s*", " ", str(text)).strip()
     return line if limit is None else line[:limit]
 
@@ -55,7 +56,8 @@ class ResultFileError(KoryoError):
 class OutputPathError(ResultFileError):
     """An output location cannot be written (a directory where a file is wanted, a folder
     that cannot be created or written, an existing file without ``--force``). Raised before
-    any data are read or any model is compiled."""
+    any data are read or any model is compiled.
+    """
 
 
 class ConvergenceError(KoryoError):
@@ -66,6 +68,7 @@ class ConvergenceError(KoryoError):
 
 class ThresholdError(KoryoError):
     """``bayes-koryo check``: a saved run misses a convergence or predictive threshold
-    (exit code 1)."""
+    (exit code 1).
+    """
 
     exit_code = 1

@@ -1,5 +1,6 @@
 """The package's name and version (the installed distribution's; the source tree's when the
-package runs uninstalled). Every layer may import this module; it imports nothing of ours."""
+package runs uninstalled). Every layer may import this module; it imports nothing of ours.
+"""
 
 from importlib import metadata
 

@@ -23,8 +23,12 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SETTINGS = (("original", "diag", 0.9), ("pinned", "diag", 0.9), ("pinned", "diag", 0.95),
-            ("pinned", "low_rank", 0.9))
+SETTINGS = (
+    ("original", "diag", 0.9),
+    ("pinned", "diag", 0.9),
+    ("pinned", "diag", 0.95),
+    ("pinned", "low_rank", 0.9),
+)
 """(sampler.coordinates, sampler.adaptation, sampler.target_accept) settings compared."""
 SEEDS = (1, 2, 3, 4)
 BEGIN, END = "<!-- geometry:begin -->", "<!-- geometry:end -->"
@@ -43,23 +47,30 @@ def one_fit(model, seed: int) -> dict:
     u = idata["posterior"]["unique_users"].sel(date="2013-05-28").values.ravel()
     q05, q50, q95 = np.quantile(u, [0.05, 0.5, 0.95])
     s = model.config.sampler
-    return {"coordinates": s.coordinates, "adaptation": s.adaptation,
-            "target_accept": s.target_accept, "seed": seed,
-            "divergences": int(stats["diverging"].sum()),
-            "steps_per_draw": round(float(stats["n_steps"].mean()), 1),
-            "sampling_seconds": round(seconds, 1), "converged": bool(summary["converged"]),
-            "max_r_hat": round(summary["max_r_hat"], 4),
-            "min_ess_bulk": round(float(worst["ess_bulk"]), 0),
-            "min_ess_quantity": str(worst["quantity"]),
-            "min_ess_per_second": round(float(worst["ess_bulk"]) / seconds, 1),
-            "u_2013_05_28": [round(float(q), 4) for q in (q05, q50, q95)]}
+    return {
+        "coordinates": s.coordinates,
+        "adaptation": s.adaptation,
+        "target_accept": s.target_accept,
+        "seed": seed,
+        "divergences": int(stats["diverging"].sum()),
+        "steps_per_draw": round(float(stats["n_steps"].mean()), 1),
+        "sampling_seconds": round(seconds, 1),
+        "converged": bool(summary["converged"]),
+        "max_r_hat": round(summary["max_r_hat"], 4),
+        "min_ess_bulk": round(float(worst["ess_bulk"]), 0),
+        "min_ess_quantity": str(worst["quantity"]),
+        "min_ess_per_second": round(float(worst["ess_bulk"]) / seconds, 1),
+        "u_2013_05_28": [round(float(q), 4) for q in (q05, q50, q95)],
+    }
 
 
 def markdown_table(rows: list[dict]) -> str:
     """One line per fit, as written into BENCHMARKS.md."""
-    head = ("| coordinates | adaptation | target accept | seed | steps/draw | divergences | "
-            "max R-hat | lowest bulk ESS (quantity) | its ESS/s | sampling s | gate | "
-            "U(May 2013) median [90% ETI], M |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    head = (
+        "| coordinates | adaptation | target accept | seed | steps/draw | divergences | "
+        "max R-hat | lowest bulk ESS (quantity) | its ESS/s | sampling s | gate | "
+        "U(May 2013) median [90% ETI], M |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
     lines = [head]
     for r in rows:
         q05, q50, q95 = r["u_2013_05_28"]
@@ -68,7 +79,8 @@ def markdown_table(rows: list[dict]) -> str:
             f"| {r['steps_per_draw']:.0f} | {r['divergences']} | {r['max_r_hat']:.3f} | "
             f"{r['min_ess_bulk']:.0f} ({r['min_ess_quantity']}) | {r['min_ess_per_second']:.0f} | "
             f"{r['sampling_seconds']:.1f} | {'pass' if r['converged'] else 'FAIL'} | "
-            f"{q50:.3f} [{q05:.3f}, {q95:.3f}] |")
+            f"{q50:.3f} [{q05:.3f}, {q95:.3f}] |"
+        )
     return "\n".join(lines)
 
 
@@ -79,13 +91,19 @@ def markdown_summary(rows: list[dict]) -> str:
     settings: dict[tuple, list[dict]] = {}
     for r in rows:
         settings.setdefault((r["coordinates"], r["adaptation"], r["target_accept"]), []).append(r)
-    medians = {key: {k: statistics.median(r[k] for r in group)
-                     for k in ("steps_per_draw", "sampling_seconds", "min_ess_per_second")}
-               for key, group in settings.items()}
+    medians = {
+        key: {
+            k: statistics.median(r[k] for r in group)
+            for k in ("steps_per_draw", "sampling_seconds", "min_ess_per_second")
+        }
+        for key, group in settings.items()
+    }
     reference = next(iter(medians))
-    lines = ["| setting | fits | passed the gate | divergences (sum) | median steps/draw | "
-             "median sampling s | median lowest-ESS/s | steps vs first | lowest-ESS/s vs first "
-             "|\n|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| setting | fits | passed the gate | divergences (sum) | median steps/draw | "
+        "median sampling s | median lowest-ESS/s | steps vs first | lowest-ESS/s vs first "
+        "|\n|---|---|---|---|---|---|---|---|---|"
+    ]
     for key, group in settings.items():
         m, ref = medians[key], medians[reference]
         lines.append(
@@ -93,7 +111,8 @@ def markdown_summary(rows: list[dict]) -> str:
             f"{sum(r['converged'] for r in group)} | {sum(r['divergences'] for r in group)} | "
             f"{m['steps_per_draw']:.0f} | {m['sampling_seconds']:.1f} | "
             f"{m['min_ess_per_second']:.0f} | {m['steps_per_draw'] / ref['steps_per_draw']:.2f}x "
-            f"| {m['min_ess_per_second'] / ref['min_ess_per_second']:.2f}x |")
+            f"| {m['min_ess_per_second'] / ref['min_ess_per_second']:.2f}x |"
+        )
     return "\n".join(lines)
 
 
@@ -101,18 +120,27 @@ def write_markdown(path: Path, results: dict) -> None:
     """Replace the marked block of ``path`` with the tables of ``results``."""
     from bayes_koryo.atomic import replace_marked_block
 
-    replace_marked_block(path, BEGIN, END,
-                         f"{markdown_summary(results['rows'])}\n\nEvery fit:\n\n"
-                         f"{markdown_table(results['rows'])}\n\n({results['note']})")
+    replace_marked_block(
+        path,
+        BEGIN,
+        END,
+        f"{markdown_summary(results['rows'])}\n\nEvery fit:\n\n"
+        f"{markdown_table(results['rows'])}\n\n({results['note']})",
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "geometry.json")
-    parser.add_argument("--markdown", type=Path, default=None,
-                        help="regenerate the geometry table of this Markdown file")
-    parser.add_argument("--from-json", action="store_true",
-                        help="do not fit: regenerate --markdown from --out")
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="regenerate the geometry table of this Markdown file",
+    )
+    parser.add_argument(
+        "--from-json", action="store_true", help="do not fit: regenerate --markdown from --out"
+    )
     args = parser.parse_args(argv)
     from bayes_koryo.atomic import atomic_write_text
     from bayes_koryo.inference.fit import KoryoModel
@@ -124,17 +152,26 @@ def main(argv=None) -> int:
         base = load_config(ROOT / "models" / "baseline.toml")
         rows = []
         for coordinates, adaptation, target_accept in SETTINGS:
-            model = KoryoModel(base.replace(sampler={"coordinates": coordinates,
-                                                     "adaptation": adaptation,
-                                                     "target_accept": target_accept}))
+            model = KoryoModel(
+                base.replace(
+                    sampler={
+                        "coordinates": coordinates,
+                        "adaptation": adaptation,
+                        "target_accept": target_accept,
+                    }
+                )
+            )
             for seed in SEEDS:
                 rows.append(one_fit(model, seed))
                 print(json.dumps(rows[-1]), flush=True)
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True).stdout.strip()
-        note = (f"benchmarks/geometry.py, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
-                f"commit {commit}, {os.cpu_count()} cores, load at the end "
-                f"{os.getloadavg()[0]:.1f}")
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        note = (
+            f"benchmarks/geometry.py, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+            f"commit {commit}, {os.cpu_count()} cores, load at the end "
+            f"{os.getloadavg()[0]:.1f}"
+        )
         results = {"note": note, "rows": rows}
         atomic_write_text(args.out, json.dumps(results, indent=1) + "\n", overwrite=True)
         print(f"wrote {args.out}")

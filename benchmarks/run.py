@@ -32,39 +32,78 @@ CONFIG = ROOT / "models" / "baseline.toml"
 SEED = PACKAGE_SEED  # the baseline's seed (also models/baseline.toml)
 U_DATE = TWO_MILLION_DATE
 PACKAGES = ("bayes_koryo", "pymc", "pytensor", "nutpie", "numba", "arviz", "numpy", "xarray")
-SCHEMA_KEYS = ("schema", "quick", "machine", "settings", "cold_fit", "peer", "warm_refit",
-               "sbc", "efficiency", "memory", "targets")
+SCHEMA_KEYS = (
+    "schema",
+    "quick",
+    "machine",
+    "settings",
+    "cold_fit",
+    "peer",
+    "warm_refit",
+    "sbc",
+    "efficiency",
+    "memory",
+    "targets",
+)
 SCHEMA = 1
 
 TARGETS = {
     "cold_fit_no_cache_median_s": 20.0,  # cold fit, empty compile caches, median
-    "cold_fit_median_s": 10.0,          # cold fit with the caches of an earlier run, median
-    "peer_over_ours": 3.0,              # peer / ours, at least
-    "warm_refit_median_s": 3.0,         # new data or new priors, no recompilation
+    "cold_fit_median_s": 10.0,  # cold fit with the caches of an earlier run, median
+    "peer_over_ours": 3.0,  # peer / ours, at least
+    "warm_refit_median_s": 3.0,  # new data or new priors, no recompilation
     "sbc_200_minutes": 10.0,
     "peak_rss_mib": 1536.0,
     "divergences": 0,
 }
 """Targets of the speed work (at most, except ``peer_over_ours``: at least)."""
 
-FULL = {"draws": 1000, "tune": 1000, "chains": 4, "cold_repeats": 3, "peer_repeats": 1,
-        "warm_repeats": 5, "sbc_simulations": 5}
-QUICK = {"draws": 40, "tune": 40, "chains": 2, "cold_repeats": 1, "peer_repeats": 1,
-         "warm_repeats": 1, "sbc_simulations": 1}
+FULL = {
+    "draws": 1000,
+    "tune": 1000,
+    "chains": 4,
+    "cold_repeats": 3,
+    "peer_repeats": 1,
+    "warm_repeats": 5,
+    "sbc_simulations": 5,
+}
+QUICK = {
+    "draws": 40,
+    "tune": 40,
+    "chains": 2,
+    "cold_repeats": 1,
+    "peer_repeats": 1,
+    "warm_repeats": 1,
+    "sbc_simulations": 1,
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: tiny draws, 1 repeat")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
-    parser.add_argument("--peer-repeats", type=int, default=None,
-                        help="plain-PyMC cold fits (default 1: ~10+ minutes each at 4x1000)")
-    parser.add_argument("--skip", action="append", default=[],
-                        choices=["cold", "peer", "warm", "sbc"], help="leave a part out")
-    parser.add_argument("--markdown", type=Path, default=None,
-                        help="regenerate the <!-- run:begin --> block of this Markdown file")
-    parser.add_argument("--from-json", action="store_true",
-                        help="do not measure: regenerate --markdown from --out")
+    parser.add_argument(
+        "--peer-repeats",
+        type=int,
+        default=None,
+        help="plain-PyMC cold fits (default 1: ~10+ minutes each at 4x1000)",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["cold", "peer", "warm", "sbc"],
+        help="leave a part out",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="regenerate the <!-- run:begin --> block of this Markdown file",
+    )
+    parser.add_argument(
+        "--from-json", action="store_true", help="do not measure: regenerate --markdown from --out"
+    )
     return parser.parse_args(argv)
 
 
@@ -77,27 +116,49 @@ def load() -> float:
 def machine_facts() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                   if line.startswith("MemTotal"))
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
     versions = {}
     for name in PACKAGES:
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
             versions[name] = None
-    git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                         text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                                cwd=ROOT, capture_output=True, text=True).stdout.strip())
-    return {"cpu": cpu, "cores": os.cpu_count(),
-            "cores_usable": len(os.sched_getaffinity(0)),
-            "ram_gib": round(mem_kib / 2**20, 1), "python": platform.python_version(),
-            "platform": platform.platform(), "versions": versions,
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "git_commit": git, "git_dirty": dirty, "load_at_start": list(os.getloadavg())}
+    git = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = bool(
+        subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)),
+        "ram_gib": round(mem_kib / 2**20, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "git_commit": git,
+        "git_dirty": dirty,
+        "load_at_start": list(os.getloadavg()),
+    }
 
 
 # ---------------------------------------------------------------------------- subprocesses
@@ -106,22 +167,35 @@ def run_child(cmd: list[str], env: dict | None = None) -> dict:
     and load before/after."""
     before = load()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=False)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=False,
+    )
     output = proc.stdout.read()
     _, status, rusage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"seconds": round(seconds, 2), "max_rss_mib": round(rusage.ru_maxrss / 1024, 1),
-            "exit_code": proc.returncode, "load_before": before, "load_after": load(),
-            "output_tail": output.decode(errors="replace")[-600:]}
+    return {
+        "seconds": round(seconds, 2),
+        "max_rss_mib": round(rusage.ru_maxrss / 1024, 1),
+        "exit_code": proc.returncode,
+        "load_before": before,
+        "load_after": load(),
+        "output_tail": output.decode(errors="replace")[-600:],
+    }
 
 
 def fresh_cache_env(root: Path) -> dict:
     """Environment pointing pytensor's compiledir and numba's cache at a new empty folder."""
     root.mkdir(parents=True, exist_ok=True)
-    return {"PYTENSOR_FLAGS": f"compiledir={root / 'pytensor'}",
-            "NUMBA_CACHE_DIR": str(root / "numba")}
+    return {
+        "PYTENSOR_FLAGS": f"compiledir={root / 'pytensor'}",
+        "NUMBA_CACHE_DIR": str(root / "numba"),
+    }
 
 
 def cold_runs(cmd_for, repeats: int, tmp: Path, label: str) -> dict:
@@ -132,20 +206,30 @@ def cold_runs(cmd_for, repeats: int, tmp: Path, label: str) -> dict:
     for i in range(repeats):
         env = fresh_cache_env(primed if i == 0 else tmp / f"{label}_cache_{i}")
         without.append(run_child(cmd_for(tmp / f"{label}_nocache_{i}"), env))
-        print(f"  {label} without cache #{i + 1}: {without[-1]['seconds']} s "
-              f"(load {without[-1]['load_before']})", flush=True)
+        print(
+            f"  {label} without cache #{i + 1}: {without[-1]['seconds']} s "
+            f"(load {without[-1]['load_before']})",
+            flush=True,
+        )
     for i in range(repeats):
-        with_cache.append(run_child(cmd_for(tmp / f"{label}_cache_{i}.out"),
-                                    fresh_cache_env(primed)))
-        print(f"  {label} with cache #{i + 1}: {with_cache[-1]['seconds']} s "
-              f"(load {with_cache[-1]['load_before']})", flush=True)
+        with_cache.append(
+            run_child(cmd_for(tmp / f"{label}_cache_{i}.out"), fresh_cache_env(primed))
+        )
+        print(
+            f"  {label} with cache #{i + 1}: {with_cache[-1]['seconds']} s "
+            f"(load {with_cache[-1]['load_before']})",
+            flush=True,
+        )
     return {"without_cache": summarise(without), "with_cache": summarise(with_cache)}
 
 
 def summarise(runs: list[dict]) -> dict:
     ok = [r for r in runs if r["exit_code"] in (0, 3)]  # 3: saved but unconverged (quick)
-    return {"median_s": round(statistics.median(r["seconds"] for r in ok), 2) if ok else None,
-            "max_rss_mib": max((r["max_rss_mib"] for r in ok), default=None), "runs": runs}
+    return {
+        "median_s": round(statistics.median(r["seconds"] for r in ok), 2) if ok else None,
+        "max_rss_mib": max((r["max_rss_mib"] for r in ok), default=None),
+        "runs": runs,
+    }
 
 
 PEER_SCRIPT = """
@@ -177,17 +261,46 @@ def peer_cmd(settings: dict, tmp: Path):
     script.write_text(PEER_SCRIPT)
 
     def cmd(out: Path) -> list[str]:
-        return [sys.executable, str(script), str(settings["draws"]), str(settings["tune"]),
-                str(settings["chains"]), str(SEED), str(out) + ".json", str(CONFIG)]
+        return [
+            sys.executable,
+            str(script),
+            str(settings["draws"]),
+            str(settings["tune"]),
+            str(settings["chains"]),
+            str(SEED),
+            str(out) + ".json",
+            str(CONFIG),
+        ]
+
     return cmd
 
 
 def ours_cmd(settings: dict, quick: bool):
     def cmd(out: Path) -> list[str]:
-        extra = (["--draws", str(settings["draws"]), "--tune", str(settings["tune"]),
-                  "--chains", str(settings["chains"])] if quick else [])
-        return [str(VENV_BIN / "bayes-koryo"), "fit", str(CONFIG), "--out", str(out) + ".nc",
-                "--no-progress", "--allow-unconverged", "--force", *extra]
+        extra = (
+            [
+                "--draws",
+                str(settings["draws"]),
+                "--tune",
+                str(settings["tune"]),
+                "--chains",
+                str(settings["chains"]),
+            ]
+            if quick
+            else []
+        )
+        return [
+            str(VENV_BIN / "bayes-koryo"),
+            "fit",
+            str(CONFIG),
+            "--out",
+            str(out) + ".nc",
+            "--no-progress",
+            "--allow-unconverged",
+            "--force",
+            *extra,
+        ]
+
     return cmd
 
 
@@ -208,15 +321,19 @@ def efficiency(idata) -> dict:
             worst_name, worst = name, float(np.nanmin(values))
     u = float(az.ess(post["unique_users"].sel(date=U_DATE).values, method="bulk"))
     stats = idata["sample_stats"]
-    return {"sampling_seconds": round(secs, 2),
-            "ess_bulk_unique_users_2013_05_28": round(u, 1),
-            "ess_per_s_unique_users_2013_05_28": round(u / secs, 2),
-            "slowest_parameter": worst_name, "ess_bulk_slowest": round(worst, 1),
-            "ess_per_s_slowest": round(worst / secs, 2),
-            "divergences": int(stats["diverging"].sum()),
-            "mean_steps_per_draw": round(float(stats["n_steps"].mean()), 1),
-            "draws": int(idata.attrs["draws"]), "chains": int(idata.attrs["chains"]),
-            "seed": int(idata.attrs["seed"])}
+    return {
+        "sampling_seconds": round(secs, 2),
+        "ess_bulk_unique_users_2013_05_28": round(u, 1),
+        "ess_per_s_unique_users_2013_05_28": round(u / secs, 2),
+        "slowest_parameter": worst_name,
+        "ess_bulk_slowest": round(worst, 1),
+        "ess_per_s_slowest": round(worst / secs, 2),
+        "divergences": int(stats["diverging"].sum()),
+        "mean_steps_per_draw": round(float(stats["n_steps"].mean()), 1),
+        "draws": int(idata.attrs["draws"]),
+        "chains": int(idata.attrs["chains"]),
+        "seed": int(idata.attrs["seed"]),
+    }
 
 
 def _free_names(idata) -> set[str]:
@@ -242,24 +359,33 @@ def warm_refits(settings: dict, repeats: int) -> tuple[dict, object]:
     model.fit(seed=SEED, **fit_args)  # the first fit also compiles the post-processing
     first_s = time.perf_counter() - first
     real = model.observations
-    results = {"compile_s": round(compile_s, 2), "first_fit_s": round(first_s, 2),
-               "set_observations": [], "set_priors": []}
+    results = {
+        "compile_s": round(compile_s, 2),
+        "first_fit_s": round(first_s, 2),
+        "set_observations": [],
+        "set_priors": [],
+    }
     base_sigma = model.config.priors["deviation_scale"].to_dict()
     for i in range(repeats):
         simulated, _ = simulate_observations(model, seed=SEED + i)
-        results["set_observations"].append(_timed_refit(
-            model, lambda s=simulated: model.set_observations(s), SEED + i, fit_args))
+        results["set_observations"].append(
+            _timed_refit(model, lambda s=simulated: model.set_observations(s), SEED + i, fit_args)
+        )
         model.set_observations(real)
     for i in range(repeats):
         spec = dict(base_sigma, sigma=0.25 + 0.02 * i)
-        results["set_priors"].append(_timed_refit(
-            model, lambda s=spec: model.set_priors({"deviation_scale": s}), SEED + i, fit_args))
+        results["set_priors"].append(
+            _timed_refit(
+                model, lambda s=spec: model.set_priors({"deviation_scale": s}), SEED + i, fit_args
+            )
+        )
     model.set_priors({"deviation_scale": base_sigma})
     for kind in ("set_observations", "set_priors"):
         runs = results[kind]
         results[f"{kind}_median_s"] = round(statistics.median(r["seconds"] for r in runs), 2)
         results[f"{kind}_median_sampling_s"] = round(
-            statistics.median(r["sampling_seconds"] for r in runs), 2)
+            statistics.median(r["sampling_seconds"] for r in runs), 2
+        )
     model.fit(seed=SEED, **fit_args)
     return results, model
 
@@ -270,11 +396,15 @@ def _timed_refit(model, swap, seed: int, fit_args: dict) -> dict:
     swap()
     model.fit(seed=seed, **fit_args)
     seconds = time.perf_counter() - start
-    return {"seconds": round(seconds, 2), "seed": seed,
-            "sampling_seconds": round(float(model.idata.attrs["sampling_seconds"]), 2),
-            "recompiled": bool(model.compile_seconds), "divergences":
-            int(model.idata["sample_stats"]["diverging"].sum()),
-            "load_before": before, "load_after": load()}
+    return {
+        "seconds": round(seconds, 2),
+        "seed": seed,
+        "sampling_seconds": round(float(model.idata.attrs["sampling_seconds"]), 2),
+        "recompiled": bool(model.compile_seconds),
+        "divergences": int(model.idata["sample_stats"]["diverging"].sum()),
+        "load_before": before,
+        "load_after": load(),
+    }
 
 
 def sbc_throughput(simulations: int, quick: bool) -> dict:
@@ -292,10 +422,17 @@ def sbc_throughput(simulations: int, quick: bool) -> dict:
     how = "bayes_koryo.validation.sbc.sbc_simulation, one process (each fit's chains on the cores)"
     seconds = time.perf_counter() - start
     per_minute = simulations / (seconds / 60)
-    return {"how": how, "settings": settings, "simulations": simulations, "seed": SEED,
-            "seconds": round(seconds, 2), "per_minute": round(per_minute, 3),
-            "projected_200_minutes": round(200 / per_minute, 1),
-            "load_before": before, "load_after": load()}
+    return {
+        "how": how,
+        "settings": settings,
+        "simulations": simulations,
+        "seed": SEED,
+        "seconds": round(seconds, 2),
+        "per_minute": round(per_minute, 3),
+        "projected_200_minutes": round(200 / per_minute, 1),
+        "load_before": before,
+        "load_after": load(),
+    }
 
 
 # ---------------------------------------------------------------------------- report
@@ -312,11 +449,11 @@ def verdicts(results: dict) -> dict:
     measured = {
         "cold_fit_no_cache_median_s": ours_cold,
         "cold_fit_median_s": ours_warm_cache,
-        "peer_over_ours": (round(peer_cold / ours_cold, 2) if peer_cold and ours_cold
-                           else None),
-        "warm_refit_median_s": max(filter(None, (warm.get("set_observations_median_s"),
-                                                 warm.get("set_priors_median_s"))),
-                                   default=None),
+        "peer_over_ours": (round(peer_cold / ours_cold, 2) if peer_cold and ours_cold else None),
+        "warm_refit_median_s": max(
+            filter(None, (warm.get("set_observations_median_s"), warm.get("set_priors_median_s"))),
+            default=None,
+        ),
         "sbc_200_minutes": sbc.get("projected_200_minutes"),
         "peak_rss_mib": rss,
         "divergences": eff.get("divergences"),
@@ -337,11 +474,16 @@ def verdicts(results: dict) -> dict:
 def table(results: dict) -> str:
     rows = [("figure", "target", "measured", "met")]
     for key, v in results["targets"].items():
-        rows.append((key, str(v["target"]), str(v["measured"]),
-                     {True: "yes", False: "NO", None: "-"}[v["met"]]))
+        rows.append(
+            (
+                key,
+                str(v["target"]),
+                str(v["measured"]),
+                {True: "yes", False: "NO", None: "-"}[v["met"]],
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))
-                     for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
 
 
 MARKDOWN_BEGIN, MARKDOWN_END = "<!-- run:begin -->", "<!-- run:end -->"
@@ -355,48 +497,71 @@ def _first(load) -> str:
 
 def markdown_table(results: dict) -> str:
     """The measured figures and the targets of ``results`` as Markdown (for BENCHMARKS.md)."""
+
     def cold(part: dict | None) -> str:
         if not part or part.get("median_s") is None:
             return "not measured"
         runs = ", ".join(f"{r['seconds']:.1f}" for r in part.get("runs", []))
         rss = part.get("max_rss_mib")
-        return (f"median **{part['median_s']:.1f} s** ({runs})"
-                + (f"; max RSS {rss:.0f} MiB" if rss is not None else ""))
+        return f"median **{part['median_s']:.1f} s** ({runs})" + (
+            f"; max RSS {rss:.0f} MiB" if rss is not None else ""
+        )
 
     c, w, e = results["cold_fit"] or {}, results["warm_refit"] or {}, results["efficiency"] or {}
     m = results["machine"]
     rows = [
         ("cold fit in a fresh process, no cache", cold(c.get("without_cache"))),
         ("cold fit, with the caches of the first run", cold(c.get("with_cache"))),
-        ("peer (`pm.sample`, original coordinates), no cache",
-         cold((results["peer"] or {}).get("without_cache"))),
+        (
+            "peer (`pm.sample`, original coordinates), no cache",
+            cold((results["peer"] or {}).get("without_cache")),
+        ),
     ]
     if w:
-        rows += [("compile in the warm process", f"{w['compile_s']:.1f} s"),
-                 ("warm refit, `set_observations` + `fit`",
-                  f"median **{w['set_observations_median_s']:.1f} s** (sampling "
-                  f"{w['set_observations_median_sampling_s']:.1f} s)"),
-                 ("warm refit, `set_priors` + `fit`",
-                  f"median **{w['set_priors_median_s']:.1f} s** (sampling "
-                  f"{w['set_priors_median_sampling_s']:.1f} s)")]
+        rows += [
+            ("compile in the warm process", f"{w['compile_s']:.1f} s"),
+            (
+                "warm refit, `set_observations` + `fit`",
+                f"median **{w['set_observations_median_s']:.1f} s** (sampling "
+                f"{w['set_observations_median_sampling_s']:.1f} s)",
+            ),
+            (
+                "warm refit, `set_priors` + `fit`",
+                f"median **{w['set_priors_median_s']:.1f} s** (sampling "
+                f"{w['set_priors_median_sampling_s']:.1f} s)",
+            ),
+        ]
     if e.get("mean_steps_per_draw") is not None:
-        rows += [("last cold fit: divergences / mean leapfrog steps per draw",
-                  f"{e['divergences']} / {e['mean_steps_per_draw']:.0f}"),
-                 ("last cold fit: bulk ESS/s of sampling, U(May 2013)",
-                  f"{e['ess_per_s_unique_users_2013_05_28']:.0f}"),
-                 (f"last cold fit: bulk ESS/s, slowest free parameter ({e['slowest_parameter']})",
-                  f"{e['ess_per_s_slowest']:.0f}")]
+        rows += [
+            (
+                "last cold fit: divergences / mean leapfrog steps per draw",
+                f"{e['divergences']} / {e['mean_steps_per_draw']:.0f}",
+            ),
+            (
+                "last cold fit: bulk ESS/s of sampling, U(May 2013)",
+                f"{e['ess_per_s_unique_users_2013_05_28']:.0f}",
+            ),
+            (
+                f"last cold fit: bulk ESS/s, slowest free parameter ({e['slowest_parameter']})",
+                f"{e['ess_per_s_slowest']:.0f}",
+            ),
+        ]
     lines = ["| figure | measured |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for key, v in results["targets"].items():
-        lines.append(f"| {key} {'≥' if key == 'peer_over_ours' else '≤'} {v['target']} | "
-                     f"{v['measured']} | "
-                     f"{ {True: 'yes', False: '**no**', None: 'not measured'}[v['met']]} |")
-    lines += ["", f"(benchmarks/run.py, {m['date']}, commit {m['git_commit']}"
-              f"{' (dirty tree)' if m.get('git_dirty') else ''}, {m['cores']} cores, "
-              f"1-minute load {_first(m.get('load_at_start'))} at the start and "
-              f"{_first(m.get('load_at_end'))} at the end; "
-              f"bayes_koryo {m['versions'].get('bayes_koryo', '?')})"]
+        lines.append(
+            f"| {key} {'≥' if key == 'peer_over_ours' else '≤'} {v['target']} | "
+            f"{v['measured']} | "
+            f"{ {True: 'yes', False: '**no**', None: 'not measured'}[v['met']] } |"
+        )
+    lines += [
+        "",
+        f"(benchmarks/run.py, {m['date']}, commit {m['git_commit']}"
+        f"{' (dirty tree)' if m.get('git_dirty') else ''}, {m['cores']} cores, "
+        f"1-minute load {_first(m.get('load_at_start'))} at the start and "
+        f"{_first(m.get('load_at_end'))} at the end; "
+        f"bayes_koryo {m['versions'].get('bayes_koryo', '?')})",
+    ]
     return "\n".join(lines)
 
 
@@ -423,16 +588,25 @@ def main(argv=None) -> int:
     settings = dict(QUICK if args.quick else FULL)
     if args.peer_repeats is not None:
         settings["peer_repeats"] = args.peer_repeats
-    results = {"schema": SCHEMA, "quick": args.quick, "machine": machine_facts(),
-               "settings": {**settings, "seed": SEED, "config": str(CONFIG.relative_to(ROOT))},
-               "cold_fit": None, "peer": None, "warm_refit": None, "sbc": None,
-               "efficiency": None, "memory": {}}
+    results = {
+        "schema": SCHEMA,
+        "quick": args.quick,
+        "machine": machine_facts(),
+        "settings": {**settings, "seed": SEED, "config": str(CONFIG.relative_to(ROOT))},
+        "cold_fit": None,
+        "peer": None,
+        "warm_refit": None,
+        "sbc": None,
+        "efficiency": None,
+        "memory": {},
+    }
     with tempfile.TemporaryDirectory(prefix="koryo-bench-") as tmp_name:
         tmp = Path(tmp_name)
         if "cold" not in args.skip:
             print("cold fit (bayes-koryo fit, fresh process):", flush=True)
-            results["cold_fit"] = cold_runs(ours_cmd(settings, args.quick),
-                                            settings["cold_repeats"], tmp, "ours")
+            results["cold_fit"] = cold_runs(
+                ours_cmd(settings, args.quick), settings["cold_repeats"], tmp, "ours"
+            )
             from bayes_koryo.inference.fit import load_run
 
             last = tmp / f"ours_cache_{settings['cold_repeats'] - 1}.out.nc"
@@ -442,12 +616,16 @@ def main(argv=None) -> int:
             results["memory"] = {"peak_rss_mib": max(rss), "how": "wait4 rusage of the child"}
         if "peer" not in args.skip:
             print("peer (pm.sample, PyMC NUTS, C backend, fresh process):", flush=True)
-            results["peer"] = cold_runs(peer_cmd(settings, tmp), settings["peer_repeats"],
-                                        tmp, "peer")
+            results["peer"] = cold_runs(
+                peer_cmd(settings, tmp), settings["peer_repeats"], tmp, "peer"
+            )
             for group in ("without_cache", "with_cache"):
                 for i, run in enumerate(results["peer"][group]["runs"]):
-                    report = tmp / (f"peer_nocache_{i}.json" if group == "without_cache"
-                                    else f"peer_cache_{i}.out.json")
+                    report = tmp / (
+                        f"peer_nocache_{i}.json"
+                        if group == "without_cache"
+                        else f"peer_cache_{i}.out.json"
+                    )
                     if report.exists():
                         run["peer_report"] = json.loads(report.read_text())
     if "warm" not in args.skip:
@@ -464,8 +642,7 @@ def main(argv=None) -> int:
     from bayes_koryo.atomic import atomic_write_text
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(args.out, json.dumps(results, indent=2, default=str) + "\n",
-                      overwrite=True)
+    atomic_write_text(args.out, json.dumps(results, indent=2, default=str) + "\n", overwrite=True)
     print(table(results))
     print(f"wrote {args.out}")
     if args.markdown:

@@ -65,19 +65,38 @@ def _screenshot(model, rep, out: Path) -> None:
     from bayes_koryo.atomic import atomic_path
     from bayes_koryo.outputs.webpage import write_page
 
-    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                    if shutil.which(n)), None)
+    browser = next(
+        (
+            shutil.which(n)
+            for n in ("chromium", "chromium-browser", "google-chrome")
+            if shutil.which(n)
+        ),
+        None,
+    )
     if browser is None:
-        print(f"warning: no headless browser (apt-get install chromium); {out} not updated",
-              file=sys.stderr)
+        print(
+            f"warning: no headless browser (apt-get install chromium); {out} not updated",
+            file=sys.stderr,
+        )
         return
     with tempfile.TemporaryDirectory() as tmp:
         page = write_page(model, rep, Path(tmp) / "report.html")
         shot = Path(tmp) / "page.png"  # the browser picks the format from the suffix
-        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
-                        "--hide-scrollbars", "--window-size=1100,1500",
-                        f"--screenshot={shot}", page.as_uri()],
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--window-size=1100,1500",
+                f"--screenshot={shot}",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         with atomic_path(out) as target:
             shutil.copyfile(shot, target)
     print(f"wrote {out}")

@@ -23,5 +23,7 @@ if __name__ == "__main__":
     table = prior_predictive_table(prior, model.observations)
     table.to_csv(docs / "prior_predictive.csv", index=False)
     print(table.round(4).to_string())
-    print(f"P(U(May 2013) / population 10+ < 25%) = {penetration_prior_probability(prior):.3f}"
-          f" (4000 prior draws, seed {SEED})")
+    print(
+        f"P(U(May 2013) / population 10+ < 25%) = {penetration_prior_probability(prior):.3f}"
+        f" (4000 prior draws, seed {SEED})"
+    )

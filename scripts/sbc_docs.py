@@ -4,8 +4,9 @@
         --pooled-out docs/sbc/pooled --markdown MODEL.md --readme README.md
 
 Each RUN_DIR holds the outputs of one ``bayes-koryo sbc`` run (``sbc_ranks.nc``,
-``sbc_table.json``, ``recovery_table.json``). The runs are pooled with ``bayes_koryo.validation.sbc.pool``
-(same config and settings, different master seeds) and the pooled calibration and recovery
+``sbc_table.json``, ``recovery_table.json``). The runs are pooled with
+``bayes_koryo.validation.sbc.pool`` (same config and settings, different master seeds) and the
+pooled calibration and recovery
 tables, ECDF figure and ranks file are written to --pooled-out. With --markdown, the block between
 ``<!-- sbc:begin -->`` and ``<!-- sbc:end -->`` of that file is replaced by a table with one
 column per run and one for the pool, every figure read from those files.
@@ -23,8 +24,11 @@ SCALE_BINS = ((0.0, 0.1), (0.1, 0.3), (0.3, float("inf")))
 
 
 def _outside(table: list[dict]) -> str:
-    out = [f"`{r['quantity']}` ({r['band_ratio']:.2f}, p = {r['p_value_pot_c']:.3f})"
-           for r in table if not r["pass"]]
+    out = [
+        f"`{r['quantity']}` ({r['band_ratio']:.2f}, p = {r['p_value_pot_c']:.3f})"
+        for r in table
+        if not r["pass"]
+    ]
     return ", ".join(out) or "—"
 
 
@@ -56,16 +60,22 @@ def column(meta: dict, table: list[dict], recovery: list[dict]) -> list[str]:
     ]
 
 
-ROWS = ("master seed", "simulations", "settings per fit", "wall time (2 worker processes)",
-        "fits that failed the convergence gate",
-        "… of the fits with a true `deviation_scale` < 0.1 / 0.1–0.3 / ≥ 0.3",
-        "fits with divergences",
-        "fits with max R̂ > 1.01 / > 1.05", "fits with min bulk ESS < 100",
-        "quantities inside their simultaneous 95% band",
-        "outside (band ratio, `pot_c` p-value)",
-        "inside the family-wise (Bonferroni) band",
-        "90% ETI coverage, range over quantities (U(May 2013))",
-        "50% ETI coverage, range (U(May 2013))")
+ROWS = (
+    "master seed",
+    "simulations",
+    "settings per fit",
+    "wall time (2 worker processes)",
+    "fits that failed the convergence gate",
+    "… of the fits with a true `deviation_scale` < 0.1 / 0.1–0.3 / ≥ 0.3",
+    "fits with divergences",
+    "fits with max R̂ > 1.01 / > 1.05",
+    "fits with min bulk ESS < 100",
+    "quantities inside their simultaneous 95% band",
+    "outside (band ratio, `pot_c` p-value)",
+    "inside the family-wise (Bonferroni) band",
+    "90% ETI coverage, range over quantities (U(May 2013))",
+    "50% ETI coverage, range (U(May 2013))",
+)
 
 
 def load(run_dir: Path, ranks: Path | None = None) -> tuple[dict, list[dict], list[dict]]:
@@ -84,8 +94,12 @@ def load(run_dir: Path, ranks: Path | None = None) -> tuple[dict, list[dict], li
         scale = sims["truth"].sel(quantity="deviation_scale").values
         failed = sims["converged"].values == 0
         meta["failed_by_deviation_scale"] = [
-            (int(failed[(scale >= lo) & (scale < hi)].sum()),
-             int(((scale >= lo) & (scale < hi)).sum())) for lo, hi in SCALE_BINS]
+            (
+                int(failed[(scale >= lo) & (scale < hi)].sum()),
+                int(((scale >= lo) & (scale < hi)).sum()),
+            )
+            for lo, hi in SCALE_BINS
+        ]
     return meta, table, recovery["rows"]
 
 
@@ -115,7 +129,8 @@ def readme_status(meta: dict, table: list[dict], version: str, runs: int) -> str
         f"family-wise band. **{meta['fits_failing_the_gate']} of {n} SBC fits failed the "
         f"package's own convergence gate** ({meta['divergent_fits']} with divergences, "
         f"{meta['fits_r_hat_above_1.01']} with R̂ > 1.01): across the whole prior the sampler "
-        "does not yet mix as reliably as on the real data; MODEL.md, \"Validation\".")
+        'does not yet mix as reliably as on the real data; MODEL.md, "Validation".'
+    )
 
 
 def main(argv=None) -> int:
@@ -123,8 +138,12 @@ def main(argv=None) -> int:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--pooled-out", type=Path, required=True)
     parser.add_argument("--markdown", type=Path, default=None)
-    parser.add_argument("--readme", type=Path, default=None,
-                        help="regenerate the validation sentence of this README")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        help="regenerate the validation sentence of this README",
+    )
     args = parser.parse_args(argv)
     import xarray as xr
 
@@ -134,10 +153,18 @@ def main(argv=None) -> int:
     trees = [xr.open_datatree(d / "sbc_ranks.nc", engine="h5netcdf").load() for d in args.runs]
     pooled = sbc.pool(trees)
     metas = [load(d)[0] for d in args.runs]
-    settings = {**metas[0]["settings"], "simulations": int(pooled.attrs["n_simulations"]),
-                "seed": pooled.attrs["master_seed"]}
-    result = sbc.SBCResult(pooled, sbc.calibration_table(pooled), sbc.recovery_table(pooled),
-                           float(sum(m["wall_seconds"] for m in metas)), settings)
+    settings = {
+        **metas[0]["settings"],
+        "simulations": int(pooled.attrs["n_simulations"]),
+        "seed": pooled.attrs["master_seed"],
+    }
+    result = sbc.SBCResult(
+        pooled,
+        sbc.calibration_table(pooled),
+        sbc.recovery_table(pooled),
+        float(sum(m["wall_seconds"] for m in metas)),
+        settings,
+    )
     for path in sbc.write_outputs(result, args.pooled_out):
         print(f"wrote {path}")
     if args.markdown:
@@ -147,9 +174,12 @@ def main(argv=None) -> int:
         print(f"regenerated the SBC table of {args.markdown}")
     if args.readme:
         meta, table, _ = load(args.pooled_out)
-        replace_marked_block(args.readme, README_BEGIN, README_END,
-                       readme_status(meta, table, pooled.attrs["version_bayes_koryo"],
-                                     len(args.runs)))
+        replace_marked_block(
+            args.readme,
+            README_BEGIN,
+            README_END,
+            readme_status(meta, table, pooled.attrs["version_bayes_koryo"], len(args.runs)),
+        )
         print(f"regenerated the validation sentence of {args.readme}")
     return 0
 

@@ -5,8 +5,8 @@ Usage: ``.venv/bin/python scripts/sbc_truth_draws.py [docs/sbc/pooled/sbc_ranks.
 Two checks, neither involving a fit:
 
 1. Scalar free parameters: the prior CDF of the simulated truths
-   (``bayes_koryo.validation.sbc.truth_prior_cdf``) - exactly uniform for truths drawn from the prior -
-   against the PIT values of the fits: band ratio (max |ECDF - x| / half-width of the
+   (``bayes_koryo.validation.sbc.truth_prior_cdf``) - exactly uniform for truths drawn from
+   the prior - against the PIT values of the fits: band ratio (max |ECDF - x| / half-width of the
    simultaneous 95% band; > 1 leaves it), ``pot_c`` p-value, correlation.
 2. U(May 2013): the data pin the active private SIMs S(1 - iota) to a few percent, and
    U = S (1 - iota) (1 - omega) / r with r = 1 + pi (m - 1) (MODEL.md, section 3), where
@@ -59,33 +59,49 @@ def main(path: str = "docs/sbc/pooled/sbc_ranks.nc") -> None:
     print("1. scalar free parameters: prior CDF of the truths | PIT of the fits | correlation")
     for name, cdf in sbc.truth_prior_cdf(tree).items():
         values = pit[name].values.ravel()
-        print(f"  {name:20s} truths: {describe(cdf)} | fits: {describe(values)} | "
-              f"r = {np.corrcoef(cdf, values)[0, 1]:.2f}")
+        print(
+            f"  {name:20s} truths: {describe(cdf)} | fits: {describe(values)} | "
+            f"r = {np.corrcoef(cdf, values)[0, 1]:.2f}"
+        )
 
     config = config_from_dict(json.loads(tree.attrs["config"]), source=path)
     rng = np.random.default_rng(ORACLE_SEED)
-    g_prior = np.sort(_people_per_active_sim(
-        *(_prior_draws(config, name, rng)
-          for name in ("official_share", "heavy_user_share", "sims_beyond_two"))))
-    truth = {q: sims["truth"].sel(quantity=q).values
-             for q in ("official_share", "heavy_user_share", "sims_beyond_two")}
-    g_true = _people_per_active_sim(truth["official_share"], truth["heavy_user_share"],
-                                    truth["sims_beyond_two"])
+    g_prior = np.sort(
+        _people_per_active_sim(
+            *(
+                _prior_draws(config, name, rng)
+                for name in ("official_share", "heavy_user_share", "sims_beyond_two")
+            )
+        )
+    )
+    truth = {
+        q: sims["truth"].sel(quantity=q).values
+        for q in ("official_share", "heavy_user_share", "sims_beyond_two")
+    }
+    g_true = _people_per_active_sim(
+        truth["official_share"], truth["heavy_user_share"], truth["sims_beyond_two"]
+    )
     oracle = np.searchsorted(g_prior, g_true) / g_prior.size
     u_pit = pit[sbc.U_MAY_2013].values.ravel()
     print(f"2. {sbc.U_MAY_2013} ({ORACLE_DRAWS} prior draws, seed {ORACLE_SEED})")
-    print(f"  oracle PIT (truths only): {describe(oracle)}; share below 0.2: "
-          f"{np.mean(oracle < 0.2):.2f}")
-    print(f"  PIT of the fits:          {describe(u_pit)}; share below 0.2: "
-          f"{np.mean(u_pit < 0.2):.2f}")
+    print(
+        f"  oracle PIT (truths only): {describe(oracle)}; share below 0.2: "
+        f"{np.mean(oracle < 0.2):.2f}"
+    )
+    print(
+        f"  PIT of the fits:          {describe(u_pit)}; share below 0.2: "
+        f"{np.mean(u_pit < 0.2):.2f}"
+    )
     print(f"  correlation: {np.corrcoef(oracle, u_pit)[0, 1]:.2f}")
 
     def coverage(values, prob):
         return np.mean(np.abs(values - 0.5) < prob / 2)
 
-    print("  coverage of the central 50% / 90% interval: oracle "
-          f"{coverage(oracle, 0.5):.3f} / {coverage(oracle, 0.9):.3f}, fits "
-          f"{coverage(u_pit, 0.5):.3f} / {coverage(u_pit, 0.9):.3f}")
+    print(
+        "  coverage of the central 50% / 90% interval: oracle "
+        f"{coverage(oracle, 0.5):.3f} / {coverage(oracle, 0.9):.3f}, fits "
+        f"{coverage(u_pit, 0.5):.3f} / {coverage(u_pit, 0.9):.3f}"
+    )
 
 
 if __name__ == "__main__":

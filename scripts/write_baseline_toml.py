@@ -23,11 +23,11 @@ def _value(v):
 
 SAMPLER_COMMENTS = {
     "target_accept": "0.95: with the pinned coordinates 0.9 left 1-2 divergent transitions in "
-                     "3 of 4 seeds (BENCHMARKS.md, 'Sampler coordinates').",
+    "3 of 4 seeds (BENCHMARKS.md, 'Sampler coordinates').",
     "coordinates": "pinned: sample the log subscription ceiling K, log(K x innovation rate) and "
-                   "log(K x innovation rate x restricted pace), which the reported figures "
-                   "determine; original: sample ceiling_share, innovation_rate and "
-                   "restricted_pace themselves (same prior and posterior; MODEL.md).",
+    "log(K x innovation rate x restricted pace), which the reported figures "
+    "determine; original: sample ceiling_share, innovation_rate and "
+    "restricted_pace themselves (same prior and posterior; MODEL.md).",
 }
 """Comment lines written above a sampler setting."""
 
@@ -35,7 +35,7 @@ SAMPLER_COMMENTS = {
 def render() -> str:
     out = [
         "# Baseline model of bayes_koryo: every setting and prior, as the defaults in code.",
-        "# Variants in this folder start with `extends = \"baseline.toml\"` and override keys.",
+        '# Variants in this folder start with `extends = "baseline.toml"` and override keys.',
         "# Units: counts in millions, time in years since launch (15 Dec 2008).",
         "",
         'name = "baseline"',

@@ -12,12 +12,26 @@ from pathlib import Path
 
 import pytest
 
-BROWSER = next((shutil.which(name) for name in ("chromium", "chromium-browser",
-                                                "google-chrome") if shutil.which(name)), None)
-SKIP_REASON = ("no headless browser: install Debian's chromium (apt-get install chromium; "
-               "`make test` does so as root on Debian)")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--no-first-run", "--disable-extensions")
+BROWSER = next(
+    (
+        shutil.which(name)
+        for name in ("chromium", "chromium-browser", "google-chrome")
+        if shutil.which(name)
+    ),
+    None,
+)
+SKIP_REASON = (
+    "no headless browser: install Debian's chromium (apt-get install chromium; "
+    "`make test` does so as root on Debian)"
+)
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+    "--no-first-run",
+    "--disable-extensions",
+)
 
 PROBE = """<script>
 window.__problems = [];
@@ -55,8 +69,9 @@ def require_browser() -> str:
 
 
 def _run(args: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([require_browser(), *FLAGS, *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [require_browser(), *FLAGS, *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def dom(page: Path) -> str:
@@ -70,8 +85,12 @@ def probe(page: Path, folder: Path) -> dict:
     """Load a copy of ``page`` with ``PROBE`` in its head; returns {"images": [...],
     "problems": [...]}. The copy's policy additionally allows the probe's inline script."""
     text = page.read_text(encoding="utf-8")
-    text = re.sub(r'(http-equiv="Content-Security-Policy" content="[^"]*)"',
-                  r"\1; script-src 'unsafe-inline'" + '"', text, count=1)
+    text = re.sub(
+        r'(http-equiv="Content-Security-Policy" content="[^"]*)"',
+        r"\1; script-src 'unsafe-inline'" + '"',
+        text,
+        count=1,
+    )
     text = text.replace("<head>", "<head>\n" + PROBE, 1)
     copy = folder / f"probe_{page.name}"
     copy.write_text(text, encoding="utf-8")
@@ -87,8 +106,7 @@ def visible_text(page: Path) -> str:
 
 
 def screenshot(page: Path, out: Path, width: int = 1100, height: int = 1500) -> Path:
-    proc = _run([f"--window-size={width},{height}", f"--screenshot={out}",
-                 page.resolve().as_uri()])
+    proc = _run([f"--window-size={width},{height}", f"--screenshot={out}", page.resolve().as_uri()])
     assert proc.returncode == 0 and out.is_file(), proc.stderr[-2000:]
     return out
 

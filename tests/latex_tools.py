@@ -12,8 +12,10 @@ import pytest
 
 PDFLATEX = shutil.which("pdflatex")
 PDFTOPPM = shutil.which("pdftoppm")
-SKIP_REASON = ("pdflatex not installed: install texlive-latex-base, texlive-latex-recommended "
-               "and poppler-utils (`make test` does so as root on Debian)")
+SKIP_REASON = (
+    "pdflatex not installed: install texlive-latex-base, texlive-latex-recommended "
+    "and poppler-utils (`make test` does so as root on Debian)"
+)
 
 DOCUMENT = r"""\documentclass[11pt,letterpaper{options}]{{article}}
 \usepackage[margin=1in]{{geometry}}
@@ -36,15 +38,20 @@ def compile_document(folder: Path, name: str, body: str, two_column: bool = Fals
     tex = folder / f"{name}.tex"
     tex.write_text(DOCUMENT.format(options=",twocolumn" if two_column else "", body=body))
     for _ in range(2):  # twice: longtable settles its column widths on the second run
-        proc = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error",
-                               tex.name], cwd=folder, capture_output=True, text=True,
-                              timeout=120)
+        proc = subprocess.run(
+            [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", tex.name],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     log = (folder / f"{name}.log").read_text(errors="replace")
     errors = [line for line in log.splitlines() if line.startswith("!")]
     assert proc.returncode == 0 and not errors, "\n".join(errors) or proc.stdout[-2000:]
     overfull = [float(x) for x in re.findall(r"Overfull \\[hv]box \(([0-9.]+)pt too", log)]
     assert all(x <= MAX_OVERFULL_PT for x in overfull), f"overfull boxes: {overfull} pt"
     if PDFTOPPM is not None:
-        subprocess.run([PDFTOPPM, "-png", "-r", "60", f"{name}.pdf", name], cwd=folder,
-                       check=True, timeout=120)
+        subprocess.run(
+            [PDFTOPPM, "-png", "-r", "60", f"{name}.pdf", name], cwd=folder, check=True, timeout=120
+        )
     return folder / f"{name}.pdf"

@@ -1,7 +1,8 @@
 """The optimised path (nutpie, post-processing compiled once) gives what plain PyMC gives.
 
-1. ``bayes_koryo.inference.postprocess`` evaluates the same graphs as ``pm.compute_deterministics`` and
-   ``pm.stats.compute_log_likelihood`` / ``compute_log_prior``: equal to rounding error.
+1. ``bayes_koryo.inference.postprocess`` evaluates the same graphs as
+   ``pm.compute_deterministics`` and ``pm.stats.compute_log_likelihood`` /
+   ``compute_log_prior``: equal to rounding error.
 2. A fit with ``KoryoModel.fit`` (nutpie, the pinned sampler coordinates of the package) and
    one with ``pm.sample`` (PyMC's own NUTS, C backend) on ``build_model(...)`` of the same data
    and config in the *original* coordinates (ceiling_share and innovation_rate sampled
@@ -42,25 +43,29 @@ def test_postprocess_equals_pymc_functions(fitted):
     assert set(ours) == set(theirs) == {d.name for d in fitted.model.deterministics}
     for name in theirs:
         assert ours[name].dims == theirs[name].dims, name
-        np.testing.assert_allclose(ours[name].values, theirs[name].values, rtol=1e-9,
-                                   err_msg=name)
+        np.testing.assert_allclose(ours[name].values, theirs[name].values, rtol=1e-9, err_msg=name)
     log_lik, log_prior = postprocess.log_densities(fitted, free)
     tree = fitted.idata.copy()
     tree["posterior"] = fitted.idata["posterior"].to_dataset().isel(draw=slice(0, 20))
     pinned = sampler_coordinates(fitted.config)
-    assert set(pinned) == {"log_subscription_ceiling", "log_initial_subscription_rate",
-                           "log_restricted_subscription_rate"}
+    assert set(pinned) == {
+        "log_subscription_ceiling",
+        "log_initial_subscription_rate",
+        "log_restricted_subscription_rate",
+    }
     for ours_group, kind in ((log_lik, "likelihood"), (log_prior, "prior")):
         fn = getattr(pm.stats, f"compute_log_{kind}")
         theirs = fn(tree, model=fitted.model, extend_inferencedata=False, progressbar=False)
         theirs = theirs.to_dataset() if hasattr(theirs, "to_dataset") else theirs
         # log_prior holds the prior quantities on their own scale, not the pinned coordinates
-        expected = set(theirs) - set(pinned) | set(pinned.values()) if kind == "prior" \
-            else set(theirs)
+        expected = (
+            set(theirs) - set(pinned) | set(pinned.values()) if kind == "prior" else set(theirs)
+        )
         assert set(ours_group) == expected, kind
         for name in set(theirs) - set(pinned):
-            np.testing.assert_allclose(ours_group[name].values, theirs[name].values,
-                                       rtol=1e-9, atol=1e-12, err_msg=name)
+            np.testing.assert_allclose(
+                ours_group[name].values, theirs[name].values, rtol=1e-9, atol=1e-12, err_msg=name
+            )
     # the pinned quantities: their prior on their own scale (no Jacobian), against the prior
     # with numeric parameters. atol: PyTensor's compiled log-Beta function for parameters that
     # are inputs differs from the constant-folded one by ~2.4e-6 nats (measured); a missing or
@@ -68,11 +73,17 @@ def test_postprocess_equals_pymc_functions(fitted):
     for quantity in pinned.values():
         frozen = prior_distribution(fitted.config.priors[quantity])
         value = posterior[quantity].values
-        np.testing.assert_allclose(log_prior[quantity].values, pm.logp(frozen, value).eval(),
-                                   rtol=0, atol=1e-5, err_msg=quantity)
+        np.testing.assert_allclose(
+            log_prior[quantity].values,
+            pm.logp(frozen, value).eval(),
+            rtol=0,
+            atol=1e-5,
+            err_msg=quantity,
+        )
     # and the fitted run's groups are what the compiled functions give
-    np.testing.assert_allclose(fitted.idata["posterior"]["unique_users"].values[:, :20],
-                               ours["unique_users"].values)
+    np.testing.assert_allclose(
+        fitted.idata["posterior"]["unique_users"].values[:, :20], ours["unique_users"].values
+    )
 
 
 @pytest.fixture(scope="module")
@@ -82,19 +93,27 @@ def pymc_posterior(fitted):
     config = fitted.config.replace(sampler={"coordinates": "original"})
     model = build_model(fitted.observations, config)
     assert not sampler_coordinates(config)
-    assert {"ceiling_share", "innovation_rate", "restricted_pace"} <= \
-        {rv.name for rv in model.free_RVs}
+    assert {"ceiling_share", "innovation_rate", "restricted_pace"} <= {
+        rv.name for rv in model.free_RVs
+    }
     with model:
-        idata = pm.sample(**PYMC_SETTINGS, random_seed=PYMC_SEED, nuts_sampler="pymc",
-                          backend="c", target_accept=fitted.config.sampler.target_accept,
-                          progressbar=False, compute_convergence_checks=False)
+        idata = pm.sample(
+            **PYMC_SETTINGS,
+            random_seed=PYMC_SEED,
+            nuts_sampler="pymc",
+            backend="c",
+            target_accept=fitted.config.sampler.target_accept,
+            progressbar=False,
+            compute_convergence_checks=False,
+        )
     return idata
 
 
 def _mean_and_mcse(draws) -> tuple[float, float]:
     mean = float(draws.mean())
-    mcse = float(az.mcse(draws.values.reshape(draws.sizes["chain"], draws.sizes["draw"]),
-                         method="mean"))
+    mcse = float(
+        az.mcse(draws.values.reshape(draws.sizes["chain"], draws.sizes["draw"]), method="mean")
+    )
     return mean, mcse
 
 
@@ -105,8 +124,10 @@ def test_nutpie_and_plain_pymc_agree_within_monte_carlo_error(fitted, pymc_poste
     for name in ("user_ceiling", "sims_per_user", "decomposition_unique_users"):
         quantities[name] = (ours[name], theirs[name])
     for name in ("unique_users", "penetration_10plus"):
-        quantities[f"{name}[2013-05-28]"] = (ours[name].sel(date="2013-05-28"),
-                                             theirs[name].sel(date="2013-05-28"))
+        quantities[f"{name}[2013-05-28]"] = (
+            ours[name].sel(date="2013-05-28"),
+            theirs[name].sel(date="2013-05-28"),
+        )
     assert len(quantities) >= 20
     z = {}
     for name, (a, b) in quantities.items():

@@ -36,19 +36,24 @@ def test_machine_facts_are_real(bench):
 
 
 def test_results_layout_and_verdicts(bench):
-    results = {"schema": bench.SCHEMA, "quick": True, "machine": bench.machine_facts(),
-               "settings": {}, "cold_fit": {"without_cache": {"median_s": 60.0},
-                                            "with_cache": {"median_s": 20.0}},
-               "peer": {"without_cache": {"median_s": 300.0}}, "warm_refit": None,
-               "sbc": {"projected_200_minutes": 12.0}, "efficiency": {"divergences": 0},
-               "memory": {"peak_rss_mib": 900.0}}
+    results = {
+        "schema": bench.SCHEMA,
+        "quick": True,
+        "machine": bench.machine_facts(),
+        "settings": {},
+        "cold_fit": {"without_cache": {"median_s": 60.0}, "with_cache": {"median_s": 20.0}},
+        "peer": {"without_cache": {"median_s": 300.0}},
+        "warm_refit": None,
+        "sbc": {"projected_200_minutes": 12.0},
+        "efficiency": {"divergences": 0},
+        "memory": {"peak_rss_mib": 900.0},
+    }
     results["targets"] = bench.verdicts(results)
     bench.validate(results)
     targets = results["targets"]
     assert targets["peer_over_ours"] == {"target": 3.0, "measured": 5.0, "met": True}
     assert targets["cold_fit_median_s"]["met"] is False
-    assert targets["cold_fit_no_cache_median_s"] == {"target": 20.0, "measured": 60.0,
-                                                     "met": False}
+    assert targets["cold_fit_no_cache_median_s"] == {"target": 20.0, "measured": 60.0, "met": False}
     table = bench.markdown_table(results)
     assert "| peer_over_ours ≥ 3.0 | 5.0 | yes |" in table
     assert "| warm_refit_median_s ≤ 3.0 | None | not measured |" in table

@@ -17,8 +17,9 @@ def call(capsys, *args):
 
 def test_fit_with_a_bad_config_exits_2_before_compiling(capsys, tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('extends = "%s"\n[priors.official_share]\nbeta = -2\n'
-                   % (ROOT / "models" / "baseline.toml"))
+    bad.write_text(
+        'extends = "%s"\n[priors.official_share]\nbeta = -2\n' % (ROOT / "models" / "baseline.toml")
+    )
     code, _, err = call(capsys, "fit", str(bad), "--out", str(tmp_path / "x.nc"))
     assert code == 2
     assert err.count("\n") == 1 and "priors.official_share.beta: must be > 0" in err
@@ -60,8 +61,16 @@ def test_report_to_files_in_every_format(capsys, fitted, tmp_path):
     code, _, err = call(capsys, "report", str(run), "--out", str(tmp_path / "report.md"))
     assert code == 2 and "exists already (use --force" in err and err.count("\n") == 1
     assert (tmp_path / "report.md").read_text() == before  # nothing lost
-    code, _, err = call(capsys, "report", str(run), "--format", "csv", "--force",
-                        "--out", str(tmp_path / "report.md"))
+    code, _, err = call(
+        capsys,
+        "report",
+        str(run),
+        "--format",
+        "csv",
+        "--force",
+        "--out",
+        str(tmp_path / "report.md"),
+    )
     assert code == 0 and (tmp_path / "report.md").read_text() != before
 
 

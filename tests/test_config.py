@@ -20,8 +20,9 @@ def _without_labels(config) -> dict:
 
 
 def test_baseline_toml_restates_the_defaults():
-    assert _without_labels(load_config(ROOT / "models" / "baseline.toml")) == \
-        _without_labels(default_config())
+    assert _without_labels(load_config(ROOT / "models" / "baseline.toml")) == _without_labels(
+        default_config()
+    )
 
 
 def test_every_prior_has_a_justification_source_and_units():
@@ -53,24 +54,27 @@ def test_every_quoted_prior_interval_is_the_priors_own():
                 exact = prior_interval(prior, 0.9)
                 for q, e in zip(quoted, exact, strict=True):
                     decimals = len(q.split(".")[1]) if "." in q else 0
-                    assert abs(float(q) - e) <= 0.5 * 10 ** -decimals + 1e-12, \
+                    assert abs(float(q) - e) <= 0.5 * 10**-decimals + 1e-12, (
                         f"{name}: quoted 90% interval {quoted}, PreliZ gives {exact}"
+                    )
                 checked += 1
     assert checked >= 6  # ceiling, innovation, imitation, two coverages, heavy users
 
 
 def test_user_values_merge_over_defaults_and_defaults_stay_untouched():
     before = repr(DEFAULTS)
-    config = config_from_dict({"priors": {"official_share": {"beta": 10.0}},
-                               "sampler": {"draws": 50}})
+    config = config_from_dict(
+        {"priors": {"official_share": {"beta": 10.0}}, "sampler": {"draws": 50}}
+    )
     assert config.priors["official_share"].params == {"alpha": 3.0, "beta": 10.0}
     assert config.sampler.draws == 50 and config.sampler.chains == 4
     assert repr(DEFAULTS) == before
 
 
 def test_a_new_family_replaces_the_prior():
-    config = config_from_dict({"priors": {"official_share": {"dist": "Beta", "alpha": 1,
-                                                             "beta": 1}}})
+    config = config_from_dict(
+        {"priors": {"official_share": {"dist": "Beta", "alpha": 1, "beta": 1}}}
+    )
     assert config.priors["official_share"].params == {"alpha": 1.0, "beta": 1.0}
     with pytest.raises(ConfigError, match="LogNormal takes parameters mu, sigma; missing mu"):
         config_from_dict({"priors": {"official_share": {"dist": "LogNormal", "sigma": 1}}})
@@ -78,27 +82,29 @@ def test_a_new_family_replaces_the_prior():
 
 def test_extends_merges_over_the_parent(tmp_path):
     (tmp_path / "base.toml").write_text('name = "base"\n[sampler]\ndraws = 10\n')
-    (tmp_path / "variant.toml").write_text(
-        'extends = "base.toml"\n[growth]\nform = "gompertz"\n')
+    (tmp_path / "variant.toml").write_text('extends = "base.toml"\n[growth]\nform = "gompertz"\n')
     config = load_config(tmp_path / "variant.toml")
     assert (config.name, config.growth_form, config.sampler.draws) == ("variant", "gompertz", 10)
 
 
-@pytest.mark.parametrize(("table", "message"), [
-    ({"grwoth": {}}, "unknown key 'grwoth' \\(did you mean 'growth'\\?\\)"),
-    ({"growth": {"from": "bass"}}, "unknown key 'from' \\(did you mean 'form'\\?\\)"),
-    ({"growth": {"form": "bas"}}, "unknown form 'bas' \\(did you mean 'bass'\\?\\)"),
-    ({"sampler": {"draws": "many"}}, "sampler.draws: expected int, got 'many'"),
-    ({"sampler": {"draws": 0}}, "sampler.draws: must be >= 1"),
-    ({"priors": {"official_share": {"beta": -1}}}, "priors.official_share.beta: must be > 0"),
-    ({"priors": {"soldiers": {"sigma": 0}}}, "priors.soldiers.sigma: must be > 0"),
-    ({"priors": {"official_shar": {"beta": 1}}}, "did you mean 'official_share'"),
-    ({"priors": {"soldiers": {"dist": "Cauchy"}}}, "unknown distribution 'Cauchy'"),
-    ({"time": {"horizon": "2008-01-01"}}, "time.horizon 2008-01-01 must be after"),
-    ({"time": {"launch": "15/12/2008"}}, "expected an ISO date"),
-    ({"observations": {"kinds": ["audited"]}}, "unknown kind 'audited'"),
-    ({"observations": {"log_sd": {"milestone": 0}}}, "log_sd.milestone: must be > 0"),
-])
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"grwoth": {}}, "unknown key 'grwoth' \\(did you mean 'growth'\\?\\)"),
+        ({"growth": {"from": "bass"}}, "unknown key 'from' \\(did you mean 'form'\\?\\)"),
+        ({"growth": {"form": "bas"}}, "unknown form 'bas' \\(did you mean 'bass'\\?\\)"),
+        ({"sampler": {"draws": "many"}}, "sampler.draws: expected int, got 'many'"),
+        ({"sampler": {"draws": 0}}, "sampler.draws: must be >= 1"),
+        ({"priors": {"official_share": {"beta": -1}}}, "priors.official_share.beta: must be > 0"),
+        ({"priors": {"soldiers": {"sigma": 0}}}, "priors.soldiers.sigma: must be > 0"),
+        ({"priors": {"official_shar": {"beta": 1}}}, "did you mean 'official_share'"),
+        ({"priors": {"soldiers": {"dist": "Cauchy"}}}, "unknown distribution 'Cauchy'"),
+        ({"time": {"horizon": "2008-01-01"}}, "time.horizon 2008-01-01 must be after"),
+        ({"time": {"launch": "15/12/2008"}}, "expected an ISO date"),
+        ({"observations": {"kinds": ["audited"]}}, "unknown kind 'audited'"),
+        ({"observations": {"log_sd": {"milestone": 0}}}, "log_sd.milestone: must be > 0"),
+    ],
+)
 def test_bad_configs_fail_with_one_clear_line(table, message):
     with pytest.raises(ConfigError, match=message) as info:
         config_from_dict(table, source="bad.toml")

@@ -15,21 +15,30 @@ from tests.conftest import FIXTURE_SEED, FIXTURE_SETTINGS
 
 def test_fit_stores_everything_a_referee_asks_for(fitted):
     tree = fitted.idata
-    for group in ("posterior", "sample_stats", "log_likelihood", "log_prior",
-                  "observed_data", "prior", "posterior_predictive"):
+    for group in (
+        "posterior",
+        "sample_stats",
+        "log_likelihood",
+        "log_prior",
+        "observed_data",
+        "prior",
+        "posterior_predictive",
+    ):
         assert group in tree.children, group
     assert tree.attrs["seed"] == FIXTURE_SEED and tree.attrs["sampler"] == "nutpie"
     log_lik = tree["log_likelihood"].to_dataset()
-    assert {f"reported_{k}" for k in ("audited_quarterly", "milestone",
-                                      "activity_statement")} <= set(log_lik)
+    assert {
+        f"reported_{k}" for k in ("audited_quarterly", "milestone", "activity_statement")
+    } <= set(log_lik)
     assert np.isfinite(tree["log_prior"]["official_share"].values).all()
     replicated = tree["posterior_predictive"]["reported_subscriptions"]
     assert replicated.dims == ("chain", "draw", "date")
     ratio = float((replicated / tree["posterior"]["subscriptions"]).median())
     assert ratio == pytest.approx(1.0, abs=0.005)
     summary = fitted.diagnostics.summary()
-    assert {"divergences", "max_r_hat", "min_ess_bulk", "min_ebfmi",
-            "max_treedepth_hits"} <= set(summary)
+    assert {"divergences", "max_r_hat", "min_ess_bulk", "min_ebfmi", "max_treedepth_hits"} <= set(
+        summary
+    )
 
 
 def test_same_seed_same_draws_without_recompiling(fitted):
@@ -46,13 +55,13 @@ def test_forecast_reproduces_the_grid_and_moves_forward(fitted):
     grid_date = "2013-05-28"
     fc = fitted.forecast([grid_date, "2014-06-30", "2016-06-30"])
     on_grid = fitted.idata["posterior"]["unique_users"].sel(date=grid_date).values
-    np.testing.assert_allclose(fc["unique_users"].isel(forecast_date=0).values, on_grid,
-                               rtol=1e-9)
+    np.testing.assert_allclose(fc["unique_users"].isel(forecast_date=0).values, on_grid, rtol=1e-9)
     medians = fc["unique_users"].median(("chain", "draw")).values
     assert medians[0] < medians[1] < medians[2]
     ratio = (fc["reported_subscriptions"] / fc["unique_users"]).median().item()
-    assert ratio == pytest.approx(fitted.idata["posterior"]["sims_per_user"].median().item(),
-                                  rel=0.02)
+    assert ratio == pytest.approx(
+        fitted.idata["posterior"]["sims_per_user"].median().item(), rel=0.02
+    )
     with pytest.raises(ConfigError, match="outside the model's window"):
         fitted.forecast(["2030-01-01"])
 
@@ -61,8 +70,10 @@ def test_save_load_round_trip(fitted, tmp_path):
     path = fitted.save(tmp_path / "run.nc")
     loaded = load_run(path)
     assert loaded.config.to_dict() == fitted.config.to_dict()
-    np.testing.assert_array_equal(loaded.idata["posterior"]["unique_users"].values,
-                                  fitted.idata["posterior"]["unique_users"].values)
+    np.testing.assert_array_equal(
+        loaded.idata["posterior"]["unique_users"].values,
+        fitted.idata["posterior"]["unique_users"].values,
+    )
     attrs = loaded.idata.attrs
     assert attrs["seed"] == FIXTURE_SEED and len(attrs["run_id"]) == 16
     assert json.loads(attrs["versions_json"])["pymc"]

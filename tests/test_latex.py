@@ -22,12 +22,28 @@ def test_every_snippet_compiles_at_both_widths_without_overfull_boxes(rep, tmp_p
     written = latex.write_snippets(rep, tmp_path)
     assert [p.name for p in written] == list(latex.SNIPPETS)
     (tmp_path / "table_column.tex").write_text(latex.headline_table(rep, width="column"))
-    compile_document(tmp_path, "one_column", "\n".join([
-        r"\input{table.tex}", r"\input{sentence.tex}", "", r"\input{methods.tex}",
-        r"\clearpage", r"\input{supplement.tex}"]))
-    compile_document(tmp_path, "two_column", "\n".join([
-        r"\input{table_column.tex}", r"\input{sentence.tex}", "", r"\input{methods.tex}"]),
-        two_column=True)
+    compile_document(
+        tmp_path,
+        "one_column",
+        "\n".join(
+            [
+                r"\input{table.tex}",
+                r"\input{sentence.tex}",
+                "",
+                r"\input{methods.tex}",
+                r"\clearpage",
+                r"\input{supplement.tex}",
+            ]
+        ),
+    )
+    compile_document(
+        tmp_path,
+        "two_column",
+        "\n".join(
+            [r"\input{table_column.tex}", r"\input{sentence.tex}", "", r"\input{methods.tex}"]
+        ),
+        two_column=True,
+    )
     if PDFTOPPM is not None:  # pages a person can look at
         assert (tmp_path / "one_column-1.png").stat().st_size > 0
         assert (tmp_path / "two_column-1.png").stat().st_size > 0
@@ -37,8 +53,12 @@ def test_a_table_that_cannot_fit_is_caught(rep, tmp_path):
     """The check can fail: the supplement's seven columns do not fit one journal column."""
     (tmp_path / "supplement.tex").write_text(latex.supplement(rep))
     with pytest.raises(AssertionError, match="overfull|Error|!"):
-        compile_document(tmp_path, "too_narrow", r"\begin{minipage}{2in}\input{supplement.tex}"
-                         r"\end{minipage}")
+        compile_document(
+            tmp_path,
+            "too_narrow",
+            r"\begin{minipage}{2in}\input{supplement.tex}"
+            r"\end{minipage}",
+        )
 
 
 def test_labels_are_readable_with_units(rep):
@@ -70,12 +90,25 @@ def test_snippets_have_the_numbers_of_the_markdown_report(rep):
 
 def test_quantities_option_and_one_line_errors(capsys, fitted, tmp_path):
     run = fitted.save(tmp_path / "run.nc")
-    code = cli.main(["report", str(run), "--format", "latex", "--quantities",
-                     "unique_users[2013-05-28],real_user_share", "--width", "column"])
+    code = cli.main(
+        [
+            "report",
+            str(run),
+            "--format",
+            "latex",
+            "--quantities",
+            "unique_users[2013-05-28],real_user_share",
+            "--width",
+            "column",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and len(re.findall(r"\\\\$", out, flags=re.M)) == 3  # header + 2 rows
-    for args in (["--quantities", "no_such_thing"], ["--width", "narrow"],
-                 ["--table", "everything"]):
+    for args in (
+        ["--quantities", "no_such_thing"],
+        ["--width", "narrow"],
+        ["--table", "everything"],
+    ):
         code = cli.main(["report", str(run), "--format", "latex", *args])
         err = capsys.readouterr().err
         assert code == 2 and err.count("error:") == 1, (args, err)
@@ -86,5 +119,7 @@ def test_quantities_option_and_one_line_errors(capsys, fitted, tmp_path):
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(latex.SNIPPETS)
     code = cli.main(["report", str(run), "--format", "latex", "--out-dir", str(out_dir)])
     assert code == 2 and "exists already" in capsys.readouterr().err
-    assert cli.main(["report", str(run), "--format", "latex", "--out-dir", str(out_dir),
-                     "--force"]) == 0
+    assert (
+        cli.main(["report", str(run), "--format", "latex", "--out-dir", str(out_dir), "--force"])
+        == 0
+    )

@@ -10,11 +10,21 @@ from bayes_koryo.model.config import default_config
 from bayes_koryo.model.graph import build_model, free_parameters, interval_logp, time_grid
 from bayes_koryo.model.growth import log_adopted_fraction
 
-DERIVED = ("unique_users", "subscriptions", "sims_per_user", "real_user_share",
-           "penetration_10plus", "penetration_addressable", "user_ceiling",
-           "subscription_ceiling", "sims_per_heavy_user", "decomposition_unique_users",
-           "decomposition_extra_sims", "decomposition_official_lines",
-           "decomposition_inactive_numbers")
+DERIVED = (
+    "unique_users",
+    "subscriptions",
+    "sims_per_user",
+    "real_user_share",
+    "penetration_10plus",
+    "penetration_addressable",
+    "user_ceiling",
+    "subscription_ceiling",
+    "sims_per_heavy_user",
+    "decomposition_unique_users",
+    "decomposition_extra_sims",
+    "decomposition_official_lines",
+    "decomposition_inactive_numbers",
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +37,14 @@ def test_named_variables_and_likelihood_per_kind(baseline_model):
     assert set(free_parameters(default_config())) <= names
     assert set(DERIVED) <= names
     observed = {rv.name for rv in baseline_model.observed_RVs}
-    assert observed == {"reported_audited_quarterly", "reported_rounded_report",
-                        "reported_retrospective_statement", "reported_milestone",
-                        "reported_rounded_statement", "reported_activity_statement"}
+    assert observed == {
+        "reported_audited_quarterly",
+        "reported_rounded_report",
+        "reported_retrospective_statement",
+        "reported_milestone",
+        "reported_rounded_statement",
+        "reported_activity_statement",
+    }
     assert not baseline_model.potentials  # every likelihood term is an observed variable
 
 
@@ -58,8 +73,7 @@ def test_interval_likelihood_is_finite_and_correct(mu):
     lo, hi, sd = np.float64(0.0), np.log(1.05), np.float64(0.01)
     value = float(interval_logp(np.float64(0.0), np.float64(mu), lo, hi, sd).eval())
     assert np.isfinite(value)
-    exact = np.log(norm.cdf((hi - mu) / sd) - norm.cdf((lo - mu) / sd)) \
-        if abs(mu) < 1 else None
+    exact = np.log(norm.cdf((hi - mu) / sd) - norm.cdf((lo - mu) / sd)) if abs(mu) < 1 else None
     if exact is not None:
         # pytensor's erfc/erfcx agree with scipy to ~1e-7 relative
         assert value == pytest.approx(exact, rel=1e-6)
@@ -69,8 +83,7 @@ def test_bass_curve_matches_closed_form():
     tau = np.array([0.1, 1.0, 5.0])
     p, q = 0.03, 0.4
     expected = (1 - np.exp(-(p + q) * tau)) / (1 + q / p * np.exp(-(p + q) * tau))
-    got = np.exp(log_adopted_fraction("bass", tau, {"innovation_rate": p,
-                                                     "imitation_rate": q}))
+    got = np.exp(log_adopted_fraction("bass", tau, {"innovation_rate": p, "imitation_rate": q}))
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
@@ -110,8 +123,9 @@ def test_likelihood_path_equals_grid_path_at_report_dates(fitted):
 
 @pytest.fixture(scope="module")
 def original_model():
-    return build_model(load_observations(),
-                       default_config().replace(sampler={"coordinates": "original"}))
+    return build_model(
+        load_observations(), default_config().replace(sampler={"coordinates": "original"})
+    )
 
 
 def _prior_points(model, names, n, seed):
@@ -123,15 +137,19 @@ def _prior_points(model, names, n, seed):
 
 
 def test_pinned_coordinates_are_a_change_of_variables_of_the_same_joint_density(
-        baseline_model, original_model):
+    baseline_model, original_model
+):
     """log p_pinned(kappa, lambda, nu, rest) = log p_original(c, p, rho, rest) + log c + log p
     + log rho, data included, at prior draws: kappa = log c + log(A r'), lambda = kappa +
     log p, nu = lambda + log rho, so the densities differ exactly by the log-Jacobian
     log|d(c, p, rho)/d(kappa, lambda, nu)|."""
     pinned = {rv.name for rv in baseline_model.free_RVs}
     original = {rv.name for rv in original_model.free_RVs}
-    assert pinned - original == {"log_subscription_ceiling", "log_initial_subscription_rate",
-                                 "log_restricted_subscription_rate"}
+    assert pinned - original == {
+        "log_subscription_ceiling",
+        "log_initial_subscription_rate",
+        "log_restricted_subscription_rate",
+    }
     assert original - pinned == {"ceiling_share", "innovation_rate", "restricted_pace"}
     from pymc.model.transform.conditioning import remove_value_transforms
 
@@ -142,14 +160,16 @@ def test_pinned_coordinates_are_a_change_of_variables_of_the_same_joint_density(
     logp_pinned, logp_original = plain_pinned.compile_logp(), plain_original.compile_logp()
     for point in _prior_points(baseline_model, names, 25, seed=3):
         c, p, rho = (point[n] for n in ("ceiling_share", "innovation_rate", "restricted_pace"))
-        pinned_point = {plain_pinned.rvs_to_values[plain_pinned[n]].name: point[n]
-                        for n in pinned}
-        original_point = {plain_original.rvs_to_values[plain_original[n]].name: point[n]
-                          for n in original}
+        pinned_point = {plain_pinned.rvs_to_values[plain_pinned[n]].name: point[n] for n in pinned}
+        original_point = {
+            plain_original.rvs_to_values[plain_original[n]].name: point[n] for n in original
+        }
         assert np.isfinite(logp_original(original_point))
-        np.testing.assert_allclose(logp_pinned(pinned_point),
-                                   logp_original(original_point) + np.log(c * p * rho),
-                                   rtol=1e-10)
+        np.testing.assert_allclose(
+            logp_pinned(pinned_point),
+            logp_original(original_point) + np.log(c * p * rho),
+            rtol=1e-10,
+        )
 
 
 def test_pinned_coordinates_keep_the_priors_of_the_quantities(baseline_model):
@@ -173,11 +193,13 @@ def test_a_normal_prior_keeps_its_own_coordinate():
     from bayes_koryo.model.graph import sampler_coordinates
 
     config = default_config().replace(
-        priors={"ceiling_share": {"dist": "Normal", "mu": 0.2, "sigma": 0.03}})
-    assert sampler_coordinates(config) == {"log_initial_subscription_rate": "innovation_rate",
-                                           "log_restricted_subscription_rate": "restricted_pace"}
+        priors={"ceiling_share": {"dist": "Normal", "mu": 0.2, "sigma": 0.03}}
+    )
+    assert sampler_coordinates(config) == {
+        "log_initial_subscription_rate": "innovation_rate",
+        "log_restricted_subscription_rate": "restricted_pace",
+    }
     model = build_model(load_observations(), config)
-    assert {"ceiling_share", "log_initial_subscription_rate"} <= \
-        {rv.name for rv in model.free_RVs}
+    assert {"ceiling_share", "log_initial_subscription_rate"} <= {rv.name for rv in model.free_RVs}
     logistic = default_config().replace(growth={"form": "logistic"})
     assert sampler_coordinates(logistic) == {"log_subscription_ceiling": "ceiling_share"}

@@ -24,13 +24,20 @@ FAST_ENV = "BAYES_KORYO_NOTEBOOK_FAST"
 CELL_TIMEOUT = 900
 """Seconds per cell in the fast setting (the slowest cell fits several models)."""
 
-FIGURE_CALL = re.compile(r"\b(plots\.(trajectory|decomposition|prior_posterior|predictive_check)"
-                         r"|plot_prior_predictive|plt\.subplots|tornado|ecdf_figure)\(")
+FIGURE_CALL = re.compile(
+    r"\b(plots\.(trajectory|decomposition|prior_posterior|predictive_check)"
+    r"|plot_prior_predictive|plt\.subplots|tornado|ecdf_figure)\("
+)
 """A call that makes a figure: its cell must show an image."""
 NO_FIGURES = ("05_citing_results",)
 
-EXPECTED = ("01_data_and_priors", "02_fit_and_check", "03_sensitivity",
-            "04_forecast_and_validation", "05_citing_results")
+EXPECTED = (
+    "01_data_and_priors",
+    "02_fit_and_check",
+    "03_sensitivity",
+    "04_forecast_and_validation",
+    "05_citing_results",
+)
 
 
 def _kernel_manager():
@@ -59,8 +66,9 @@ def test_committed_outputs_are_full_setting(path):
     assert nb.metadata["kernelspec"]["name"] == "python3"
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.get("execution_count") for c in code), "not executed in full"
-    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), \
+    assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), (
         "cells were not executed once, top to bottom"
+    )
     assert FAST_ENV in code[0].source
     first = "".join(o.get("text", "") for o in code[0].outputs)
     assert "Setting: FULL" in first
@@ -72,8 +80,9 @@ def test_committed_outputs_are_full_setting(path):
     figures = [c for c in code if FIGURE_CALL.search(c.source)]
     assert figures or path.stem in NO_FIGURES, f"{path.name}: no figure cells found"
     for cell in figures:
-        assert any("image/png" in o.get("data", {}) for o in cell.outputs), \
+        assert any("image/png" in o.get("data", {}) for o in cell.outputs), (
             f"{path.name}: a figure cell has no image output:\n{cell.source[:200]}"
+        )
     last = "".join(o.get("text", "") for o in code[-1].outputs)
     for package in ("python", "bayes_koryo", "pymc", "arviz", "nutpie", "numpy", "pandas"):
         assert package in last, f"{path.name}: the last cell does not print {package}'s version"
@@ -87,15 +96,20 @@ def test_notebook_executes(path, tmp_path):
 
     nb = nbformat.read(path, as_version=4)
     env = {**os.environ, FAST_ENV: "1", "TMPDIR": str(tmp_path)}
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT, km=_kernel_manager(),
-                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        km=_kernel_manager(),
+        resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+    )
     before = _snapshot(NOTEBOOK_DIR)
     client.execute(env=env)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert "Setting: FAST" in "".join(o.get("text", "") for o in code[0].outputs)
     assert _snapshot(NOTEBOOK_DIR) == before, "the notebook wrote into notebooks/"
-    assert any(p.name.startswith("bayes_koryo_nb") for p in tmp_path.iterdir()), \
+    assert any(p.name.startswith("bayes_koryo_nb") for p in tmp_path.iterdir()), (
         "the notebook did not put its scratch files in the temporary directory"
+    )
 
 
 def _snapshot(folder: Path) -> set[str]:

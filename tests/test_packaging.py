@@ -41,12 +41,14 @@ def _imported() -> set[str]:
 
 def test_every_declared_dependency_is_used():
     imported = _imported()
-    unused = [name for name in _declared()
-              if MODULE_OF.get(name, name.replace("-", "_")) not in imported
-              and name not in USED_WITHOUT_IMPORT]
+    unused = [
+        name
+        for name in _declared()
+        if MODULE_OF.get(name, name.replace("-", "_")) not in imported
+        and name not in USED_WITHOUT_IMPORT
+    ]
     assert not unused, f"declared but never imported by bayes_koryo: {unused}"
-    source = "\n".join(p.read_text(encoding="utf-8")
-                       for p in (ROOT / "bayes_koryo").rglob("*.py"))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bayes_koryo").rglob("*.py"))
     assert 'engine="h5netcdf"' in source
 
 
@@ -56,14 +58,18 @@ def test_every_third_party_import_is_declared():
     # typer brings click (the CLI catches click's exceptions); dask[distributed] brings
     # distributed
     provided = {"click": "typer", "distributed": "dask"}
-    undeclared = sorted(name for name in _imported() - standard - {"bayes_koryo"}
-                        if name not in declared and provided.get(name) not in declared)
+    undeclared = sorted(
+        name
+        for name in _imported() - standard - {"bayes_koryo"}
+        if name not in declared and provided.get(name) not in declared
+    )
     assert not undeclared, f"imported by bayes_koryo but not declared: {undeclared}"
 
 
 def test_pip_check_is_clean():
-    result = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "check"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -86,18 +92,38 @@ def test_the_study_definitions_have_one_home():
             continue
         where = path.relative_to(ROOT)
         for node in tree.body:
-            targets = node.targets if isinstance(node, ast.Assign) else (
-                [node.target] if isinstance(node, ast.AnnAssign) else [])
-            repeated += [f"{where}:{node.lineno} defines {t.id}" for t in targets
-                         if isinstance(t, ast.Name) and t.id in names]
-        repeated += [f"{where}:{node.lineno} writes {node.value!r}" for node in ast.walk(tree)
-                     if isinstance(node, ast.Constant) and not isinstance(node.value, bool)
-                     and node.value in literals]
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else ([node.target] if isinstance(node, ast.AnnAssign) else [])
+            )
+            repeated += [
+                f"{where}:{node.lineno} defines {t.id}"
+                for t in targets
+                if isinstance(t, ast.Name) and t.id in names
+            ]
+        repeated += [
+            f"{where}:{node.lineno} writes {node.value!r}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and not isinstance(node.value, bool)
+            and node.value in literals
+        ]
     assert not repeated, f"study definitions repeated: {repeated}"
 
 
-LAYERS = ("version", "errors", "study", "atomic", "data", "model", "inference", "outputs",
-          "validation", "cli")
+LAYERS = (
+    "version",
+    "errors",
+    "study",
+    "atomic",
+    "data",
+    "model",
+    "inference",
+    "outputs",
+    "validation",
+    "cli",
+)
 """The package's layers, bottom to top (ARCHITECTURE.md): a module may import its own layer
 and the ones below it, never one above."""
 
@@ -133,8 +159,11 @@ def test_no_layer_imports_one_above_it():
 
 
 def test_every_subpackage_and_top_level_module_is_a_listed_layer():
-    found = {p.stem if p.is_file() else p.name for p in (ROOT / "bayes_koryo").iterdir()
-             if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
+    found = {
+        p.stem if p.is_file() else p.name
+        for p in (ROOT / "bayes_koryo").iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
+    }
     assert found == set(LAYERS)
 
 

@@ -49,15 +49,23 @@ def test_report_json_is_the_documented_format(capsys, run_file):
 def test_plot_functions_return_tidy_data(fitted):
     import matplotlib.pyplot as plt
 
-    for func in (plots.trajectory, plots.decomposition, plots.prior_posterior,
-                 plots.predictive_check):
+    for func in (
+        plots.trajectory,
+        plots.decomposition,
+        plots.prior_posterior,
+        plots.predictive_check,
+    ):
         fig, data = func(fitted, return_data=True)
         assert isinstance(data, pd.DataFrame) and len(data) > 0
         assert func(fitted).__class__.__name__ == "Figure"
         plt.close("all")
     _, traj = plots.trajectory(fitted, return_data=True)
-    assert {"unique_users", "subscriptions", "reported_audited_quarterly",
-            "reported_milestone"} <= set(traj["series"])
+    assert {
+        "unique_users",
+        "subscriptions",
+        "reported_audited_quarterly",
+        "reported_milestone",
+    } <= set(traj["series"])
     cells = traj[traj["series"] == "reported_milestone"]
     assert (cells["cell_low"] <= cells["value"]).all()
     assert (cells["value"] <= cells["cell_high"]).all()
@@ -83,16 +91,19 @@ def test_plot_command_writes_png_and_pdf(capsys, run_file, tmp_path):
 
 
 def test_forecast_command(capsys, run_file):
-    code, out, err = call(capsys, "forecast", str(run_file), "--date", "2014-06-30",
-                          "--date", "2013-05-28")
+    code, out, err = call(
+        capsys, "forecast", str(run_file), "--date", "2014-06-30", "--date", "2013-05-28"
+    )
     assert code == 0, err
     records = json.loads(out)
     assert [(r["quantity"], r["date"]) for r in records] == [
-        ("reported_subscriptions", "2014-06-30"), ("reported_subscriptions", "2013-05-28"),
-        ("unique_users", "2014-06-30"), ("unique_users", "2013-05-28")]
+        ("reported_subscriptions", "2014-06-30"),
+        ("reported_subscriptions", "2013-05-28"),
+        ("unique_users", "2014-06-30"),
+        ("unique_users", "2013-05-28"),
+    ]
     assert all(r["ci_low"] <= r["median"] <= r["ci_high"] for r in records)
-    code, out, _ = call(capsys, "forecast", str(run_file), "--date", "2014-06-30",
-                        "--format", "md")
+    code, out, _ = call(capsys, "forecast", str(run_file), "--date", "2014-06-30", "--format", "md")
     assert code == 0 and "90% ETI" in out
     for bad in ("2030-01-01", "2008-01-01"):
         code, out, err = call(capsys, "forecast", str(run_file), "--date", bad)

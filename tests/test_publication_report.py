@@ -18,14 +18,19 @@ import bayes_koryo
 from bayes_koryo.cli import reporting
 from bayes_koryo.outputs import report
 
-INTERVAL_PARAMETERS = {"prob": report.CI_PROB, "ci_prob": report.CI_PROB,
-                       "kind": report.CI_KIND, "ci_kind": report.CI_KIND}
+INTERVAL_PARAMETERS = {
+    "prob": report.CI_PROB,
+    "ci_prob": report.CI_PROB,
+    "kind": report.CI_KIND,
+    "ci_kind": report.CI_KIND,
+}
 
 
 def _public_functions():
     for info in pkgutil.walk_packages(bayes_koryo.__path__, "bayes_koryo."):
         if any(part.startswith("_") for part in info.name.split(".")) or info.name.startswith(
-                ("bayes_koryo.data", "bayes_koryo.cli")):
+            ("bayes_koryo.data", "bayes_koryo.cli")
+        ):
             continue
         module = importlib.import_module(info.name)
         for name, func in inspect.getmembers(module, inspect.isfunction):
@@ -47,11 +52,16 @@ def test_every_public_default_uses_the_one_interval_convention():
             if pname in INTERVAL_PARAMETERS:
                 assert param.default == INTERVAL_PARAMETERS[pname], f"cli.{command.__name__}"
                 checked.append(f"cli.{command.__name__}")
-    for must in ("bayes_koryo.inference.summaries.interval",
-                 "bayes_koryo.outputs.report.summarise", "bayes_koryo.outputs.report.build_report",
-                 "bayes_koryo.outputs.report.forecast_table", "bayes_koryo.outputs.plots.trajectory",
-                 "bayes_koryo.inference.checks.prior_predictive_table",
-                 "cli.report", "cli.forecast"):
+    for must in (
+        "bayes_koryo.inference.summaries.interval",
+        "bayes_koryo.outputs.report.summarise",
+        "bayes_koryo.outputs.report.build_report",
+        "bayes_koryo.outputs.report.forecast_table",
+        "bayes_koryo.outputs.plots.trajectory",
+        "bayes_koryo.inference.checks.prior_predictive_table",
+        "cli.report",
+        "cli.forecast",
+    ):
         assert must in checked
 
 
@@ -84,13 +94,16 @@ def test_interval_kind_is_labelled_in_rows_and_tables():
         report.check_kind("HPD")
 
 
-@pytest.mark.parametrize(("value", "mcse", "text"), [
-    (1.093412, 0.004, "1.09"),
-    (1.093412, 0.03, "1.1"),
-    (1093412.0, 40000.0, "1100000"),  # "1.1 million", never "1,093,412"
-    (0.51, 0.0022, "0.51"),
-    (3.84, 0.038, "3.8"),
-])
+@pytest.mark.parametrize(
+    ("value", "mcse", "text"),
+    [
+        (1.093412, 0.004, "1.09"),
+        (1.093412, 0.03, "1.1"),
+        (1093412.0, 40000.0, "1100000"),  # "1.1 million", never "1,093,412"
+        (0.51, 0.0022, "0.51"),
+        (3.84, 0.038, "3.8"),
+    ],
+)
 def test_numbers_carry_only_the_digits_their_mcse_supports(value, mcse, text):
     assert report.rounded(value, mcse) == text
 
@@ -106,24 +119,54 @@ def test_probabilities_are_shown_as_bounds_when_every_draw_agrees():
 
 def _synthetic_report() -> report.Report:
     rng = np.random.default_rng(3)
-    rows = [report.summary_row(xr.DataArray(rng.lognormal(0, 0.2, (2, 500)),
-                                            dims=("chain", "draw")),
-                               name, date, "million people",
-                               prior_draws=rng.lognormal(0, 1, 1000))
-            for name, date in (("unique_users", "2013-05-28"), ("real_user_share", None),
-                               ("odd_&_100%_{name}", None))]
+    rows = [
+        report.summary_row(
+            xr.DataArray(rng.lognormal(0, 0.2, (2, 500)), dims=("chain", "draw")),
+            name,
+            date,
+            "million people",
+            prior_draws=rng.lognormal(0, 1, 1000),
+        )
+        for name, date in (
+            ("unique_users", "2013-05-28"),
+            ("real_user_share", None),
+            ("odd_&_100%_{name}", None),
+        )
+    ]
     table = pd.DataFrame(rows)
-    probs = pd.DataFrame([{"claim": "P(x < 1.5 & y > 2) <script>", "probability": 0.42,
-                           "mcse": 0.01, "draws": 1000, "prior_probability": 0.5,
-                           "prior_draws": 1000}])
-    attrs = {"run_id": "abc<def>", "config_name": "base_line & co", "seed": 1,
-             "data_hash": "0" * 64, "diagnostics_json": json.dumps(
-                 {"converged": True, "divergences": 0, "max_r_hat": 1.001,
-                  "min_ess_bulk": 900.0, "min_ess_tail": 800.0, "max_treedepth_hits": 0,
-                  "min_ebfmi": 0.9}),
-             "versions_json": json.dumps({"bayes_koryo": "0.1.0", "pymc": "6.4.0"}),
-             "sampler_json": json.dumps({"sampler": "nutpie", "chains": 2, "draws": 500,
-                                         "tune": 500, "target_accept": 0.9})}
+    probs = pd.DataFrame(
+        [
+            {
+                "claim": "P(x < 1.5 & y > 2) <script>",
+                "probability": 0.42,
+                "mcse": 0.01,
+                "draws": 1000,
+                "prior_probability": 0.5,
+                "prior_draws": 1000,
+            }
+        ]
+    )
+    attrs = {
+        "run_id": "abc<def>",
+        "config_name": "base_line & co",
+        "seed": 1,
+        "data_hash": "0" * 64,
+        "diagnostics_json": json.dumps(
+            {
+                "converged": True,
+                "divergences": 0,
+                "max_r_hat": 1.001,
+                "min_ess_bulk": 900.0,
+                "min_ess_tail": 800.0,
+                "max_treedepth_hits": 0,
+                "min_ebfmi": 0.9,
+            }
+        ),
+        "versions_json": json.dumps({"bayes_koryo": "0.1.0", "pymc": "6.4.0"}),
+        "sampler_json": json.dumps(
+            {"sampler": "nutpie", "chains": 2, "draws": 500, "tune": 500, "target_accept": 0.9}
+        ),
+    }
     return report.Report(table, probs, attrs)
 
 
@@ -131,7 +174,7 @@ def check_latex(text: str) -> None:
     """Well-formed LaTeX (a quick check beside the pdflatex compile of tests/test_latex.py):
     balanced braces, specials escaped, table rows ended, booktabs rules, paired $."""
     body = "\n".join(line for line in text.splitlines() if not line.startswith("%"))
-    unescaped = re.sub(r"\\.", "", body)            # drop every escaped character
+    unescaped = re.sub(r"\\.", "", body)  # drop every escaped character
     assert unescaped.count("{") == unescaped.count("}")
     depth = 0
     for ch in unescaped:
@@ -185,9 +228,20 @@ def test_json_fields_parse_and_keep_raw_values():
 
 def test_markdown_has_methods_sentence_and_provenance():
     text = report.render(_synthetic_report(), "md")
-    for part in ("## Probabilities", "## Result sentence", "## Methods", "## Provenance",
-                 "We estimate that", "(90% ETI", "run id", "data hash", "divergences 0",
-                 "max R-hat 1.001", "pymc 6.4.0", "MCSE"):
+    for part in (
+        "## Probabilities",
+        "## Result sentence",
+        "## Methods",
+        "## Provenance",
+        "We estimate that",
+        "(90% ETI",
+        "run id",
+        "data hash",
+        "divergences 0",
+        "max R-hat 1.001",
+        "pymc 6.4.0",
+        "MCSE",
+    ):
         assert part in text, part
 
 
@@ -195,11 +249,21 @@ def test_report_of_the_fitted_model_in_every_format(fitted):
     rep = report.build_report(fitted)
     table = rep.table
     assert [(q, d) for q, d in zip(table["quantity"][:2], table["date"][:2], strict=True)] == [
-        ("unique_users", "2012-02-02"), ("unique_users", "2013-05-28")]
-    for name in ("penetration_10plus", "penetration_addressable", "sims_per_user",
-                 "real_user_share", "official_share", "inactive_share", "user_ceiling",
-                 "subscription_ceiling", "decomposition_unique_users",
-                 "decomposition_inactive_numbers"):
+        ("unique_users", "2012-02-02"),
+        ("unique_users", "2013-05-28"),
+    ]
+    for name in (
+        "penetration_10plus",
+        "penetration_addressable",
+        "sims_per_user",
+        "real_user_share",
+        "official_share",
+        "inactive_share",
+        "user_ceiling",
+        "subscription_ceiling",
+        "decomposition_unique_users",
+        "decomposition_inactive_numbers",
+    ):
         assert name in set(table["quantity"])
     assert table["prior_ci_low"].notna().all() and (table["ci_low"] <= table["ci_high"]).all()
     assert len(rep.probabilities) >= 4 and rep.probabilities["mcse"].notna().all()
@@ -249,8 +313,9 @@ def test_the_result_sentence_names_the_fitted_data_s_own_count(fitted):
     from bayes_koryo.outputs import latex
 
     model = copy.copy(fitted)
-    assert "2 million reported subscriptions on 28 May 2013" in \
-        report.build_report(model).sentence()
+    assert (
+        "2 million reported subscriptions on 28 May 2013" in report.build_report(model).sentence()
+    )
     edited = fitted.observations.copy()
     may = (edited["date"] == "2013-05-28") & (edited["quantity"] == "subscribers")
     edited.loc[may, "value"] = 2_500_000

@@ -33,37 +33,45 @@ def test_fit_on_simulated_data_recovers_known_values(fitted):
     assert model.compile_seconds == 0.0  # same structure: the compiled code is reused
 
     dates = list(model.model.coords["date"])
-    headline = {f"unique_users[{d}]": (post["unique_users"].sel(date=d),
-                                       truth["unique_users"][dates.index(np.datetime64(d))])
-                for d in HEADLINE_DATES}
+    headline = {
+        f"unique_users[{d}]": (
+            post["unique_users"].sel(date=d),
+            truth["unique_users"][dates.index(np.datetime64(d))],
+        )
+        for d in HEADLINE_DATES
+    }
     headline["subscriptions[2013-05-28]"] = (
         post["subscriptions"].sel(date="2013-05-28"),
-        truth["subscriptions"][dates.index(np.datetime64("2013-05-28"))])
+        truth["subscriptions"][dates.index(np.datetime64("2013-05-28"))],
+    )
     headline["inactive_share"] = (post["inactive_share"], truth["inactive_share"])
     for name, (draws, true_value) in headline.items():
         low, high = interval(draws, 0.9)
         assert low <= float(true_value) <= high, (name, low, float(true_value), high)
 
     params = free_parameters(model.config)
-    inside = [interval(post[p], 0.9)[0] <= float(truth[p]) <= interval(post[p], 0.9)[1]
-              for p in params]
+    inside = [
+        interval(post[p], 0.9)[0] <= float(truth[p]) <= interval(post[p], 0.9)[1] for p in params
+    ]
     # 90% intervals of a calibrated posterior: fail only on coverage below the 1% binomial tail
-    assert sum(inside) >= binom.ppf(0.01, len(params), 0.9), dict(zip(params, inside,
-                                                                       strict=True))
+    assert sum(inside) >= binom.ppf(0.01, len(params), 0.9), dict(zip(params, inside, strict=True))
 
 
 def test_simulated_activity_statement_is_a_share_of_the_simulated_count(fitted):
     """The 800k statement is simulated as a share of the *simulated* subscriber count of its
     date, also when the config lists the activity statement before the subscriber kinds
     (the simulator used to read that count before filling it in: the real 1M)."""
-    kinds = ("activity_statement",) + tuple(k for k in fitted.config.kinds
-                                            if k != "activity_statement")
-    model = KoryoModel(fitted.config.replace(observations={"kinds": list(kinds)}),
-                       fitted.observations)
+    kinds = ("activity_statement",) + tuple(
+        k for k in fitted.config.kinds if k != "activity_statement"
+    )
+    model = KoryoModel(
+        fitted.config.replace(observations={"kinds": list(kinds)}), fitted.observations
+    )
     simulated, truth = simulate_observations(model, seed=RECOVERY_SEED)
     active = simulated[simulated["kind"] == "activity_statement"].iloc[0]
-    same_day = simulated[(simulated["quantity"] == "subscribers")
-                         & (simulated["date"] == active["date"])]
+    same_day = simulated[
+        (simulated["quantity"] == "subscribers") & (simulated["date"] == active["date"])
+    ]
     count = same_day["value"].max()
     real_count = fitted.observations.loc[same_day.index, "value"].max()
     assert count != real_count

@@ -87,8 +87,11 @@ def test_observation_after_the_horizon_names_file_row_and_column(tmp_path):
 def test_horizon_before_the_last_bundled_observation_is_a_config_error():
     config = default_config().replace(time={"horizon": "2012-12-31"})
     observations = load_observations()
-    with pytest.raises(ConfigError, match=r"row \d+, column 'date': date 2013-\d\d-\d\d is "
-                                          r"after the model's window \(2008-12-15, 2012-12-31\]"):
+    with pytest.raises(
+        ConfigError,
+        match=r"row \d+, column 'date': date 2013-\d\d-\d\d is "
+        r"after the model's window \(2008-12-15, 2012-12-31\]",
+    ):
         build_model(observations, config)
 
 
@@ -97,8 +100,10 @@ def test_dates_before_launch_are_refused_by_the_loader(tmp_path):
     path.write_text(to_csv([HEADER, *DATA, row_with(date="2008-06-30", value="10")]))
     with pytest.raises(DataValidationError) as info:
         load_observations(path)
-    assert one_line(info.value) == (f"{path}, row {len(DATA) + 2}, column 'date': date "
-                                    "2008-06-30 is before Koryolink's launch on 2008-12-15")
+    assert one_line(info.value) == (
+        f"{path}, row {len(DATA) + 2}, column 'date': date "
+        "2008-06-30 is before Koryolink's launch on 2008-12-15"
+    )
 
 
 def test_a_figure_dated_on_launch_day_has_no_grid_point_and_is_refused(tmp_path):
@@ -106,20 +111,25 @@ def test_a_figure_dated_on_launch_day_has_no_grid_point_and_is_refused(tmp_path)
     path = tmp_path / "launch.csv"
     path.write_text(to_csv([HEADER, row_with(date="2008-12-15", value="5"), *DATA[1:]]))
     observations = load_observations(path)
-    with pytest.raises(ObservationWindowError, match="row 2, column 'date': date 2008-12-15 "
-                                                     "is before the model's window"):
+    with pytest.raises(
+        ObservationWindowError,
+        match="row 2, column 'date': date 2008-12-15 is before the model's window",
+    ):
         build_model(observations, default_config())
 
 
 # --------------------------------------------------------------------------- encodings
 
 
-@pytest.mark.parametrize("encoding, hint", [
-    ("utf-16", "looks like UTF-16; save it as UTF-8"),
-    ("utf-16-le", "looks like UTF-16; save it as UTF-8"),
-    ("cp1252", "save the file as UTF-8"),
-    ("latin-1", "save the file as UTF-8"),
-])
+@pytest.mark.parametrize(
+    "encoding, hint",
+    [
+        ("utf-16", "looks like UTF-16; save it as UTF-8"),
+        ("utf-16-le", "looks like UTF-16; save it as UTF-8"),
+        ("cp1252", "save the file as UTF-8"),
+        ("latin-1", "save the file as UTF-8"),
+    ],
+)
 def test_other_encodings_are_refused_with_a_hint(tmp_path, encoding, hint):
     rows = [HEADER, *DATA]
     rows[4] = row_with(note="Pyongyang caf\u00e9 \u00fcber \u00bd")
@@ -141,8 +151,9 @@ def test_utf8_with_bom_and_crlf_equals_the_bundled_file(tmp_path):
     pd.testing.assert_frame_equal(loaded, bundled)
 
 
-@pytest.mark.parametrize("cell", ["1,000,000", "1 000 000", "1'000'000", "1_000_000",
-                                  "1\u00a0000\u00a0000", "1.000.000"])
+@pytest.mark.parametrize(
+    "cell", ["1,000,000", "1 000 000", "1'000'000", "1_000_000", "1\u00a0000\u00a0000", "1.000.000"]
+)
 def test_thousands_separators_are_refused(tmp_path, cell):
     path = tmp_path / "sep.csv"
     path.write_text(to_csv([HEADER, row_with(value=cell), *DATA[1:]]))
@@ -158,8 +169,9 @@ def test_other_separators_are_named(tmp_path, separator):
     path.write_text(BUNDLED.replace(",", separator))
     with pytest.raises(DataValidationError) as info:
         load_observations(path)
-    assert one_line(info.value).endswith(f"the file seems to be separated by {separator!r}: "
-                                         "use commas")
+    assert one_line(info.value).endswith(
+        f"the file seems to be separated by {separator!r}: use commas"
+    )
 
 
 # --------------------------------------------------------------------------- huge input
@@ -188,8 +200,10 @@ def test_too_many_rows_under_the_byte_limit_are_refused(tmp_path):
     assert path.stat().st_size < MAX_FILE_BYTES
     with pytest.raises(DataValidationError) as info:
         load_observations(path)
-    assert one_line(info.value) == (f"{path}, row {MAX_DATA_ROWS + 2}: more than 10,000 data "
-                                    "rows; not a table of reported figures")
+    assert one_line(info.value) == (
+        f"{path}, row {MAX_DATA_ROWS + 2}: more than 10,000 data "
+        "rows; not a table of reported figures"
+    )
 
 
 def test_an_endless_device_is_refused():
@@ -206,19 +220,32 @@ def test_directories_and_missing_paths(path):
 # --------------------------------------------------------------------------- DataFrames
 
 
-@pytest.mark.parametrize("mutate, match", [
-    (lambda df: df.drop(columns="kind"), "missing column.*'kind'"),
-    (lambda df: df.assign(date=df["date"].dt.strftime("%Y-%m-%d")), "column 'date'.*datetime64"),
-    (lambda df: df.assign(value=df["value"].astype(str)), "column 'value': column must be "
-                                                          "numeric"),
-    (lambda df: df.assign(value=-df["value"]), r"row 2, column 'value': value must be a "
-                                                r"finite positive count"),
-    (lambda df: df.assign(upper=df["upper"].fillna(np.inf)), "column 'upper'.*finite positive"),
-    (lambda df: df.assign(kind=df["kind"].astype(str).replace("milestone", "rumour")),
-     "unknown kind 'rumour'"),
-    (lambda df: df.iloc[:0], "no observations"),
-    (lambda df: df.to_dict(), "expected a pandas DataFrame"),
-])
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda df: df.drop(columns="kind"), "missing column.*'kind'"),
+        (
+            lambda df: df.assign(date=df["date"].dt.strftime("%Y-%m-%d")),
+            "column 'date'.*datetime64",
+        ),
+        (
+            lambda df: df.assign(value=df["value"].astype(str)),
+            "column 'value': column must be numeric",
+        ),
+        (
+            lambda df: df.assign(value=-df["value"]),
+            r"row 2, column 'value': value must be a "
+            r"finite positive count",
+        ),
+        (lambda df: df.assign(upper=df["upper"].fillna(np.inf)), "column 'upper'.*finite positive"),
+        (
+            lambda df: df.assign(kind=df["kind"].astype(str).replace("milestone", "rumour")),
+            "unknown kind 'rumour'",
+        ),
+        (lambda df: df.iloc[:0], "no observations"),
+        (lambda df: df.to_dict(), "expected a pandas DataFrame"),
+    ],
+)
 def test_dataframes_given_to_the_model_are_checked(mutate, match):
     broken = mutate(load_observations())
     with pytest.raises(DataValidationError, match=match) as info:
@@ -250,10 +277,33 @@ def test_cli_fit_with_broken_data_prints_one_line_and_exits_2(capsys, tmp_path):
 # --------------------------------------------------------------------------- property tests
 
 CELLS = st.one_of(
-    st.sampled_from(["", "0", "-1", "1,000,000", "1e400", "nan", "2008-12-14", "2008-12-15",
-                     "2017-01-01", "9999-12-31", "0001-01-01", "2012-02-30", "subscribers",
-                     "active_numbers", "milestone", "activity_statement", "\ufeff", "\x00",
-                     '"', "\r\n", "\u2028", "800000", "2000000"]),
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "-1",
+            "1,000,000",
+            "1e400",
+            "nan",
+            "2008-12-14",
+            "2008-12-15",
+            "2017-01-01",
+            "9999-12-31",
+            "0001-01-01",
+            "2012-02-30",
+            "subscribers",
+            "active_numbers",
+            "milestone",
+            "activity_statement",
+            "\ufeff",
+            "\x00",
+            '"',
+            "\r\n",
+            "\u2028",
+            "800000",
+            "2000000",
+        ]
+    ),
     st.text(max_size=12),
 )
 ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-32", "latin-1", "cp1252", "shift_jis"]
@@ -262,20 +312,27 @@ ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "utf-32", "latin-1", "cp1252", "shi
 @st.composite
 def hostile_files(draw) -> bytes:
     """Tables in any encoding, with any delimiter, shuffled, padded, cut or repeated."""
-    columns = draw(st.one_of(st.just(list(HEADER)), st.permutations(HEADER).map(list),
-                             st.lists(st.sampled_from([*HEADER, "Date", "val", ""]),
-                                      max_size=10)))
+    columns = draw(
+        st.one_of(
+            st.just(list(HEADER)),
+            st.permutations(HEADER).map(list),
+            st.lists(st.sampled_from([*HEADER, "Date", "val", ""]), max_size=10),
+        )
+    )
     base = [dict(zip(HEADER, r, strict=True)) for r in DATA]
-    rows = [[rec.get(c, "") for c in columns]
-            for rec in draw(st.lists(st.sampled_from(base), max_size=12))]
+    rows = [
+        [rec.get(c, "") for c in columns]
+        for rec in draw(st.lists(st.sampled_from(base), max_size=12))
+    ]
     for _ in range(draw(st.integers(0, 4))):
         if rows and columns:
             i = draw(st.integers(0, len(rows) - 1))
             rows[i][draw(st.integers(0, len(columns) - 1))] = draw(CELLS)
     delimiter = draw(st.sampled_from([",", ",", ";", "\t"]))
     buffer = io.StringIO()
-    csv.writer(buffer, delimiter=delimiter, lineterminator=draw(
-        st.sampled_from(["\n", "\r\n", "\r"]))).writerows([columns, *rows])
+    csv.writer(
+        buffer, delimiter=delimiter, lineterminator=draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    ).writerows([columns, *rows])
     text = buffer.getvalue()
     data = text.encode(draw(st.sampled_from(ENCODINGS)), errors="replace")
     cut = draw(st.one_of(st.none(), st.integers(0, len(data))))
@@ -317,14 +374,23 @@ def test_arbitrary_bytes_give_a_valid_table_or_a_koryo_error(tmp_path_factory, d
     _assert_valid_table(df)
 
 
-VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),
-                   st.dates().map(pd.Timestamp))
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=5),
+    st.dates().map(pd.Timestamp),
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(edits=st.lists(st.tuples(st.sampled_from(OBSERVATION_COLUMNS), st.integers(0, 18),
-                                VALUES), max_size=3),
-       drop=st.lists(st.sampled_from(OBSERVATION_COLUMNS), max_size=2))
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(OBSERVATION_COLUMNS), st.integers(0, 18), VALUES), max_size=3
+    ),
+    drop=st.lists(st.sampled_from(OBSERVATION_COLUMNS), max_size=2),
+)
 def test_edited_dataframes_pass_the_frame_check_or_raise_a_koryo_error(edits, drop):
     df = load_observations()
     for column, i, value in edits:

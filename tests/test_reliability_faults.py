@@ -131,9 +131,13 @@ SAVER = textwrap.dedent("""
 def _saver(tmp_path, source, target, mode):
     script = tmp_path / "saver.py"
     script.write_text(SAVER)
-    proc = subprocess.Popen([sys.executable, str(script), str(source), str(target), mode],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(source), str(target), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.stdout.readline().strip() == "ready"
     return proc
 
@@ -163,7 +167,8 @@ def test_sigkill_during_save_leaves_no_partial_result(fitted, tmp_path, existing
     # the next save to the same target removes the dead writer's temporary file
     fitted.save(target, overwrite=True)
     assert temp_files(target) == [] and sorted(p.name for p in target.parent.iterdir()) == [
-        "run.nc"]
+        "run.nc"
+    ]
     load_run(target)
 
 

@@ -80,26 +80,42 @@ def test_a_foreign_datatree_with_a_faked_package_attribute(tmp_path, capsys):
     _refused(tmp_path / "fake.nc", "group '(sample_stats|input_data)' is missing", capsys)
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda t: t.attrs.update(package_version="0.0.1"), "written by bayes_koryo 0.0.1"),
-    (lambda t: t.attrs.update(format_version=FORMAT_VERSION + 1), "run format .* is not "
-                                                                  "supported"),
-    (lambda t: t.attrs.update(format_version="one"), "run format 'one' is not supported|"
-                                                     "run format one is not supported"),
-    (lambda t: t.attrs.pop("config_json"), "attribute\\(s\\) config_json missing"),
-    (lambda t: t.attrs.update(config_json="{not json"), "stored config is invalid"),
-    (lambda t: t.attrs.update(config_json=json.dumps({"sampler": {"draws": -1}})),
-     "stored config is invalid.*sampler.draws"),
-    (lambda t: t.attrs.update(data_hash="0" * 64), "do not match the data hash"),
-    (lambda t: t.attrs.update(coverage_hash="0" * 64), "other coverage figures"),
-    (lambda t: _edit_input(t, "source", lambda v: np.full(v.shape, "someone else")),
-     "do not match the data hash"),
-    (lambda t: _edit_input(t, "date", lambda v: v + np.timedelta64(365 * 9, "D")),
-     "input data are unreadable|do not build a model|do not match"),
-    (lambda t: t.__setitem__("posterior", xr.DataTree(
-        t["posterior"].to_dataset().drop_vars("unique_users"))),
-     "posterior does not match the model"),
-])
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda t: t.attrs.update(package_version="0.0.1"), "written by bayes_koryo 0.0.1"),
+        (
+            lambda t: t.attrs.update(format_version=FORMAT_VERSION + 1),
+            "run format .* is not supported",
+        ),
+        (
+            lambda t: t.attrs.update(format_version="one"),
+            "run format 'one' is not supported|run format one is not supported",
+        ),
+        (lambda t: t.attrs.pop("config_json"), "attribute\\(s\\) config_json missing"),
+        (lambda t: t.attrs.update(config_json="{not json"), "stored config is invalid"),
+        (
+            lambda t: t.attrs.update(config_json=json.dumps({"sampler": {"draws": -1}})),
+            "stored config is invalid.*sampler.draws",
+        ),
+        (lambda t: t.attrs.update(data_hash="0" * 64), "do not match the data hash"),
+        (lambda t: t.attrs.update(coverage_hash="0" * 64), "other coverage figures"),
+        (
+            lambda t: _edit_input(t, "source", lambda v: np.full(v.shape, "someone else")),
+            "do not match the data hash",
+        ),
+        (
+            lambda t: _edit_input(t, "date", lambda v: v + np.timedelta64(365 * 9, "D")),
+            "input data are unreadable|do not build a model|do not match",
+        ),
+        (
+            lambda t: t.__setitem__(
+                "posterior", xr.DataTree(t["posterior"].to_dataset().drop_vars("unique_users"))
+            ),
+            "posterior does not match the model",
+        ),
+    ],
+)
 def test_edited_files(saved, tmp_path, capsys, edit, match):
     tree = _tree(saved)
     edit(tree)
@@ -121,8 +137,10 @@ def test_temporary_files_are_not_runs(saved, tmp_path, capsys):
 
 # --------------------------------------------------------------------------- no pickle
 
-UNPICKLERS = re.compile(r"\b(pickle|cloudpickle|dill|joblib|shelve|marshal)\b|"
-                        r"allow_pickle\s*=\s*True|torch\.load|pd\.read_pickle|\.read_pickle\(")
+UNPICKLERS = re.compile(
+    r"\b(pickle|cloudpickle|dill|joblib|shelve|marshal)\b|"
+    r"allow_pickle\s*=\s*True|torch\.load|pd\.read_pickle|\.read_pickle\("
+)
 
 
 def _sources() -> list[Path]:
@@ -134,8 +152,11 @@ def test_nothing_in_the_package_can_unpickle():
     for path in _sources():
         for number, line in enumerate(path.read_text().splitlines(), 1):
             code = line.split("#", 1)[0]
-            if UNPICKLERS.search(code) and "no pickle" not in line.lower() \
-                    and "pickles anything" not in line.lower():
+            if (
+                UNPICKLERS.search(code)
+                and "no pickle" not in line.lower()
+                and "pickles anything" not in line.lower()
+            ):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
 
@@ -155,11 +176,24 @@ def test_run_files_are_opened_with_h5netcdf_only():
     calls = []
     for path in _sources():
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
-                    node.func.attr in ("open_datatree", "open_dataset", "load_dataset",
-                                       "open_mfdataset", "to_netcdf", "load_datatree"):
-                engines = [k.value.value for k in node.keywords
-                           if k.arg == "engine" and isinstance(k.value, ast.Constant)]
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr
+                in (
+                    "open_datatree",
+                    "open_dataset",
+                    "load_dataset",
+                    "open_mfdataset",
+                    "to_netcdf",
+                    "load_datatree",
+                )
+            ):
+                engines = [
+                    k.value.value
+                    for k in node.keywords
+                    if k.arg == "engine" and isinstance(k.value, ast.Constant)
+                ]
                 calls.append((path.name, node.func.attr, engines))
     assert any(attr == "open_datatree" for _, attr, _ in calls)
     assert all(engines == ["h5netcdf"] for _, _, engines in calls), calls
@@ -178,8 +212,10 @@ def test_a_generated_block_replaces_only_what_is_between_its_markers(tmp_path):
     path = tmp_path / "doc.md"
     path.write_text("# Title\n<!-- t:begin -->\nold\n<!-- t:end -->\nkept\n", encoding="utf-8")
     replace_marked_block(path, "<!-- t:begin -->", "<!-- t:end -->", "| a |\n| 1 |\n")
-    assert path.read_text(encoding="utf-8") == \
-        "# Title\n<!-- t:begin -->\n| a |\n| 1 |\n<!-- t:end -->\nkept\n"
+    assert (
+        path.read_text(encoding="utf-8")
+        == "# Title\n<!-- t:begin -->\n| a |\n| 1 |\n<!-- t:end -->\nkept\n"
+    )
     path.write_text("no markers\n", encoding="utf-8")
     with pytest.raises(ValueError, match="doc.md: needs exactly one"):
         replace_marked_block(path, "<!-- t:begin -->", "<!-- t:end -->", "x")

@@ -32,6 +32,7 @@ BASELINE = str(ROOT / "models" / "baseline.toml")
 @pytest.fixture
 def no_model(monkeypatch):
     """Fail the test if a command builds a model (i.e. reads data or compiles)."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("a model was built before the output location was checked")
 
@@ -49,8 +50,12 @@ def _one_error_line(capsys) -> str:
 def test_fit_checks_its_output_before_reading_data(capsys, tmp_path, no_model, where):
     a_file = tmp_path / "a_file"
     a_file.write_text("not a folder")
-    out = {"proc": Path("/proc/nope/x.nc"), "folder": tmp_path,
-           "under_a_file": a_file / "x.nc", "exists": a_file}[where]
+    out = {
+        "proc": Path("/proc/nope/x.nc"),
+        "folder": tmp_path,
+        "under_a_file": a_file / "x.nc",
+        "exists": a_file,
+    }[where]
     # the data file does not exist either: the output must be refused first
     code = cli.main(["fit", BASELINE, "--out", str(out), "--data", str(tmp_path / "no.csv")])
     line = _one_error_line(capsys)
@@ -61,20 +66,23 @@ def test_fit_checks_its_output_before_reading_data(capsys, tmp_path, no_model, w
 def test_every_output_option_is_checked_before_the_work(capsys, tmp_path, no_model):
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    calls = [["run", BASELINE, "--out-dir", str(a_file)],
-             ["report", str(tmp_path / "missing.nc"), "--out", str(tmp_path)],
-             ["plot", str(tmp_path / "missing.nc"), "--out", str(a_file)],
-             ["sbc", BASELINE, "--out-dir", str(a_file)],
-             ["recovery", BASELINE, "--out-dir", str(a_file)],
-             ["sensitivity", BASELINE, "--out-dir", str(a_file)],
-             ["lfo", BASELINE, "--out-dir", str(a_file)],
-             ["sensitivity-table", str(tmp_path / "missing.nc"), "--out",
-              str(a_file / "table")]]
+    calls = [
+        ["run", BASELINE, "--out-dir", str(a_file)],
+        ["report", str(tmp_path / "missing.nc"), "--out", str(tmp_path)],
+        ["plot", str(tmp_path / "missing.nc"), "--out", str(a_file)],
+        ["sbc", BASELINE, "--out-dir", str(a_file)],
+        ["recovery", BASELINE, "--out-dir", str(a_file)],
+        ["sensitivity", BASELINE, "--out-dir", str(a_file)],
+        ["lfo", BASELINE, "--out-dir", str(a_file)],
+        ["sensitivity-table", str(tmp_path / "missing.nc"), "--out", str(a_file / "table")],
+    ]
     for args in calls:
         code = cli.main(args)
         line = _one_error_line(capsys)
-        assert code == 2 and str(a_file if "a_file" in " ".join(args) else tmp_path) in line, \
-            (args, line)
+        assert code == 2 and str(a_file if "a_file" in " ".join(args) else tmp_path) in line, (
+            args,
+            line,
+        )
         assert "missing.nc" not in line, args  # the run file was not even opened
 
 
@@ -118,18 +126,21 @@ def test_result_files_follow_the_umask(fitted, tmp_path, mask, mode):
 
 
 @pytest.mark.parametrize("statistic", ["diverging", "maxdepth_reached", "energy"])
-def test_a_missing_sampler_statistic_is_not_measured_and_fails(fitted, tmp_path, capsys,
-                                                                statistic):
+def test_a_missing_sampler_statistic_is_not_measured_and_fails(fitted, tmp_path, capsys, statistic):
     tree = fitted.idata.copy()
     tree["sample_stats"] = tree["sample_stats"].to_dataset().drop_vars(statistic)
     diagnostics = diagnose(tree, fitted.config)
     assert statistic in diagnostics.not_measured and not diagnostics.converged
-    assert any(f"'{statistic}' is missing" in m and "not measured" in m
-               for m in diagnostics.messages)
+    assert any(
+        f"'{statistic}' is missing" in m and "not measured" in m for m in diagnostics.messages
+    )
     summary = diagnostics.summary()
     assert summary["not_measured"] == [statistic]
-    key = {"diverging": "divergences", "maxdepth_reached": "max_treedepth_hits",
-           "energy": "min_ebfmi"}[statistic]
+    key = {
+        "diverging": "divergences",
+        "maxdepth_reached": "max_treedepth_hits",
+        "energy": "min_ebfmi",
+    }[statistic]
     assert summary[key] is None
     # and `check` on a saved run without the statistic fails, naming it
     model = inference.KoryoModel.__new__(inference.KoryoModel)
@@ -148,7 +159,8 @@ def test_converged_is_filled_in_every_output(fitted, converged):
     model = inference.KoryoModel.__new__(inference.KoryoModel)
     model.__dict__.update(fitted.__dict__)
     model.diagnostics = dataclasses.replace(
-        fitted.diagnostics, messages=[] if converged else ["forced failure"])
+        fitted.diagnostics, messages=[] if converged else ["forced failure"]
+    )
     table = forecast_table(model, ["2014-06-30", "2015-06-30"])
     assert table["converged"].tolist() == [converged] * len(table)
     records = json.loads(render(build_report(model), "json"))

@@ -27,12 +27,22 @@ CLI = Path(sys.executable).with_name("bayes-koryo")
 
 def fake_model(config=None, observations=None, seed=5, draws=100):
     """Just what run_attributes reads from a fitted KoryoModel."""
-    attrs = {"seed": seed, "sampler": "nutpie", "draws": draws, "tune": 100, "chains": 2,
-             "target_accept": 0.9, "adaptation": "diag", "max_tree_depth": 12}
-    return SimpleNamespace(config=config or default_config(),
-                           observations=load_observations() if observations is None
-                           else observations,
-                           idata=SimpleNamespace(attrs=attrs), diagnostics=None)
+    attrs = {
+        "seed": seed,
+        "sampler": "nutpie",
+        "draws": draws,
+        "tune": 100,
+        "chains": 2,
+        "target_accept": 0.9,
+        "adaptation": "diag",
+        "max_tree_depth": 12,
+    }
+    return SimpleNamespace(
+        config=config or default_config(),
+        observations=load_observations() if observations is None else observations,
+        idata=SimpleNamespace(attrs=attrs),
+        diagnostics=None,
+    )
 
 
 def test_run_id_is_stable_and_changes_with_every_input(monkeypatch):
@@ -42,8 +52,9 @@ def test_run_id_is_stable_and_changes_with_every_input(monkeypatch):
     changed_data.loc[0, "value"] += 1
     variants = {
         "data": fake_model(observations=changed_data),
-        "config": fake_model(config=default_config().replace(
-            priors={"official_share": {"alpha": 4.0}})),
+        "config": fake_model(
+            config=default_config().replace(priors={"official_share": {"alpha": 4.0}})
+        ),
         "seed": fake_model(seed=6),
         "sampler": fake_model(draws=101),
     }
@@ -59,8 +70,7 @@ def test_run_id_is_stable_and_changes_with_every_input(monkeypatch):
 
     def edited_network(path=None):
         network = real_network.copy()
-        network.loc[network["population_coverage"].notna().idxmax(),
-                    "population_coverage"] = 0.61
+        network.loc[network["population_coverage"].notna().idxmax(), "population_coverage"] = 0.61
         return network
 
     monkeypatch.setattr(data, "load_network", edited_network)
@@ -75,16 +85,25 @@ def test_run_id_is_stable_and_changes_with_every_input(monkeypatch):
 def test_run_id_hashes_exactly_its_inputs():
     a = runs.run_id("{}", "d" * 64, 1, "{}", "{}")
     assert a == runs.run_id("{}", "d" * 64, 1, "{}", "{}") and len(a) == 16
-    assert len({a, runs.run_id("{}", "e" * 64, 1, "{}", "{}"),
+    assert (
+        len(
+            {
+                a,
+                runs.run_id("{}", "e" * 64, 1, "{}", "{}"),
                 runs.run_id("{}", "d" * 64, 2, "{}", "{}"),
                 runs.run_id('{"a": 1}', "d" * 64, 1, "{}", "{}"),
                 runs.run_id("{}", "d" * 64, 1, '{"draws": 1}', "{}"),
-                runs.run_id("{}", "d" * 64, 1, "{}", '{"pymc": "6"}')}) == 6
+                runs.run_id("{}", "d" * 64, 1, "{}", '{"pymc": "6"}'),
+            }
+        )
+        == 6
+    )
 
 
 @pytest.mark.slow
 def test_same_seed_same_draws_in_fresh_processes_cold_cache_and_after_other_fits(
-        baseline, tmp_path):
+    baseline, tmp_path
+):
     """A fit's draws are a pure function of config, data, seed and package version.
 
     Two separate `bayes-koryo fit` processes run concurrently with tiny settings (they do
@@ -98,16 +117,42 @@ def test_same_seed_same_draws_in_fresh_processes_cold_cache_and_after_other_fits
     from bayes_koryo.inference.fit import KoryoModel
 
     outs = [tmp_path / "warm.nc", tmp_path / "cold.nc"]
-    envs = [{**os.environ, "PYTHONHASHSEED": "random"},
-            {**os.environ, "PYTHONHASHSEED": "random",
-             "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'empty_cache'}",
-             "NUMBA_CACHE_DIR": str(tmp_path / "empty_numba_cache")}]
-    procs = [subprocess.Popen(
-        [str(CLI), "fit", str(ROOT / "models" / "baseline.toml"), "--out", str(out),
-         "--seed", "11", "--draws", "25", "--tune", "25", "--chains", "2",
-         "--allow-unconverged", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-        for out, env in zip(outs, envs, strict=True)]
+    envs = [
+        {**os.environ, "PYTHONHASHSEED": "random"},
+        {
+            **os.environ,
+            "PYTHONHASHSEED": "random",
+            "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'empty_cache'}",
+            "NUMBA_CACHE_DIR": str(tmp_path / "empty_numba_cache"),
+        },
+    ]
+    procs = [
+        subprocess.Popen(
+            [
+                str(CLI),
+                "fit",
+                str(ROOT / "models" / "baseline.toml"),
+                "--out",
+                str(out),
+                "--seed",
+                "11",
+                "--draws",
+                "25",
+                "--tune",
+                "25",
+                "--chains",
+                "2",
+                "--allow-unconverged",
+                "--no-progress",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        for out, env in zip(outs, envs, strict=True)
+    ]
     in_process = KoryoModel()  # shares the session's compiled model (after other fits)
     in_process.fit(seed=11, draws=25, tune=25, chains=2, log_densities=False)
     assert in_process.compile_seconds == 0.0
@@ -121,14 +166,17 @@ def test_same_seed_same_draws_in_fresh_processes_cold_cache_and_after_other_fits
     assert set(posterior_a) == set(posterior_b) and "unique_users" in posterior_a
     here = in_process.idata["posterior"].to_dataset()
     for name in posterior_a:
-        np.testing.assert_array_equal(posterior_a[name].values, posterior_b[name].values,
-                                      err_msg=name)
-        np.testing.assert_array_equal(posterior_a[name].values, here[name].values,
-                                      err_msg=f"in-process {name}")
+        np.testing.assert_array_equal(
+            posterior_a[name].values, posterior_b[name].values, err_msg=name
+        )
+        np.testing.assert_array_equal(
+            posterior_a[name].values, here[name].values, err_msg=f"in-process {name}"
+        )
     for group in ("sample_stats", "prior", "posterior_predictive"):
         for name, values in a[group].to_dataset().items():
-            np.testing.assert_array_equal(values.values, b[group][name].values,
-                                          err_msg=f"{group}/{name}")
+            np.testing.assert_array_equal(
+                values.values, b[group][name].values, err_msg=f"{group}/{name}"
+            )
     assert json.loads(a.attrs["sampler_json"])["draws"] == 25
     assert json.loads(a.attrs["versions_json"])["pytensor.numba__fastmath"] == "False"
 
@@ -157,8 +205,9 @@ def test_starting_points_do_not_depend_on_which_model_compiled_first(baseline):
 
     variant = KoryoModel(load_config(ROOT / "models" / "official_high.toml"))
     assert variant.structure_key() == baseline.structure_key()  # reuses baseline's compile
-    own = make_initial_point_fn(model=variant.model, jitter_rvs=set(variant.model.free_RVs),
-                                return_transformed=True)(7)
+    own = make_initial_point_fn(
+        model=variant.model, jitter_rvs=set(variant.model.free_RVs), return_transformed=True
+    )(7)
     names = [variant.model.rvs_to_values[rv].name for rv in variant.model.free_RVs]
     expected = np.concatenate([np.ravel(own[name]) for name in names])
     np.testing.assert_array_equal(variant.compiled().initial_point_func(7), expected)

@@ -68,8 +68,21 @@ def test_every_report_of_an_unconverged_run_warns(capsys, starved, tmp_path, fmt
 def test_cli_fit_exits_3_saves_marked_and_force_replaces(capsys, baseline, tmp_path):
     out = tmp_path / "short.nc"
     out.write_bytes(b"an older result")
-    args = ["fit", str(ROOT / "models" / "baseline.toml"), "--out", str(out), "--seed", "4",
-            "--draws", "30", "--tune", "10", "--chains", "2", "--no-progress"]
+    args = [
+        "fit",
+        str(ROOT / "models" / "baseline.toml"),
+        "--out",
+        str(out),
+        "--seed",
+        "4",
+        "--draws",
+        "30",
+        "--tune",
+        "10",
+        "--chains",
+        "2",
+        "--no-progress",
+    ]
     code = cli.main(args)
     err = capsys.readouterr().err
     assert code == 2 and "exists already" in err and out.read_bytes() == b"an older result"
@@ -99,7 +112,7 @@ def test_more_draws_is_advised_only_when_effective_sample_sizes_alone_are_short(
     assert diagnostics(["user_ceiling: ess-bulk 998 < 1000"]).short_of_draws_only
     assert diagnostics(["a: ess-bulk 998 < 1000", "b: ess-tail 390 < 400"]).short_of_draws_only
     assert not diagnostics([]).short_of_draws_only
-    assert not diagnostics(["a: ess-bulk 998 < 1000", "a: R-hat 1.020 > 1.01"]
-                           ).short_of_draws_only
-    assert not diagnostics(["3 divergent transitions after warm-up (required: 0)"]
-                           ).short_of_draws_only
+    assert not diagnostics(["a: ess-bulk 998 < 1000", "a: R-hat 1.020 > 1.01"]).short_of_draws_only
+    assert not diagnostics(
+        ["3 divergent transitions after warm-up (required: 0)"]
+    ).short_of_draws_only

@@ -39,13 +39,16 @@ def test_eti_and_hdi_differ_correctly_on_a_skewed_posterior():
         report.interval(draws, 0.9, "HPD")
 
 
-@pytest.mark.parametrize(("mcse", "value", "decimals", "text"), [
-    (0.004, 1.0934, 2, "1.09"),
-    (0.03, 1.0934, 1, "1.1"),
-    (0.2, 1.0934, 0, "1"),
-    (4000.0, 1093412.0, -4, "1090000"),
-    (1e-9, 1.0934, 2, "1.09"),  # never more than three significant digits
-])
+@pytest.mark.parametrize(
+    ("mcse", "value", "decimals", "text"),
+    [
+        (0.004, 1.0934, 2, "1.09"),
+        (0.03, 1.0934, 1, "1.1"),
+        (0.2, 1.0934, 0, "1"),
+        (4000.0, 1093412.0, -4, "1090000"),
+        (1e-9, 1.0934, 2, "1.09"),  # never more than three significant digits
+    ],
+)
 def test_digits_follow_the_monte_carlo_error(mcse, value, decimals, text):
     assert report.supported_decimals(mcse, value=value) == decimals
     assert report.round_to(value, decimals) == text
@@ -54,13 +57,28 @@ def test_digits_follow_the_monte_carlo_error(mcse, value, decimals, text):
 def test_report_of_a_fit(fitted):
     posterior = fitted.idata["posterior"].to_dataset()
     quantities = report.headline_quantities(posterior, fitted.model.report_dates)
-    assert [(q.name, q.date) for q in quantities[:2]] == [("unique_users", "2012-02-02"),
-                                                          ("unique_users", "2013-05-28")]
-    table = report.summarise(fitted.idata, quantities,
-                             prior=fitted.idata["prior"].to_dataset())
-    for field in ("quantity", "date", "median", "mean", "sd", "ci_low", "ci_high", "ci_prob",
-                  "ci_kind", "prior_ci_low", "prior_ci_high", "r_hat", "ess_bulk", "ess_tail",
-                  "mcse_median"):
+    assert [(q.name, q.date) for q in quantities[:2]] == [
+        ("unique_users", "2012-02-02"),
+        ("unique_users", "2013-05-28"),
+    ]
+    table = report.summarise(fitted.idata, quantities, prior=fitted.idata["prior"].to_dataset())
+    for field in (
+        "quantity",
+        "date",
+        "median",
+        "mean",
+        "sd",
+        "ci_low",
+        "ci_high",
+        "ci_prob",
+        "ci_kind",
+        "prior_ci_low",
+        "prior_ci_high",
+        "r_hat",
+        "ess_bulk",
+        "ess_tail",
+        "mcse_median",
+    ):
         assert field in table.columns
     assert (table["ci_low"] <= table["median"]).all()
     assert (table["median"] <= table["ci_high"]).all()
@@ -83,8 +101,9 @@ def test_the_methods_paragraph_names_the_sampler_coordinates_of_the_run():
 
     pinned = _coordinates_text(json.dumps(default_config().to_dict()))
     assert "log subscription ceiling" in pinned and "the restricted pace" in pinned
-    logistic = _coordinates_text(json.dumps(
-        default_config().replace(growth={"form": "logistic"}).to_dict()))
+    logistic = _coordinates_text(
+        json.dumps(default_config().replace(growth={"form": "logistic"}).to_dict())
+    )
     assert "ceiling share:" in logistic and "innovation rate" not in logistic
     original = default_config().replace(sampler={"coordinates": "original"}).to_dict()
     assert _coordinates_text(json.dumps(original)) == ""

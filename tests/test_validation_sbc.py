@@ -34,8 +34,15 @@ def partial_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def small_sbc(baseline, partial_dir):
-    return sbc.run_sbc(baseline.config, observations=baseline.observations, seed=SMALL_SEED,
-                       workers=1, partial_dir=partial_dir, partial_every=10, **SMALL)
+    return sbc.run_sbc(
+        baseline.config,
+        observations=baseline.observations,
+        seed=SMALL_SEED,
+        workers=1,
+        partial_dir=partial_dir,
+        partial_every=10,
+        **SMALL,
+    )
 
 
 def test_small_sbc_passes(small_sbc, baseline):
@@ -74,7 +81,8 @@ def test_truth_prior_cdf_is_the_prior_cdf_of_the_truths(small_sbc, baseline):
     truth = small_sbc.tree["simulations"]["truth"]
     prior = baseline.config.priors["heavy_user_share"]  # Beta(alpha, beta)
     expected = stats.beta(prior.params["alpha"], prior.params["beta"]).cdf(
-        truth.sel(quantity="heavy_user_share").values)
+        truth.sel(quantity="heavy_user_share").values
+    )
     np.testing.assert_allclose(cdf["heavy_user_share"], expected, rtol=1e-6)
     table = small_sbc.table.set_index("quantity")
     scalar = list(free_parameters(baseline.config))
@@ -87,8 +95,15 @@ def test_truth_prior_cdf_is_the_prior_cdf_of_the_truths(small_sbc, baseline):
 def test_outputs_are_written_with_seeds(small_sbc, tmp_path):
     paths = sbc.write_outputs(small_sbc, tmp_path)
     names = {p.name for p in paths}
-    assert names == {"sbc_ranks.nc", "sbc_table.csv", "sbc_table.json", "sbc_ecdf.png",
-                     "sbc_ecdf.pdf", "recovery_table.csv", "recovery_table.json"}
+    assert names == {
+        "sbc_ranks.nc",
+        "sbc_table.csv",
+        "sbc_table.json",
+        "sbc_ecdf.png",
+        "sbc_ecdf.pdf",
+        "recovery_table.csv",
+        "recovery_table.json",
+    }
     table = pd.read_csv(tmp_path / "sbc_table.csv")
     assert list(table["quantity"]) == list(small_sbc.table["quantity"])
     assert (table["master_seed"] == SMALL_SEED).all()
@@ -130,8 +145,9 @@ def test_pooled_runs_are_one_run_of_all_simulations(small_sbc):
     n = SMALL["simulations"]
     assert pooled["prior_sbc"].sizes["draw"] == 2 * n
     assert pooled.attrs["master_seed"] == f"{SMALL_SEED}+{SMALL_SEED + 1}"
-    np.testing.assert_array_equal(pooled["simulations"]["seed"].values[n:],
-                                  small_sbc.tree["simulations"]["seed"].values)
+    np.testing.assert_array_equal(
+        pooled["simulations"]["seed"].values[n:], small_sbc.tree["simulations"]["seed"].values
+    )
     table = sbc.calibration_table(pooled)
     assert (table["n_simulations"] == 2 * n).all()
     assert (table["master_seed"] == f"{SMALL_SEED}+{SMALL_SEED + 1}").all()
@@ -155,8 +171,9 @@ def test_partial_outputs_of_a_long_sweep(small_sbc, partial_dir):
 
 def test_recovery_from_the_same_fits(small_sbc, baseline):
     rec = small_sbc.recovery
-    assert list(rec["quantity"]) == [q for q in sbc.test_quantities(baseline.config)
-                                     if q != "log_likelihood"]
+    assert list(rec["quantity"]) == [
+        q for q in sbc.test_quantities(baseline.config) if q != "log_likelihood"
+    ]
     n = SMALL["simulations"]
     assert np.allclose(rec["coverage_90_mcse"], math.sqrt(0.9 * 0.1 / n))
     # 90% intervals: no quantity below the 0.1% binomial tail (Bonferroni over quantities)
@@ -182,8 +199,11 @@ def test_cli_sbc_and_recovery_exit_codes(small_sbc, monkeypatch, tmp_path, capsy
         return result
 
     monkeypatch.setattr(sbc, "run_sbc", fake_run_sbc)
-    result = small_sbc if small_sbc.passed else dataclasses.replace(
-        small_sbc, table=small_sbc.table.assign(**{"pass": True}))
+    result = (
+        small_sbc
+        if small_sbc.passed
+        else dataclasses.replace(small_sbc, table=small_sbc.table.assign(**{"pass": True}))
+    )
     args = ["models/baseline.toml", "--simulations", "30", "--seed", "5", "--workers", "1"]
     assert main(["sbc", *args, "--out-dir", str(tmp_path / "ok")]) == 0
     assert calls[-1]["seed"] == 5 and calls[-1]["simulations"] == 30
@@ -196,7 +216,10 @@ def test_cli_sbc_and_recovery_exit_codes(small_sbc, monkeypatch, tmp_path, capsy
     assert "ceiling_share" in capsys.readouterr().err
     assert main(["recovery", *args, "--out-dir", str(tmp_path / "rec")]) == 0
     assert {p.name for p in (tmp_path / "rec").iterdir()} == {
-        "sbc_ranks.nc", "recovery_table.csv", "recovery_table.json"}
+        "sbc_ranks.nc",
+        "recovery_table.csv",
+        "recovery_table.json",
+    }
 
 
 def _doubled_counts(kmodel, seed):
@@ -213,8 +236,13 @@ _real_simulator = sbc.simulate_observations
 
 def test_broken_simulator_is_caught(baseline, monkeypatch):
     monkeypatch.setattr(sbc, "simulate_observations", _doubled_counts)
-    broken = sbc.run_sbc(baseline.config, observations=baseline.observations,
-                         seed=SMALL_SEED, workers=1, **{**SMALL, "simulations": 10})
+    broken = sbc.run_sbc(
+        baseline.config,
+        observations=baseline.observations,
+        seed=SMALL_SEED,
+        workers=1,
+        **{**SMALL, "simulations": 10},
+    )
     assert not broken.passed
     assert not broken.table["pass_familywise"].all()
     assert "unique_users[2013-05-28]" in broken.failed
@@ -229,19 +257,36 @@ def test_sweep_workers_and_a_dask_worker_give_the_same_results_as_this_process(b
     compiled model has served other fits), in two local worker processes and on a Dask
     worker (each compiling the model itself): no retries, no tolerance."""
     distributed = pytest.importorskip("distributed")
-    tasks = sbc.sbc_tasks(baseline.config, baseline.observations, simulations=2,
-                          seed=SMALL_SEED, draws=30, tune=60, chains=2, thin=1)
+    tasks = sbc.sbc_tasks(
+        baseline.config,
+        baseline.observations,
+        simulations=2,
+        seed=SMALL_SEED,
+        draws=30,
+        tune=60,
+        chains=2,
+        thin=1,
+    )
     local = run_sweep(sbc.sbc_simulation, tasks, workers=1)
     pool = run_sweep(sbc.sbc_simulation, tasks, workers=2)
-    with distributed.LocalCluster(n_workers=1, processes=True, threads_per_worker=1,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=1, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         remote = run_sweep(sbc.sbc_simulation, tasks, scheduler=cluster.scheduler_address)
     assert len(remote) == len(pool) == len(local) == 2
     for other in (pool, remote):
         for a, b in zip(local, other, strict=True):
             assert a["seed"] == b["seed"]
-            for key in ("truth", "rank", "pit", "median", "sd", "eti90_low", "eti90_high",
-                        "element_rank"):
+            for key in (
+                "truth",
+                "rank",
+                "pit",
+                "median",
+                "sd",
+                "eti90_low",
+                "eti90_high",
+                "element_rank",
+            ):
                 np.testing.assert_array_equal(a[key], b[key], err_msg=key)
             assert a["divergences"] == b["divergences"]
 
@@ -262,8 +307,12 @@ def test_results_arrive_as_tasks_finish():
     import time
 
     start, arrivals = time.perf_counter(), []
-    results = run_sweep(time.sleep, [4.0, 0.0, 0.0, 0.0], workers=2,
-                        on_result=lambda i, r: arrivals.append((i, time.perf_counter() - start)))
+    results = run_sweep(
+        time.sleep,
+        [4.0, 0.0, 0.0, 0.0],
+        workers=2,
+        on_result=lambda i, r: arrivals.append((i, time.perf_counter() - start)),
+    )
     assert results == [None] * 4
     assert sorted(i for i, _ in arrivals) == [0, 1, 2, 3]
     assert arrivals[-1][0] == 0  # the slow task last ...
@@ -286,8 +335,7 @@ def test_sbc_rejects_impossible_settings(baseline):
     with pytest.raises(ConfigError, match="simulations"):
         sbc.sbc_tasks(baseline.config, baseline.observations, simulations=1)
     with pytest.raises(ConfigError, match="thin"):
-        sbc.sbc_tasks(baseline.config, baseline.observations, simulations=2, draws=10,
-                      thin=20)
+        sbc.sbc_tasks(baseline.config, baseline.observations, simulations=2, draws=10, thin=20)
 
 
 def test_band_ratio_reads_distance_to_the_band_not_the_ends():
@@ -301,5 +349,5 @@ def test_band_ratio_reads_distance_to_the_band_not_the_ends():
     nudged[0] = 2.5 / n  # ECDF 0 at x = 1/n and 2/n: on the cut-off bound, 1/n from x
     inside, ratio, max_diff = sbc.band_check(nudged, x, lower, upper)
     assert inside and ratio < 0.5 and math.isclose(max_diff, 1 / n)
-    inside, ratio, _ = sbc.band_check(even ** 2, x, lower, upper)
+    inside, ratio, _ = sbc.band_check(even**2, x, lower, upper)
     assert not inside and ratio > 1

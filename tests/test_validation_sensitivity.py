@@ -33,8 +33,7 @@ def test_contraction_flag_follows_stated_thresholds():
     assert sens.contraction_flag(just_below, 0.9) == "weakly identified"
     small = sens.CONTRACTION_SMALL - 1e-9
     assert sens.contraction_flag(small, sens.OVERLAP_PRIOR_DOMINATED) == "prior-dominated"
-    assert sens.contraction_flag(small, sens.OVERLAP_PRIOR_DOMINATED - 1e-9) == \
-        "weakly identified"
+    assert sens.contraction_flag(small, sens.OVERLAP_PRIOR_DOMINATED - 1e-9) == "weakly identified"
     assert sens.contraction_flag(-0.1, 0.95) == "prior-dominated"
 
 
@@ -52,8 +51,9 @@ def test_overlap_coefficient_extremes():
     assert sens.overlap_coefficient(a, rng.normal(0, 1, 20000)) > 0.95
     assert sens.overlap_coefficient(a, rng.normal(20, 1, 20000)) < 0.02
     # N(0,1) vs N(1,1): true OVL = 2 Phi(-1/2) = 0.617
-    assert abs(sens.overlap_coefficient(a, rng.normal(1, 1, 20000))
-               - 2 * stats.norm.cdf(-0.5)) < 0.04
+    assert (
+        abs(sens.overlap_coefficient(a, rng.normal(1, 1, 20000)) - 2 * stats.norm.cdf(-0.5)) < 0.04
+    )
 
 
 def _conjugate_tree(prior_sd: float, y: np.ndarray, noise_sd: float, seed: int = 3):
@@ -65,17 +65,23 @@ def _conjugate_tree(prior_sd: float, y: np.ndarray, noise_sd: float, seed: int =
     dims = ("chain", "draw")
     lp = stats.norm.logpdf(theta, 0, prior_sd)
     ll = stats.norm.logpdf(y[None, None, :], theta[..., None], noise_sd)
-    return xr.DataTree.from_dict({
-        "posterior": xr.Dataset({"theta": (dims, theta)}),
-        "log_prior": xr.Dataset({"theta": (dims, lp)}),
-        "log_likelihood": xr.Dataset({"y": (dims + ("obs",), ll)})})
+    return xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset({"theta": (dims, theta)}),
+            "log_prior": xr.Dataset({"theta": (dims, lp)}),
+            "log_likelihood": xr.Dataset({"y": (dims + ("obs",), ll)}),
+        }
+    )
 
 
-@pytest.mark.parametrize(("prior_sd", "y", "noise_sd", "expected"), [
-    (0.1, np.zeros(1), 10.0, "strong prior / weak likelihood"),  # prior decides
-    (100.0, np.zeros(50), 1.0, "-"),                              # data decide
-    (0.3, np.full(20, 3.0), 0.5, "prior-data conflict"),          # both, disagreeing
-])
+@pytest.mark.parametrize(
+    ("prior_sd", "y", "noise_sd", "expected"),
+    [
+        (0.1, np.zeros(1), 10.0, "strong prior / weak likelihood"),  # prior decides
+        (100.0, np.zeros(50), 1.0, "-"),  # data decide
+        (0.3, np.full(20, 3.0), 0.5, "prior-data conflict"),  # both, disagreeing
+    ],
+)
 def test_psense_frame_diagnoses_synthetic_cases(prior_sd, y, noise_sd, expected):
     table = sens.psense_frame(_conjugate_tree(prior_sd, y, noise_sd))
     assert table.loc[0, "diagnosis"] == expected
@@ -86,30 +92,66 @@ def test_psense_frame_diagnoses_synthetic_cases(prior_sd, y, noise_sd, expected)
 
 def test_sensitivity_table_on_fitted(fitted):
     table = sens.sensitivity_table(fitted)
-    expected = {"quantity", "prior_median", "prior_ci_low", "prior_ci_high", "median",
-                "ci_low", "ci_high", "mcse_median", "ci_prob", "ci_kind", "contraction",
-                "contraction_mcse", "overlap", "flag", "prior_draws", "prior_seed",
-                "prior_sensitivity", "likelihood_sensitivity", "diagnosis"}
+    expected = {
+        "quantity",
+        "prior_median",
+        "prior_ci_low",
+        "prior_ci_high",
+        "median",
+        "ci_low",
+        "ci_high",
+        "mcse_median",
+        "ci_prob",
+        "ci_kind",
+        "contraction",
+        "contraction_mcse",
+        "overlap",
+        "flag",
+        "prior_draws",
+        "prior_seed",
+        "prior_sensitivity",
+        "likelihood_sensitivity",
+        "diagnosis",
+    }
     assert expected <= set(table.columns)
     from bayes_koryo.model.graph import free_parameters
 
     names = set(table["quantity"])
     assert set(free_parameters(fitted.config)) <= names
-    for q in ("unique_users[2012-02-02]", "unique_users[2013-05-28]", "real_user_share",
-              "sims_per_user", "user_ceiling", "penetration_10plus[2013-05-28]",
-              "decomposition_unique_users", "decomposition_extra_sims",
-              "decomposition_official_lines", "decomposition_inactive_numbers"):
+    for q in (
+        "unique_users[2012-02-02]",
+        "unique_users[2013-05-28]",
+        "real_user_share",
+        "sims_per_user",
+        "user_ceiling",
+        "penetration_10plus[2013-05-28]",
+        "decomposition_unique_users",
+        "decomposition_extra_sims",
+        "decomposition_official_lines",
+        "decomposition_inactive_numbers",
+    ):
         assert q in names
-    numeric = table[["median", "ci_low", "ci_high", "mcse_median", "contraction",
-                     "contraction_mcse", "overlap", "prior_sensitivity",
-                     "likelihood_sensitivity"]]
+    numeric = table[
+        [
+            "median",
+            "ci_low",
+            "ci_high",
+            "mcse_median",
+            "contraction",
+            "contraction_mcse",
+            "overlap",
+            "prior_sensitivity",
+            "likelihood_sensitivity",
+        ]
+    ]
     assert np.isfinite(numeric.to_numpy(float)).all()
     assert ((table["overlap"] >= 0) & (table["overlap"] <= 1)).all()
     assert (table["contraction"] <= 1).all()
     for row in table.itertuples():
         assert row.flag == sens.contraction_flag(row.contraction, row.overlap)
-        assert row.diagnosis == sens.diagnose_psense(row.prior_sensitivity,
-                                                     row.likelihood_sensitivity)
+        assert row.diagnosis == sens.diagnose_psense(
+            row.prior_sensitivity, row.likelihood_sensitivity
+        )
     # the 800k statement pins the inactive share; nothing pins the population total
     by = table.set_index("quantity")
     assert by.loc["inactive_share", "contraction"] > by.loc["population_total", "contraction"]
@@ -157,8 +199,13 @@ def test_variant_sweep_reuses_compiled_structure(baseline, tmp_path):
     # more official lines (mean 0.25 vs 0.13) leave fewer real users per SIM
     assert table.loc[1, "U/S shift"] < -0.03
     paths = sens.write_variants(table, tmp_path, {"seed": 11})
-    assert {p.name for p in paths} == {"variants.csv", "variants.json", "variants.md",
-                                       "tornado.png", "tornado.pdf"}
+    assert {p.name for p in paths} == {
+        "variants.csv",
+        "variants.json",
+        "variants.md",
+        "tornado.png",
+        "tornado.pdf",
+    }
     assert all(p.stat().st_size > 0 for p in paths)
 
 
@@ -180,8 +227,7 @@ def test_split_observations():
     from bayes_koryo.data import load_observations
 
     obs = load_observations()
-    train, test = lfo.split_observations(obs, "2011-09-30", ["audited_quarterly",
-                                                            "milestone"])
+    train, test = lfo.split_observations(obs, "2011-09-30", ["audited_quarterly", "milestone"])
     assert train["date"].max() <= pd.Timestamp("2011-09-30")
     assert (test["date"] > pd.Timestamp("2011-09-30")).all()
     assert set(test["kind"]) == {"milestone"} and (test["quantity"] == "subscribers").all()
@@ -189,8 +235,9 @@ def test_split_observations():
 
 def test_lfo_one_small_case():
     """ONE small case: one cut-off, the baseline growth form, 2 x 100 draws (one compile)."""
-    scores, summary = lfo.run_lfo([MODELS / "baseline.toml"], ["2011-09-30"],
-                                  sens.VariantSettings(seed=5, **TINY), workers=1)
+    scores, summary = lfo.run_lfo(
+        [MODELS / "baseline.toml"], ["2011-09-30"], sens.VariantSettings(seed=5, **TINY), workers=1
+    )
     # later subscriber figures: Dec 2011, both milestones and both 2012-13 statements
     assert len(scores) == 5
     assert np.isfinite(scores["elpd"]).all()
@@ -210,9 +257,19 @@ def test_lfo_summary_standard_errors_by_figure_and_by_cutoff():
         for i, delta in enumerate(deltas):
             base = -2.0 - i
             for model, elpd in (("a", base), ("b", base - delta)):
-                rows.append({"model": model, "growth_form": model, "cutoff": cutoff,
-                             "kind": "milestone", "date": f"2012-0{i + 1}-01", "elpd": elpd,
-                             "inside_50": True, "inside_90": True, "converged": True})
+                rows.append(
+                    {
+                        "model": model,
+                        "growth_form": model,
+                        "cutoff": cutoff,
+                        "kind": "milestone",
+                        "date": f"2012-0{i + 1}-01",
+                        "elpd": elpd,
+                        "inside_50": True,
+                        "inside_90": True,
+                        "converged": True,
+                    }
+                )
     summary = lfo.summarise_lfo(pd.DataFrame(rows))
     total = summary[(summary["cutoff"] == "all")].set_index("model")
     assert total.loc["a", "elpd_diff"] == 0
@@ -220,8 +277,9 @@ def test_lfo_summary_standard_errors_by_figure_and_by_cutoff():
     per_figure = np.array([-1.0, -1.2, -0.1, -0.3])
     assert math.isclose(total.loc["b", "elpd_diff_se"], math.sqrt(4 * per_figure.var(ddof=1)))
     per_cutoff = np.array([-2.2, -0.4])
-    assert math.isclose(total.loc["b", "elpd_diff_se_cutoffs"],
-                        math.sqrt(2 * per_cutoff.var(ddof=1)))
+    assert math.isclose(
+        total.loc["b", "elpd_diff_se_cutoffs"], math.sqrt(2 * per_cutoff.var(ddof=1))
+    )
     # the per-figure SE understates the spread across cut-offs here
     assert total.loc["b", "elpd_diff_se_cutoffs"] > total.loc["b", "elpd_diff_se"]
     assert total.loc["b", "cutoffs_worse"] == 2 and total.loc["a", "cutoffs_worse"] == 0

@@ -22,10 +22,13 @@ def pages(fitted, tmp_path_factory):
     """(folder, run file, page of the run, JSON report of the run)."""
     folder = tmp_path_factory.mktemp("web")
     run = fitted.save(folder / "run.nc")
-    assert cli.main(["report", str(run), "--format", "html", "--out",
-                     str(folder / "page.html")]) == 0
-    assert cli.main(["report", str(run), "--format", "json", "--out",
-                     str(folder / "report.json")]) == 0
+    assert (
+        cli.main(["report", str(run), "--format", "html", "--out", str(folder / "page.html")]) == 0
+    )
+    assert (
+        cli.main(["report", str(run), "--format", "json", "--out", str(folder / "report.json")])
+        == 0
+    )
     return folder, run, folder / "page.html", json.loads((folder / "report.json").read_text())
 
 
@@ -60,9 +63,14 @@ def test_the_browser_check_can_fail(pages, tmp_path):
     """A broken image and an outside resource are caught."""
     _, _, page, _ = pages
     broken = tmp_path / "broken.html"
-    broken.write_text(page.read_text().replace(
-        "<h2>Figures</h2>", '<h2>Figures</h2><img src="data:image/png;base64,AAAA" alt="x">'
-        '<img src="https://example.org/x.png" alt="y">'), encoding="utf-8")
+    broken.write_text(
+        page.read_text().replace(
+            "<h2>Figures</h2>",
+            '<h2>Figures</h2><img src="data:image/png;base64,AAAA" alt="x">'
+            '<img src="https://example.org/x.png" alt="y">',
+        ),
+        encoding="utf-8",
+    )
     seen = probe(broken, tmp_path)
     assert sum(img["naturalWidth"] == 0 for img in seen["images"]) == 2
     assert any("blocked" in p for p in seen["problems"])

@@ -1,5 +1,6 @@
 """The entry point: the root callback, and :func:`main`, which turns every failure into one
-line and an exit code (see :mod:`bayes_koryo.cli`)."""
+line and an exit code (see :mod:`bayes_koryo.cli`).
+"""
 
 from __future__ import annotations
 
@@ -38,7 +39,6 @@ def _root(
 ) -> None:
     """Bayesian estimate of the unique people behind Koryolink's reported subscriber counts."""
     _State.debug = debug
-
 
 
 # --------------------------------------------------------------------------- entry point

@@ -1,5 +1,6 @@
 """Shared pieces of the command line: output formats, table printing, option types and
-the checks every command makes before it writes a file."""
+the checks every command makes before it writes a file.
+"""
 
 from __future__ import annotations
 
@@ -27,8 +28,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-
 
 
 class OutputFormat(StrEnum):
@@ -141,9 +140,7 @@ DataOption = Annotated[
 ]
 
 
-
 ConfigArg = Annotated[Path, typer.Argument(help="Model config TOML, e.g. models/baseline.toml.")]
-
 
 
 def config_error(message: str):
@@ -161,7 +158,8 @@ def check_interval(ci_kind: str, ci_prob: float) -> None:
 
 def write_text_output(path: Path, text: str, overwrite: bool = True) -> None:
     """Write a text output atomically (see bayes_koryo.atomic); refuse to replace an
-    existing file unless ``overwrite``."""
+    existing file unless ``overwrite``.
+    """
     from bayes_koryo.atomic import atomic_write_text
 
     try:
@@ -196,6 +194,7 @@ def load_model_and_report(run: Path, ci_kind: str, ci_prob: float = CI_PROB):
     check_interval(ci_kind, ci_prob)
     model = load_run(run)
     if not model.diagnostics.converged:
-        typer.echo(f"warning: {run} did not pass the convergence checks; do not cite its "
-                   "numbers", err=True)
+        typer.echo(
+            f"warning: {run} did not pass the convergence checks; do not cite its numbers", err=True
+        )
     return model, rep.build_report(model, prob=ci_prob, kind=ci_kind.upper())

@@ -19,24 +19,38 @@ from bayes_koryo.cli.common import (
 from bayes_koryo.data import load_observations
 
 
-def _fit_and_save(config: Path, out: Path, data: Path | None, seed: int | None,
-                  draws: int | None, tune: int | None, chains: int | None, force: bool,
-                  progress: bool):
+def _fit_and_save(
+    config: Path,
+    out: Path,
+    data: Path | None,
+    seed: int | None,
+    draws: int | None,
+    tune: int | None,
+    chains: int | None,
+    force: bool,
+    progress: bool,
+):
     from bayes_koryo.atomic import check_output_file
     from bayes_koryo.inference.fit import KoryoModel
 
     check_output_file(out, overwrite=force)  # before reading data or compiling
     model = KoryoModel(config, load_observations(data) if data else None)
-    typer.echo(f"fitting {model.config.name}: {len(model.observations)} observations, "
-               f"growth {model.config.growth_form}", err=True)
+    typer.echo(
+        f"fitting {model.config.name}: {len(model.observations)} observations, "
+        f"growth {model.config.growth_form}",
+        err=True,
+    )
     model.fit(seed=seed, draws=draws, tune=tune, chains=chains, progress=progress)
     model.sample_prior_predictive()
     model.sample_posterior_predictive()
     model.save(out, overwrite=force)
     summary = model.diagnostics.summary()
-    typer.echo(f"wrote {out}: divergences {summary['divergences']}, max R-hat "
-               f"{summary['max_r_hat']:.3f}, min ESS bulk {summary['min_ess_bulk']:.0f}, "
-               f"min ESS tail {summary['min_ess_tail']:.0f}", err=True)
+    typer.echo(
+        f"wrote {out}: divergences {summary['divergences']}, max R-hat "
+        f"{summary['max_r_hat']:.3f}, min ESS bulk {summary['min_ess_bulk']:.0f}, "
+        f"min ESS tail {summary['min_ess_tail']:.0f}",
+        err=True,
+    )
     return model
 
 
@@ -50,11 +64,16 @@ def _gate(model, allow_unconverged: bool) -> None:
         typer.echo(f"warning: {line}", err=True)
     draws = model.idata.attrs.get("draws")
     if model.diagnostics.short_of_draws_only and draws:
-        typer.echo(f"hint: only effective sample sizes are short; refit with more draws "
-                   f"(e.g. --draws {2 * int(draws)})", err=True)
+        typer.echo(
+            f"hint: only effective sample sizes are short; refit with more draws "
+            f"(e.g. --draws {2 * int(draws)})",
+            err=True,
+        )
     if not allow_unconverged:
-        raise ConvergenceError(f"{len(failures)} diagnostic check(s) failed (first: "
-                               f"{failures[0]}); the run is saved and marked unconverged")
+        raise ConvergenceError(
+            f"{len(failures)} diagnostic check(s) failed (first: "
+            f"{failures[0]}); the run is saved and marked unconverged"
+        )
 
 
 @app.command()
@@ -67,8 +86,9 @@ def fit(
     tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
     chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run.")] = False,
-    allow_unconverged: Annotated[bool, typer.Option(
-        "--allow-unconverged", help="Exit 0 even when diagnostics fail.")] = False,
+    allow_unconverged: Annotated[
+        bool, typer.Option("--allow-unconverged", help="Exit 0 even when diagnostics fail.")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show the sampler's progress bar.")] = True,
 ) -> None:
     """Fit a model config to the observations and save the run (exit 3 if unconverged)."""
@@ -76,20 +96,21 @@ def fit(
     _gate(model, allow_unconverged)
 
 
-
-
 @app.command()
 def run(
     config: ConfigArg,
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the run and report.")
-                       ] = Path("runs"),
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Folder for the run and report.")
+    ] = Path("runs"),
     seed: Annotated[int | None, typer.Option(help="Integer seed (default: config).")] = None,
     allow_unconverged: Annotated[bool, typer.Option("--allow-unconverged")] = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Overwrite an existing run and report.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing run and report.")
+    ] = False,
 ) -> None:
     """The main job: fit CONFIG on the bundled data, write OUT_DIR/NAME.nc, NAME_report.md,
-    the self-contained page NAME_report.html and the figures NAME_*.png / NAME_*.pdf."""
+    the self-contained page NAME_report.html and the figures NAME_*.png / NAME_*.pdf.
+    """
     from bayes_koryo.model.config import load_config
     from bayes_koryo.outputs.report import render
     from bayes_koryo.outputs.webpage import page, report_figures
@@ -114,7 +135,8 @@ def run(
 def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")]) -> None:
     """Exit 0 only when the run passes the convergence gate and every reported figure lies in
     its 90% posterior predictive interval
-    (exit 1, listing what failed, otherwise)."""
+    (exit 1, listing what failed, otherwise).
+    """
     from bayes_koryo.errors import ThresholdError
     from bayes_koryo.inference.checks import posterior_predictive_table
     from bayes_koryo.inference.fit import load_run
@@ -125,16 +147,25 @@ def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")
         model.sample_posterior_predictive()
     ppc = posterior_predictive_table(model)
     for row in ppc[~ppc["inside_90"]].itertuples():
-        failures.append(f"{row.kind} {row.date}: reported {row.reported:.4g} outside its 90% "
-                        f"posterior predictive interval [{row.pp_90_low:.4g}, "
-                        f"{row.pp_90_high:.4g}]")
-    typer.echo(f"posterior predictive coverage: 50% {ppc['inside_50'].mean():.2f}, "
-               f"90% {ppc['inside_90'].mean():.2f} ({len(ppc)} reported figures)")
+        failures.append(
+            f"{row.kind} {row.date}: reported {row.reported:.4g} outside its 90% "
+            f"posterior predictive interval [{row.pp_90_low:.4g}, "
+            f"{row.pp_90_high:.4g}]"
+        )
+    typer.echo(
+        f"posterior predictive coverage: 50% {ppc['inside_50'].mean():.2f}, "
+        f"90% {ppc['inside_90'].mean():.2f} ({len(ppc)} reported figures)"
+    )
     from bayes_koryo.outputs.report import diagnostics_line
 
-    typer.echo(diagnostics_line({"diagnostics_json": json.dumps(model.diagnostics.summary()),
-                                 **{k: v for k, v in model.idata.attrs.items()
-                                    if k != "diagnostics_json"}}))
+    typer.echo(
+        diagnostics_line(
+            {
+                "diagnostics_json": json.dumps(model.diagnostics.summary()),
+                **{k: v for k, v in model.idata.attrs.items() if k != "diagnostics_json"},
+            }
+        )
+    )
     for line in failures:
         typer.echo(f"FAIL: {line}")
     if failures:
@@ -158,7 +189,8 @@ def plot(
     out: Annotated[Path, typer.Option("--out", help="Folder for the figures.")] = Path("."),
 ) -> None:
     """Write the publication figures (trajectory, decomposition, prior vs posterior,
-    posterior predictive check) as PNG and PDF."""
+    posterior predictive check) as PNG and PDF.
+    """
     from bayes_koryo.inference.fit import load_run
 
     check_output_dir_before_work(out)

@@ -72,12 +72,12 @@ from bayes_koryo.study import (  # noqa: F401  (re-exported: the data layer's vo
 
 __all__ = [
     "ACTIVE_KINDS",
-    "KORYOLINK_LAUNCH",
-    "MAX_DATA_ROWS",
-    "MAX_FILE_BYTES",
     "DEMOGRAPHY_COLUMNS",
     "DEMOGRAPHY_FILE",
     "KINDS",
+    "KORYOLINK_LAUNCH",
+    "MAX_DATA_ROWS",
+    "MAX_FILE_BYTES",
     "NETWORK_COLUMNS",
     "NETWORK_FILE",
     "OBSERVATIONS_FILE",
@@ -85,12 +85,12 @@ __all__ = [
     "QUANTITIES",
     "active_share_observation",
     "check_observation_frame",
-    "source_row",
     "data_hash",
     "demography_value",
     "load_demography",
     "load_network",
     "load_observations",
+    "source_row",
 ]
 
 OBSERVATIONS_FILE = "koryolink_reported_2008_2013.csv"
@@ -173,8 +173,9 @@ def _read_bytes(path: str | Path | None, bundled: str) -> tuple[str, bytes]:
         raise DataValidationError(label, f"cannot read file: {exc.strerror or exc}") from exc
     if len(raw) > MAX_FILE_BYTES:
         raise DataValidationError(
-            label, f"file is larger than {MAX_FILE_BYTES:,} bytes; not a table of reported "
-            "figures (split it or check the path)"
+            label,
+            f"file is larger than {MAX_FILE_BYTES:,} bytes; not a table of reported "
+            "figures (split it or check the path)",
         )
     return label, raw
 
@@ -215,8 +216,9 @@ def _read_table(
                 records.append((start, fields))
                 if len(records) > MAX_DATA_ROWS + 1:
                     raise DataValidationError(
-                        file, f"more than {MAX_DATA_ROWS:,} data rows; not a table of "
-                        "reported figures", row=start
+                        file,
+                        f"more than {MAX_DATA_ROWS:,} data rows; not a table of reported figures",
+                        row=start,
                     )
     except csv.Error as exc:
         raise DataValidationError(file, f"malformed CSV: {exc}", row=previous + 1) from None
@@ -595,12 +597,12 @@ def check_observation_frame(df: object) -> None:
         raise DataValidationError(file, "no observations (the table is empty)")
     if not pd.api.types.is_datetime64_any_dtype(df["date"]) or df["date"].isna().any():
         raise DataValidationError(
-            file, "dates must be datetime64 values without gaps (use load_observations)",
+            file,
+            "dates must be datetime64 values without gaps (use load_observations)",
             column="date",
         )
     for column in ("value", "lower", "upper"):
-        if not pd.api.types.is_numeric_dtype(df[column]) or \
-                pd.api.types.is_bool_dtype(df[column]):
+        if not pd.api.types.is_numeric_dtype(df[column]) or pd.api.types.is_bool_dtype(df[column]):
             raise DataValidationError(
                 file, f"column must be numeric, not {df[column].dtype}", column=column
             )
@@ -612,8 +614,7 @@ def check_observation_frame(df: object) -> None:
             i = int(np.flatnonzero(bad)[0])
             raise DataValidationError(
                 file,
-                f"{column} must be a finite positive count, got {values[i]!r} "
-                f"(observation {i})",
+                f"{column} must be a finite positive count, got {values[i]!r} (observation {i})",
                 row=source_row(df, i),
                 column=column,
             )
@@ -804,9 +805,13 @@ def load_network(path: str | Path | None = None) -> pd.DataFrame:
 
 def coverage_hash() -> str:
     """SHA-256 (hex) of the reported coverage figures the model reads from the bundled
-    network file (dates and values): part of every run id, checked when a run is loaded."""
+    network file (dates and values): part of every run id, checked when a run is loaded.
+    """
     reported = load_network().dropna(subset=["population_coverage"])
-    text = "\n".join(f"{d:%Y-%m-%d},{v!r}" for d, v in
-                     zip(reported["date"], reported["population_coverage"].astype(float),
-                         strict=True))
+    text = "\n".join(
+        f"{d:%Y-%m-%d},{v!r}"
+        for d, v in zip(
+            reported["date"], reported["population_coverage"].astype(float), strict=True
+        )
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

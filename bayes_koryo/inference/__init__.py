@@ -1,3 +1,4 @@
 """Fitting the model: the sampler (``fit``, :class:`~bayes_koryo.inference.fit.KoryoModel`),
 derived quantities (``postprocess``), convergence diagnostics (``diagnostics``), predictive
-checks (``checks``) and run files (``runs``)."""
+checks (``checks``) and run files (``runs``).
+"""

@@ -21,28 +21,47 @@ PENETRATION_LIMIT = 0.25
 PENETRATION_PRIOR_PROB = 0.95
 
 
-def prior_predictive_table(prior: xr.Dataset, observations: pd.DataFrame,
-                           prob: float = CI_PROB) -> pd.DataFrame:
+def prior_predictive_table(
+    prior: xr.Dataset, observations: pd.DataFrame, prob: float = CI_PROB
+) -> pd.DataFrame:
     """One row per checked quantity: prior median and ``prob`` ETI, and the reported value."""
     rows = []
     subs = observations[observations["quantity"] == "subscribers"]
     for rec in subs.itertuples():
         draws = prior["subscriptions"].sel(date=rec.date).values.ravel()
         lo, hi = interval(draws, prob, "ETI")
-        rows.append({"quantity": "subscriptions", "date": rec.date.strftime("%Y-%m-%d"),
-                     "median": float(np.median(draws)), "ci_low": lo, "ci_high": hi,
-                     "reported": rec.value / 1e6, "inside": bool(lo <= rec.value / 1e6 <= hi)})
+        rows.append(
+            {
+                "quantity": "subscriptions",
+                "date": rec.date.strftime("%Y-%m-%d"),
+                "median": float(np.median(draws)),
+                "ci_low": lo,
+                "ci_high": hi,
+                "reported": rec.value / 1e6,
+                "inside": bool(lo <= rec.value / 1e6 <= hi),
+            }
+        )
     may = TWO_MILLION_DATE
-    for name, da in (("unique_users", prior["unique_users"].sel(date=may)),
-                     ("real_user_share", prior["real_user_share"]),
-                     ("user_ceiling", prior["user_ceiling"]),
-                     ("subscription_ceiling", prior["subscription_ceiling"]),
-                     ("penetration_10plus", prior["penetration_10plus"].sel(date=may))):
+    for name, da in (
+        ("unique_users", prior["unique_users"].sel(date=may)),
+        ("real_user_share", prior["real_user_share"]),
+        ("user_ceiling", prior["user_ceiling"]),
+        ("subscription_ceiling", prior["subscription_ceiling"]),
+        ("penetration_10plus", prior["penetration_10plus"].sel(date=may)),
+    ):
         draws = da.values.ravel()
         lo, hi = interval(draws, prob, "ETI")
-        rows.append({"quantity": name, "date": may if "date" in da.coords else None,
-                     "median": float(np.median(draws)), "ci_low": lo, "ci_high": hi,
-                     "reported": np.nan, "inside": None})
+        rows.append(
+            {
+                "quantity": name,
+                "date": may if "date" in da.coords else None,
+                "median": float(np.median(draws)),
+                "ci_low": lo,
+                "ci_high": hi,
+                "reported": np.nan,
+                "inside": None,
+            }
+        )
     table = pd.DataFrame(rows)
     table["ci_prob"], table["ci_kind"] = prob, "ETI"
     return table
@@ -57,7 +76,8 @@ def penetration_prior_probability(prior: xr.Dataset) -> float:
 def posterior_predictive_table(kmodel) -> pd.DataFrame:
     """Each reported figure against its posterior replicate (counts in millions; the
     activity statement as the active share). Rounded figures count as inside an interval
-    when their rounding cell overlaps it."""
+    when their rounding cell overlaps it.
+    """
     from bayes_koryo.model.graph import observation_blocks
 
     pp = kmodel.idata["posterior_predictive"].to_dataset()
@@ -78,18 +98,29 @@ def posterior_predictive_table(kmodel) -> pd.DataFrame:
             else:
                 cell = (np.nan, np.nan)
                 in50, in90 = lo50 <= value <= hi50, lo90 <= value <= hi90
-            rows.append({"kind": block.kind, "date": date.strftime("%Y-%m-%d"),
-                         "reported": value, "cell_low": cell[0], "cell_high": cell[1],
-                         "pp_median": float(np.median(d)),
-                         "pp_50_low": lo50, "pp_50_high": hi50,
-                         "pp_90_low": lo90, "pp_90_high": hi90,
-                         "inside_50": bool(in50), "inside_90": bool(in90)})
+            rows.append(
+                {
+                    "kind": block.kind,
+                    "date": date.strftime("%Y-%m-%d"),
+                    "reported": value,
+                    "cell_low": cell[0],
+                    "cell_high": cell[1],
+                    "pp_median": float(np.median(d)),
+                    "pp_50_low": lo50,
+                    "pp_50_high": hi50,
+                    "pp_90_low": lo90,
+                    "pp_90_high": hi90,
+                    "inside_50": bool(in50),
+                    "inside_90": bool(in90),
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def plot_prior_predictive(prior: xr.Dataset, observations: pd.DataFrame, path=None):
     """Prior predictive S(t) (median, 50% and 90% ETI) with the reported points; returns
-    (figure, tidy data)."""
+    (figure, tidy data).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -99,15 +130,17 @@ def plot_prior_predictive(prior: xr.Dataset, observations: pd.DataFrame, path=No
     flat = s.stack(sample=("chain", "draw")).values
     q = np.quantile(flat, [0.05, 0.25, 0.5, 0.75, 0.95], axis=-1)
     dates = pd.DatetimeIndex(s["date"].values)
-    tidy = pd.DataFrame({"date": dates, "q05": q[0], "q25": q[1], "median": q[2],
-                         "q75": q[3], "q95": q[4]})
+    tidy = pd.DataFrame(
+        {"date": dates, "q05": q[0], "q25": q[1], "median": q[2], "q75": q[3], "q95": q[4]}
+    )
     fig, ax = plt.subplots(figsize=(7, 4), dpi=150)
     ax.fill_between(dates, q[0], q[4], alpha=0.2, color="C0", label="prior 90% ETI")
     ax.fill_between(dates, q[1], q[3], alpha=0.35, color="C0", label="prior 50% ETI")
     ax.plot(dates, q[2], color="C0", lw=1, label="prior median")
     subs = observations[observations["quantity"] == "subscribers"]
-    ax.scatter(subs["date"], subs["value"] / 1e6, color="k", s=12, zorder=3,
-               label="reported subscribers")
+    ax.scatter(
+        subs["date"], subs["value"] / 1e6, color="k", s=12, zorder=3, label="reported subscribers"
+    )
     ax.set_yscale("log")
     ax.set_ylabel("registered SIMs S(t), millions (log scale)")
     ax.set_title("Prior predictive check: subscriptions implied by the priors")

@@ -26,8 +26,11 @@ from bayes_koryo.study import (
     RHAT_MAX,
 )
 
-CHECK_OF_STATISTIC = {"diverging": "divergences", "maxdepth_reached": "tree-depth saturation",
-                      "energy": "E-BFMI"}
+CHECK_OF_STATISTIC = {
+    "diverging": "divergences",
+    "maxdepth_reached": "tree-depth saturation",
+    "energy": "E-BFMI",
+}
 
 VECTOR_PARAMETERS = ("pace_innovation_observed", "pace_innovation_forecast")
 """Free vector parameters; the diagnostics table shows their worst element."""
@@ -35,8 +38,11 @@ VECTOR_PARAMETERS = ("pace_innovation_observed", "pace_innovation_forecast")
 
 def headline_draws(posterior: xr.Dataset) -> dict[str, xr.DataArray]:
     """The headline quantities as named (chain, draw) arrays."""
-    out = {f"unique_users[{d}]": posterior["unique_users"].sel(date=d) for d in HEADLINE_DATES
-           if np.datetime64(d) in posterior["date"].values}
+    out = {
+        f"unique_users[{d}]": posterior["unique_users"].sel(date=d)
+        for d in HEADLINE_DATES
+        if np.datetime64(d) in posterior["date"].values
+    }
     out.update({name: posterior[name] for name in HEADLINE_SCALARS})
     return out
 
@@ -53,7 +59,8 @@ class Diagnostics:
 
     ``divergences`` and ``max_treedepth_hits`` are None, and ``ebfmi`` is empty, when the
     sampler statistic behind them is missing (listed in ``not_measured``; each such check
-    fails)."""
+    fails).
+    """
 
     table: pd.DataFrame
     divergences: int | None
@@ -69,7 +76,8 @@ class Diagnostics:
     @property
     def short_of_draws_only(self) -> bool:
         """True when every failed check is an effective-sample-size minimum: the chains
-        agree and the sampler is healthy, so more draws (not a new model) fix the run."""
+        agree and the sampler is healthy, so more draws (not a new model) fix the run.
+        """
         return bool(self.messages) and all(" ess-" in m for m in self.messages)
 
     def summary(self) -> dict:
@@ -100,30 +108,41 @@ def _row(name: str, draws: xr.DataArray, headline: bool) -> dict:
 
 def diagnose(idata, config: ModelConfig) -> Diagnostics:
     """Check every free parameter and headline quantity of a fitted run against the
-    thresholds of this module."""
+    thresholds of this module.
+    """
     posterior = idata["posterior"].to_dataset()
     rows = [_row(name, draws, True) for name, draws in headline_draws(posterior).items()]
     for name in free_parameters(config):
         rows.append(_row(name, posterior[name], False))
     for name in VECTOR_PARAMETERS:
         ds = posterior[name].to_dataset(name="x")
-        rows.append({"quantity": f"{name} (worst element)", "headline": False,
-                     "r_hat": float(np.max(azs.rhat(ds)["x"].values)),
-                     "ess_bulk": float(np.min(azs.ess(ds, method="bulk")["x"].values)),
-                     "ess_tail": float(np.min(azs.ess(ds, method="tail")["x"].values))})
+        rows.append(
+            {
+                "quantity": f"{name} (worst element)",
+                "headline": False,
+                "r_hat": float(np.max(azs.rhat(ds)["x"].values)),
+                "ess_bulk": float(np.min(azs.ess(ds, method="bulk")["x"].values)),
+                "ess_tail": float(np.min(azs.ess(ds, method="tail")["x"].values)),
+            }
+        )
     table = pd.DataFrame(rows)
     table["ess_required"] = np.where(table["headline"], ESS_HEADLINE_MIN, ESS_OTHER_MIN)
 
-    stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children \
-        else xr.Dataset()
+    stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata.children else xr.Dataset()
     not_measured = [name for name in SAMPLER_STATISTICS if name not in stats]
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else None
     depth_hits = int(stats["maxdepth_reached"].sum()) if "maxdepth_reached" in stats else None
-    ebfmi = ([float(v) for v in np.atleast_1d(azs.bfmi(stats)["energy"].values)]
-             if "energy" in stats else [])
+    ebfmi = (
+        [float(v) for v in np.atleast_1d(azs.bfmi(stats)["energy"].values)]
+        if "energy" in stats
+        else []
+    )
 
-    messages = [f"sampler statistic '{name}' is missing: {CHECK_OF_STATISTIC[name]} not "
-                "measured (required: measured)" for name in not_measured]
+    messages = [
+        f"sampler statistic '{name}' is missing: {CHECK_OF_STATISTIC[name]} not "
+        "measured (required: measured)"
+        for name in not_measured
+    ]
     if divergences:
         messages.append(f"{divergences} divergent transitions after warm-up (required: 0)")
     if depth_hits:
@@ -137,6 +156,7 @@ def diagnose(idata, config: ModelConfig) -> Diagnostics:
         for kind in ("ess_bulk", "ess_tail"):
             value = getattr(row, kind)
             if not value >= row.ess_required:
-                messages.append(f"{row.quantity}: {kind.replace('_', '-')} {value:.0f} < "
-                                f"{row.ess_required}")
+                messages.append(
+                    f"{row.quantity}: {kind.replace('_', '-')} {value:.0f} < {row.ess_required}"
+                )
     return Diagnostics(table, divergences, depth_hits, ebfmi, messages, not_measured)

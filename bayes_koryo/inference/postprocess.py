@@ -24,11 +24,13 @@ from pytensor.graph.traversal import ancestors
 _FUNCTIONS: dict[tuple[str, str], _DrawFunction] = {}
 """Compiled draw functions of this process, by (structure key, kind)."""
 
+
 class _DrawFunction:
     """One compiled function of a draw of the free variables (constrained values) and the
     model's ``pm.Data`` values; ``kind`` "derived" gives the deterministics, "log_density"
     the elementwise log-likelihood (observed variables) and log-prior (each prior quantity,
-    ``model.prior_log_densities``)."""
+    ``model.prior_log_densities``).
+    """
 
     def __init__(self, model, config, kind: str):
         from pymc.model.transform.conditioning import remove_value_transforms
@@ -44,22 +46,26 @@ class _DrawFunction:
             # log_prior: each prior quantity's prior on its own scale, whichever coordinates
             # the sampler moves (power-scaling scales these densities)
             priors = prior_log_densities(umodel, config)
-            groups = {"log_likelihood": [rv.name for rv in umodel.observed_RVs],
-                      "log_prior": list(priors)}
-            outputs = (umodel.logp(vars=list(umodel.observed_RVs), sum=False)
-                       + umodel.replace_rvs_by_values(list(priors.values())))
+            groups = {
+                "log_likelihood": [rv.name for rv in umodel.observed_RVs],
+                "log_prior": list(priors),
+            }
+            outputs = umodel.logp(
+                vars=list(umodel.observed_RVs), sum=False
+            ) + umodel.replace_rvs_by_values(list(priors.values()))
         self.groups = groups
         data_names = {n for n, v in model.named_vars.items() if isinstance(v, SharedVariable)}
         # pm.Data containers become explicit inputs; shared dimension lengths stay (they are
         # part of the structure key)
-        shared = [v for v in ancestors(outputs)
-                  if isinstance(v, SharedVariable) and v.name in data_names]
+        shared = [
+            v for v in ancestors(outputs) if isinstance(v, SharedVariable) and v.name in data_names
+        ]
         self.data = [v.name for v in shared]
         data_inputs = [v.type(name=v.name) for v in shared]
-        outputs = graph_replace(outputs, dict(zip(shared, data_inputs, strict=True)),
-                                strict=True)
-        self.fn = pytensor.function(list(umodel.value_vars) + data_inputs, outputs,
-                                    on_unused_input="ignore")
+        outputs = graph_replace(outputs, dict(zip(shared, data_inputs, strict=True)), strict=True)
+        self.fn = pytensor.function(
+            list(umodel.value_vars) + data_inputs, outputs, on_unused_input="ignore"
+        )
         self.fn.trust_input = True
         self.dtypes = [v.type.dtype for v in umodel.value_vars]
 
@@ -68,9 +74,12 @@ class _DrawFunction:
         model = kmodel.model
         n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
         n = n_chain * n_draw
-        columns = [np.ascontiguousarray(posterior[name].transpose("chain", "draw", ...).values,
-                                        dtype=dtype).reshape((n,) + posterior[name].shape[2:])
-                   for name, dtype in zip(self.inputs, self.dtypes, strict=True)]
+        columns = [
+            np.ascontiguousarray(
+                posterior[name].transpose("chain", "draw", ...).values, dtype=dtype
+            ).reshape((n,) + posterior[name].shape[2:])
+            for name, dtype in zip(self.inputs, self.dtypes, strict=True)
+        ]
         data = [np.asarray(model[name].get_value()) for name in self.data]
         results = [self.fn(*[c[i, ...] for c in columns], *data) for i in range(n)]
         coords = {"chain": posterior["chain"].values, "draw": posterior["draw"].values}
@@ -79,13 +88,20 @@ class _DrawFunction:
             variables = {}
             for name in group_names:
                 values = np.stack([r[k] for r in results]).reshape(
-                    (n_chain, n_draw) + np.shape(results[0][k]))
-                dims = list(model.named_vars_to_dims.get(name) or
-                            [f"{name}_dim_{i}" for i in range(values.ndim - 2)])
+                    (n_chain, n_draw) + np.shape(results[0][k])
+                )
+                dims = list(
+                    model.named_vars_to_dims.get(name)
+                    or [f"{name}_dim_{i}" for i in range(values.ndim - 2)]
+                )
                 variables[name] = xr.DataArray(
-                    values, dims=["chain", "draw", *dims],
-                    coords={**coords, **{d: np.asarray(model.coords[d]) for d in dims
-                                         if d in model.coords}})
+                    values,
+                    dims=["chain", "draw", *dims],
+                    coords={
+                        **coords,
+                        **{d: np.asarray(model.coords[d]) for d in dims if d in model.coords},
+                    },
+                )
                 k += 1
             out[group] = xr.Dataset(variables)
         return out
@@ -106,9 +122,10 @@ def derived_quantities(kmodel, posterior: xr.Dataset) -> xr.Dataset:
 
 def log_densities(kmodel, posterior: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
     """(log_likelihood, log_prior) elementwise at every draw (as PyMC's
-    ``compute_log_likelihood`` / ``compute_log_prior``), in nats."""
+    ``compute_log_likelihood`` / ``compute_log_prior``), in nats.
+    """
     out = draw_function(kmodel, "log_density")(kmodel, posterior)
     return out["log_likelihood"], out["log_prior"]
 
 
-__all__ = ["derived_quantities", "log_densities", "draw_function"]
+__all__ = ["derived_quantities", "draw_function", "log_densities"]

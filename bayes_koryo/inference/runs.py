@@ -37,15 +37,25 @@ from bayes_koryo.model.config import ModelConfig, config_from_dict
 from bayes_koryo.version import PACKAGE, package_version
 
 FORMAT_VERSION = 1
-DEPENDENCIES = ("pymc", "pytensor", "nutpie", "arviz", "arviz-base", "arviz-stats", "numpy",
-                "pandas", "xarray", "h5netcdf", "numba")
-
-
+DEPENDENCIES = (
+    "pymc",
+    "pytensor",
+    "nutpie",
+    "arviz",
+    "arviz-base",
+    "arviz-stats",
+    "numpy",
+    "pandas",
+    "xarray",
+    "h5netcdf",
+    "numba",
+)
 
 
 def versions() -> dict[str, str]:
     """Versions of Python, bayes_koryo and the numerical dependencies in this process, and
-    the PyTensor flags the draws depend on (``bayes_koryo.model.numerics``)."""
+    the PyTensor flags the draws depend on (``bayes_koryo.model.numerics``).
+    """
     from bayes_koryo.model.numerics import numerics_settings
 
     out = {"python": platform.python_version(), PACKAGE: package_version()}
@@ -56,8 +66,9 @@ def versions() -> dict[str, str]:
     return out
 
 
-def run_id(config_json: str, data_digest: str, seed: int, sampler_json: str,
-           versions_json: str) -> str:
+def run_id(
+    config_json: str, data_digest: str, seed: int, sampler_json: str, versions_json: str
+) -> str:
     """Short stable identifier of a run (16 hex digits)."""
     text = "\n".join([config_json, data_digest, str(seed), sampler_json, versions_json])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -120,9 +131,18 @@ def run_attributes(model) -> dict:
     attrs = model.idata.attrs
     # .item(): attributes read back from a run file are numpy scalars; the JSON (and so the
     # run id) must be the same as when the run was first saved
-    sampler = {k: getattr(attrs[k], "item", lambda v=attrs[k]: v)()
-               for k in ("sampler", "draws", "tune", "chains", "target_accept", "adaptation",
-                         "max_tree_depth")}
+    sampler = {
+        k: getattr(attrs[k], "item", lambda v=attrs[k]: v)()
+        for k in (
+            "sampler",
+            "draws",
+            "tune",
+            "chains",
+            "target_accept",
+            "adaptation",
+            "max_tree_depth",
+        )
+    }
     sampler_json = json.dumps(sampler, sort_keys=True)
     versions_json = json.dumps(versions(), sort_keys=True)
     digest = data_hash(model.observations)
@@ -133,8 +153,7 @@ def run_attributes(model) -> dict:
         "package": PACKAGE,
         "package_version": package_version(),
         "format_version": FORMAT_VERSION,
-        "run_id": run_id(config_json, f"{digest}:{coverage}", seed, sampler_json,
-                         versions_json),
+        "run_id": run_id(config_json, f"{digest}:{coverage}", seed, sampler_json, versions_json),
         "config_name": model.config.name,
         "config_json": config_json,
         "data_hash": digest,
@@ -147,8 +166,17 @@ def run_attributes(model) -> dict:
     }
 
 
-REQUIRED_ATTRS = ("run_id", "config_json", "data_hash", "coverage_hash", "seed", "sampler_json",
-                  "versions_json", "diagnostics_json", "converged")
+REQUIRED_ATTRS = (
+    "run_id",
+    "config_json",
+    "data_hash",
+    "coverage_hash",
+    "seed",
+    "sampler_json",
+    "versions_json",
+    "diagnostics_json",
+    "converged",
+)
 """Root attributes every run file has (see the module docstring)."""
 
 
@@ -173,7 +201,6 @@ def read_run(path: str | Path) -> SavedRun:
 
     :func:`bayes_koryo.inference.fit.load_run` turns the result into a fitted KoryoModel.
     """
-
     path = Path(path)
     if not path.is_file():
         raise ResultFileError(f"{path}: no such run file")
@@ -181,41 +208,53 @@ def read_run(path: str | Path) -> SavedRun:
         with xr.open_datatree(path, engine="h5netcdf") as opened:
             tree = opened.load()
     except Exception as exc:  # h5py / xarray raise many types on damaged files
-        raise ResultFileError(f"{path}: not a readable netCDF run file "
-                              f"({type(exc).__name__}: {exc})") from None
+        raise ResultFileError(
+            f"{path}: not a readable netCDF run file ({type(exc).__name__}: {exc})"
+        ) from None
     attrs = tree.attrs
     if attrs.get("package") != PACKAGE:
         raise ResultFileError(f"{path}: not a bayes_koryo run (no package attribute)")
     if _as_int(attrs.get("format_version")) != FORMAT_VERSION:
-        raise ResultFileError(f"{path}: run format {attrs.get('format_version')} is not "
-                              f"supported (this bayes_koryo reads format {FORMAT_VERSION})")
+        raise ResultFileError(
+            f"{path}: run format {attrs.get('format_version')} is not "
+            f"supported (this bayes_koryo reads format {FORMAT_VERSION})"
+        )
     saved = str(attrs.get("package_version", ""))
     if saved.split(".")[:2] != package_version().split(".")[:2]:
-        raise ResultFileError(f"{path}: written by bayes_koryo {saved}, which is incompatible "
-                              f"with this version {package_version()}; refit the model")
+        raise ResultFileError(
+            f"{path}: written by bayes_koryo {saved}, which is incompatible "
+            f"with this version {package_version()}; refit the model"
+        )
     for group in ("posterior", "sample_stats", "input_data"):
         if group not in tree.children:
             raise ResultFileError(f"{path}: group '{group}' is missing (truncated or foreign)")
     missing = [key for key in REQUIRED_ATTRS if key not in attrs]
     if missing:
-        raise ResultFileError(f"{path}: attribute(s) {', '.join(missing)} missing "
-                              "(truncated or foreign)")
+        raise ResultFileError(
+            f"{path}: attribute(s) {', '.join(missing)} missing (truncated or foreign)"
+        )
     try:
         observations = observations_from_dataset(tree["input_data"].to_dataset(), f"{path}")
     except (KeyError, ValueError, TypeError, KoryoError) as exc:
-        raise ResultFileError(f"{path}: the stored input data are unreadable "
-                              f"({one_line(exc, MESSAGE_LIMIT)})") from None
+        raise ResultFileError(
+            f"{path}: the stored input data are unreadable ({one_line(exc, MESSAGE_LIMIT)})"
+        ) from None
     if attrs.get("coverage_hash") != coverage_hash():
-        raise ResultFileError(f"{path}: fitted with other coverage figures than this "
-                              "installation's bundled network file (coverage_hash differs); "
-                              "refit the model")
+        raise ResultFileError(
+            f"{path}: fitted with other coverage figures than this "
+            "installation's bundled network file (coverage_hash differs); "
+            "refit the model"
+        )
     if data_hash(observations) != attrs.get("data_hash"):
-        raise ResultFileError(f"{path}: the stored input data do not match the data hash "
-                              "recorded in the file (modified or corrupted)")
+        raise ResultFileError(
+            f"{path}: the stored input data do not match the data hash "
+            "recorded in the file (modified or corrupted)"
+        )
     try:
         config = config_from_dict(json.loads(attrs["config_json"]), source=f"{path}:config")
     except (ValueError, TypeError, KoryoError) as exc:
-        raise ResultFileError(f"{path}: the stored config is invalid ({one_line(exc, MESSAGE_LIMIT)})"
-                              ) from None
+        raise ResultFileError(
+            f"{path}: the stored config is invalid ({one_line(exc, MESSAGE_LIMIT)})"
+        ) from None
     del tree["input_data"]
     return SavedRun(tree, config, observations)

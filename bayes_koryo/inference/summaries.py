@@ -19,8 +19,9 @@ def as_draws(draws) -> xr.DataArray:
     if isinstance(draws, xr.DataArray):
         return draws
     values = np.asarray(draws, dtype=float)
-    return xr.DataArray(values.reshape(1, -1) if values.ndim == 1 else values,
-                        dims=("chain", "draw"))
+    return xr.DataArray(
+        values.reshape(1, -1) if values.ndim == 1 else values, dims=("chain", "draw")
+    )
 
 
 def check_kind(kind: str) -> str:

@@ -77,15 +77,29 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _SECTIONS = {
-    "name": str, "description": str, "extends": str,
-    "growth": dict, "time": dict, "observations": dict, "priors": dict, "sampler": dict,
+    "name": str,
+    "description": str,
+    "extends": str,
+    "growth": dict,
+    "time": dict,
+    "observations": dict,
+    "priors": dict,
+    "sampler": dict,
 }
 _SUBKEYS = {
     "growth": {"form": str},
     "time": {"launch": str, "horizon": str},
     "observations": {"kinds": list, "activity_depressed": bool, "log_sd": dict},
-    "sampler": {"draws": int, "tune": int, "chains": int, "seed": int, "target_accept": float,
-                "adaptation": str, "max_tree_depth": int, "coordinates": str},
+    "sampler": {
+        "draws": int,
+        "tune": int,
+        "chains": int,
+        "seed": int,
+        "target_accept": float,
+        "adaptation": str,
+        "max_tree_depth": int,
+        "coordinates": str,
+    },
 }
 
 _SAMPLER_DEFAULTS = DEFAULTS["sampler"]
@@ -139,8 +153,10 @@ class ModelConfig:
             },
             "priors": {name: p.to_dict() for name, p in self.priors.items()},
             "sampler": {
-                "draws": self.sampler.draws, "tune": self.sampler.tune,
-                "chains": self.sampler.chains, "seed": self.sampler.seed,
+                "draws": self.sampler.draws,
+                "tune": self.sampler.tune,
+                "chains": self.sampler.chains,
+                "seed": self.sampler.seed,
                 "target_accept": self.sampler.target_accept,
                 "adaptation": self.sampler.adaptation,
                 "max_tree_depth": self.sampler.max_tree_depth,
@@ -181,8 +197,9 @@ def _deep_merge(base: dict, override: dict) -> dict:
             priors = merged.setdefault("priors", {})
             for name, spec in value.items():
                 # a new family replaces the prior wholesale; same family merges parameters
-                if isinstance(spec, dict) and spec.get("dist", priors.get(name, {}).get("dist")) \
-                        == priors.get(name, {}).get("dist"):
+                if isinstance(spec, dict) and spec.get(
+                    "dist", priors.get(name, {}).get("dist")
+                ) == priors.get(name, {}).get("dist"):
                     priors[name] = {**priors.get(name, {}), **spec}
                 else:
                     priors[name] = copy.deepcopy(spec)
@@ -220,83 +237,121 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
                 _check_type(sub_value, _SUBKEYS[key][sub], f"{source}: {key}.{sub}")
     merged = _deep_merge(DEFAULTS, {k: v for k, v in user.items() if k != "extends"})
     if not _NAME.fullmatch(merged["name"]):
-        raise ConfigError(f"{source}: name: {merged['name'][:70]!r} is not a valid run name "
-                          "(letters, digits, '_', '.', '-'; at most 64; used as a file name)")
+        raise ConfigError(
+            f"{source}: name: {merged['name'][:70]!r} is not a valid run name "
+            "(letters, digits, '_', '.', '-'; at most 64; used as a file name)"
+        )
 
     form = merged["growth"]["form"]
     if form not in GROWTH_FORMS:
-        raise ConfigError(f"{source}: growth.form: unknown form {form!r}"
-                          f"{_suggest(form, GROWTH_FORMS)}; choose one of "
-                          f"{', '.join(GROWTH_FORMS)}")
+        raise ConfigError(
+            f"{source}: growth.form: unknown form {form!r}"
+            f"{_suggest(form, GROWTH_FORMS)}; choose one of "
+            f"{', '.join(GROWTH_FORMS)}"
+        )
     launch = _parse_date(merged["time"]["launch"], f"{source}: time.launch")
     horizon = _parse_date(merged["time"]["horizon"], f"{source}: time.horizon")
     if horizon <= launch:
         raise ConfigError(f"{source}: time.horizon {horizon} must be after time.launch {launch}")
     if launch < EARLIEST_LAUNCH or (horizon - launch).days > MAX_WINDOW_YEARS * 365.25:
-        raise ConfigError(f"{source}: time: launch {launch} to horizon {horizon} must start in "
-                          f"{EARLIEST_LAUNCH.year} or later and span at most "
-                          f"{MAX_WINDOW_YEARS} years")
+        raise ConfigError(
+            f"{source}: time: launch {launch} to horizon {horizon} must start in "
+            f"{EARLIEST_LAUNCH.year} or later and span at most "
+            f"{MAX_WINDOW_YEARS} years"
+        )
 
     obs = merged["observations"]
     kinds = tuple(obs["kinds"])
     for kind in kinds:
         if not isinstance(kind, str) or kind not in KINDS:
-            raise ConfigError(f"{source}: observations.kinds: unknown kind {kind!r}"
-                              f"{_suggest(str(kind), KINDS)}")
+            raise ConfigError(
+                f"{source}: observations.kinds: unknown kind {kind!r}{_suggest(str(kind), KINDS)}"
+            )
     if not kinds or len(set(kinds)) != len(kinds):
-        raise ConfigError(f"{source}: observations.kinds: expected distinct kinds, at least "
-                          f"one, got {list(kinds)!r}")
+        raise ConfigError(
+            f"{source}: observations.kinds: expected distinct kinds, at least "
+            f"one, got {list(kinds)!r}"
+        )
     _check_keys(obs["log_sd"], KINDS, f"{source}: [observations.log_sd]")
     for kind, sd in obs["log_sd"].items():
         _check_type(sd, float, f"{source}: observations.log_sd.{kind}")
         if not (math.isfinite(sd) and sd > 0):
-            raise ConfigError(f"{source}: observations.log_sd.{kind}: must be > 0 and "
-                              f"finite, got {sd!r}")
+            raise ConfigError(
+                f"{source}: observations.log_sd.{kind}: must be > 0 and finite, got {sd!r}"
+            )
 
     priors: dict[str, Prior] = {}
     _check_keys(merged["priors"], DEFAULT_PRIORS, f"{source}: [priors]")
     for name, spec in merged["priors"].items():
         if not isinstance(spec, dict) or "dist" not in spec:
-            raise ConfigError(f"{source}: priors.{name}: expected a table with 'dist' and "
-                              "parameters")
+            raise ConfigError(
+                f"{source}: priors.{name}: expected a table with 'dist' and parameters"
+            )
         params = {k: v for k, v in spec.items() if k != "dist"}
         default = DEFAULT_PRIORS[name]
-        prior = Prior(str(spec["dist"]), params, default.justification if spec["dist"] ==
-                      default.dist else "user-supplied", default.source, default.units)
+        prior = Prior(
+            str(spec["dist"]),
+            params,
+            default.justification if spec["dist"] == default.dist else "user-supplied",
+            default.source,
+            default.units,
+        )
         try:
             prior.validate(name)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
-        priors[name] = Prior(prior.dist, {k: float(v) for k, v in params.items()},
-                             prior.justification, prior.source, prior.units)
+        priors[name] = Prior(
+            prior.dist,
+            {k: float(v) for k, v in params.items()},
+            prior.justification,
+            prior.source,
+            prior.units,
+        )
 
     s = merged["sampler"]
     for key, most in (("draws", MAX_DRAWS), ("tune", MAX_DRAWS), ("chains", MAX_CHAINS)):
         if not 1 <= s[key] <= most:
-            raise ConfigError(f"{source}: sampler.{key}: must be >= 1 and <= {most:,}, "
-                              f"got {s[key]}")
+            raise ConfigError(
+                f"{source}: sampler.{key}: must be >= 1 and <= {most:,}, got {s[key]}"
+            )
     if not 0 <= s["seed"] < 2**63:
-        raise ConfigError(f"{source}: sampler.seed: must be an integer in 0..2**63-1, "
-                          f"got {s['seed']}")
+        raise ConfigError(
+            f"{source}: sampler.seed: must be an integer in 0..2**63-1, got {s['seed']}"
+        )
     if not 0.5 <= s["target_accept"] < 1:
         raise ConfigError(f"{source}: sampler.target_accept: must be in [0.5, 1)")
     if not 1 <= s["max_tree_depth"] <= 15:
         raise ConfigError(f"{source}: sampler.max_tree_depth: must be in 1..15")
     if s["adaptation"] not in ADAPTATIONS:
-        raise ConfigError(f"{source}: sampler.adaptation: expected one of "
-                          f"{', '.join(ADAPTATIONS)}, got {s['adaptation']!r}")
+        raise ConfigError(
+            f"{source}: sampler.adaptation: expected one of "
+            f"{', '.join(ADAPTATIONS)}, got {s['adaptation']!r}"
+        )
     if s["coordinates"] not in COORDINATES:
-        raise ConfigError(f"{source}: sampler.coordinates: expected one of "
-                          f"{', '.join(COORDINATES)}, got {s['coordinates']!r}")
+        raise ConfigError(
+            f"{source}: sampler.coordinates: expected one of "
+            f"{', '.join(COORDINATES)}, got {s['coordinates']!r}"
+        )
     return ModelConfig(
-        name=merged["name"], description=merged["description"], growth_form=form,
-        launch=launch, horizon=horizon, kinds=kinds,
+        name=merged["name"],
+        description=merged["description"],
+        growth_form=form,
+        launch=launch,
+        horizon=horizon,
+        kinds=kinds,
         activity_depressed=bool(obs["activity_depressed"]),
-        log_sd={k: float(v) for k, v in obs["log_sd"].items()}, priors=priors,
-        sampler=SamplerSettings(int(s["draws"]), int(s["tune"]), int(s["chains"]),
-                                int(s["seed"]), float(s["target_accept"]),
-                                str(s["adaptation"]), int(s["max_tree_depth"]),
-                                str(s["coordinates"])),
+        log_sd={k: float(v) for k, v in obs["log_sd"].items()},
+        priors=priors,
+        sampler=SamplerSettings(
+            int(s["draws"]),
+            int(s["tune"]),
+            int(s["chains"]),
+            int(s["seed"]),
+            float(s["target_accept"]),
+            str(s["adaptation"]),
+            int(s["max_tree_depth"]),
+            str(s["coordinates"]),
+        ),
     )
 
 

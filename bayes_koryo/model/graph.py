@@ -55,10 +55,19 @@ DAYS_PER_YEAR = 365.25
 MILLION = 1e6
 
 FREE_PARAMETERS_COMMON = (
-    "population_total", "children_under_10", "soldiers", "ceiling_share",
-    "coverage_at_launch", "coverage_end_2009", "restricted_pace", "access_open_time",
+    "population_total",
+    "children_under_10",
+    "soldiers",
+    "ceiling_share",
+    "coverage_at_launch",
+    "coverage_end_2009",
+    "restricted_pace",
+    "access_open_time",
     "deviation_scale",
-    "heavy_user_share", "sims_beyond_two", "official_share", "inactive_share",
+    "heavy_user_share",
+    "sims_beyond_two",
+    "official_share",
+    "inactive_share",
 )
 """Free scalar random variables shared by every growth form (plus the curve's own)."""
 
@@ -84,16 +93,17 @@ class PacePeriods:
     ``FORECAST_PERIOD_MONTHS`` long.
     """
 
-    ends: pd.DatetimeIndex        # last date of each period
-    observed: int                 # the first `observed` periods end at a report date
-    of_grid: np.ndarray           # period index of each grid interval (launch, t0], (t0, t1]...
+    ends: pd.DatetimeIndex  # last date of each period
+    observed: int  # the first `observed` periods end at a report date
+    of_grid: np.ndarray  # period index of each grid interval (launch, t0], (t0, t1]...
 
 
 def pace_periods(grid: pd.DatetimeIndex, report_dates) -> PacePeriods:
     """Split launch..horizon into pace-deviation periods (see PacePeriods)."""
     report_dates = pd.DatetimeIndex(sorted(set(report_dates)))
-    forecast = pd.date_range(report_dates[-1], grid[-1],
-                             freq=pd.DateOffset(months=FORECAST_PERIOD_MONTHS))[1:]
+    forecast = pd.date_range(
+        report_dates[-1], grid[-1], freq=pd.DateOffset(months=FORECAST_PERIOD_MONTHS)
+    )[1:]
     ends = report_dates.append(forecast)
     if ends[-1] < grid[-1]:
         ends = ends.append(pd.DatetimeIndex([grid[-1]]))
@@ -104,8 +114,8 @@ def pace_periods(grid: pd.DatetimeIndex, report_dates) -> PacePeriods:
 class CoverageKnots:
     """Knots of the coverage path: two prior-driven ones, then the reported figures."""
 
-    years: np.ndarray             # years since launch, all knots
-    reported_values: np.ndarray   # reported coverage fractions (knots 3..n)
+    years: np.ndarray  # years since launch, all knots
+    reported_values: np.ndarray  # reported coverage fractions (knots 3..n)
 
 
 COVERAGE_PRIOR_KNOTS = (KORYOLINK_LAUNCH.isoformat(), "2009-12-31")
@@ -119,15 +129,15 @@ def coverage_knots(config: ModelConfig) -> CoverageKnots:
     network = load_network()
     reported = network.dropna(subset=["population_coverage"])
     dates = pd.DatetimeIndex(list(COVERAGE_PRIOR_KNOTS) + list(reported["date"]))
-    return CoverageKnots(years_since(config.launch, dates),
-                         reported["population_coverage"].to_numpy(float))
+    return CoverageKnots(
+        years_since(config.launch, dates), reported["population_coverage"].to_numpy(float)
+    )
 
 
 def interpolation_matrix(times: np.ndarray, knot_times: np.ndarray) -> np.ndarray:
     """Weights W with (W @ knot_values)[i] = linear interpolation at times[i]; flat outside."""
     eye = np.eye(len(knot_times))
-    return np.stack([np.interp(times, knot_times, eye[j]) for j in range(len(knot_times))],
-                    axis=1)
+    return np.stack([np.interp(times, knot_times, eye[j]) for j in range(len(knot_times))], axis=1)
 
 
 def years_since(launch: dt.date, dates) -> np.ndarray:
@@ -153,7 +163,7 @@ class ObservationBlock:
     dates: pd.DatetimeIndex
     grid_index: np.ndarray
     log_value: np.ndarray
-    log_lower: np.ndarray | None   # None: point likelihood
+    log_lower: np.ndarray | None  # None: point likelihood
     log_upper: np.ndarray | None
 
     @property
@@ -161,8 +171,9 @@ class ObservationBlock:
         return self.log_lower is not None
 
 
-def observation_blocks(observations: pd.DataFrame, config: ModelConfig,
-                       grid: pd.DatetimeIndex) -> list[ObservationBlock]:
+def observation_blocks(
+    observations: pd.DataFrame, config: ModelConfig, grid: pd.DatetimeIndex
+) -> list[ObservationBlock]:
     """Split the observations used by ``config`` into one block per kind."""
     source = observations.attrs.get("source_file", "<observations>")
     launch, horizon = pd.Timestamp(config.launch), pd.Timestamp(config.horizon)
@@ -177,11 +188,14 @@ def observation_blocks(observations: pd.DataFrame, config: ModelConfig,
             if not launch < row["date"] <= horizon:
                 where = "before" if row["date"] <= launch else "after"
                 raise ObservationWindowError(
-                    source, f"date {row['date'].date()} is {where} the model's window "
+                    source,
+                    f"date {row['date'].date()} is {where} the model's window "
                     f"({config.launch}, {config.horizon}]: drop the row or change "
                     f"time.{'launch' if where == 'before' else 'horizon'} in config "
-                    f"{config.name!r}", row=source_row(observations, position[i]),
-                    column="date")
+                    f"{config.name!r}",
+                    row=source_row(observations, position[i]),
+                    column="date",
+                )
         values = rows["value"].to_numpy(float)
         lower, upper = rows["lower"].to_numpy(float), rows["upper"].to_numpy(float)
         if kind == "activity_statement":
@@ -190,10 +204,12 @@ def observation_blocks(observations: pd.DataFrame, config: ModelConfig,
             for i, row in rows.iterrows():
                 same = subs[subs["date"] == row["date"]]
                 if same.empty:
-                    raise DataValidationError(source, "no subscriber figure on this date to form "
-                                              "the active share",
-                                              row=source_row(observations, position[i]),
-                                              column="date")
+                    raise DataValidationError(
+                        source,
+                        "no subscriber figure on this date to form the active share",
+                        row=source_row(observations, position[i]),
+                        column="date",
+                    )
                 denominators.append(same["value"].max())
             scale = np.asarray(denominators, dtype=float)
         else:
@@ -203,14 +219,16 @@ def observation_blocks(observations: pd.DataFrame, config: ModelConfig,
             if not mask.any():
                 continue
             dates = pd.DatetimeIndex(rows["date"].to_numpy()[mask])
-            blocks.append(ObservationBlock(
-                kind=kind if mask.all() else f"{kind}_{'interval' if interval else 'point'}",
-                dates=dates,
-                grid_index=grid.get_indexer(dates),
-                log_value=np.log(values[mask] / scale[mask]),
-                log_lower=np.log(lower[mask] / scale[mask]) if interval else None,
-                log_upper=np.log(upper[mask] / scale[mask]) if interval else None,
-            ))
+            blocks.append(
+                ObservationBlock(
+                    kind=kind if mask.all() else f"{kind}_{'interval' if interval else 'point'}",
+                    dates=dates,
+                    grid_index=grid.get_indexer(dates),
+                    log_value=np.log(values[mask] / scale[mask]),
+                    log_lower=np.log(lower[mask] / scale[mask]) if interval else None,
+                    log_upper=np.log(upper[mask] / scale[mask]) if interval else None,
+                )
+            )
     return blocks
 
 
@@ -231,7 +249,8 @@ def observation_table(blocks: list[ObservationBlock], config: ModelConfig) -> np
     """The (rows x OBSERVATION_TABLE_COLUMNS) float64 matrix of ``blocks``, in block order.
 
     One shared variable for all observations instead of four per kind keeps nutpie's compile
-    time low (see ``bayes_koryo.model.priors``)."""
+    time low (see ``bayes_koryo.model.priors``).
+    """
     parts = []
     for block in blocks:
         base_kind = block.kind.removesuffix("_point").removesuffix("_interval")
@@ -243,7 +262,7 @@ def observation_table(blocks: list[ObservationBlock], config: ModelConfig) -> np
 
 
 def interval_logp(value, mu, log_lower, log_upper, sigma):
-    """log P(log_lower < mu + sigma*eps < log_upper), eps ~ N(0, 1), computed stably.
+    """Log P(log_lower < mu + sigma*eps < log_upper), eps ~ N(0, 1), computed stably.
 
     With ``mu`` above the cell both standardised edges are negative and the CDF form is
     accurate; below the cell the survival form is. Each branch only ever sees a ``mu`` on
@@ -253,10 +272,12 @@ def interval_logp(value, mu, log_lower, log_upper, sigma):
     mid = 0.5 * (log_lower + log_upper)
     mu_below = pt.minimum(mu, mid)
     mu_above = pt.maximum(mu, mid)
-    survival_form = pm.math.logdiffexp(normal_lcdf(-mu_below, sigma, -log_lower),
-                                       normal_lcdf(-mu_below, sigma, -log_upper))
-    cdf_form = pm.math.logdiffexp(normal_lcdf(mu_above, sigma, log_upper),
-                                  normal_lcdf(mu_above, sigma, log_lower))
+    survival_form = pm.math.logdiffexp(
+        normal_lcdf(-mu_below, sigma, -log_lower), normal_lcdf(-mu_below, sigma, -log_upper)
+    )
+    cdf_form = pm.math.logdiffexp(
+        normal_lcdf(mu_above, sigma, log_upper), normal_lcdf(mu_above, sigma, log_lower)
+    )
     return pt.switch(pt.le(mu, mid), survival_form, cdf_form) + 0.0 * value
 
 
@@ -293,12 +314,16 @@ support (a Normal) keeps its own coordinate."""
 
 def sampler_coordinates(config: ModelConfig) -> dict[str, str]:
     """The pinned coordinates a model built with ``config`` samples, each mapped to the prior
-    quantity it stands in for (``PINNED_COORDINATES``; empty for ``coordinates = "original"``)."""
+    quantity it stands in for (``PINNED_COORDINATES``; empty for ``coordinates = "original"``).
+    """
     if config.sampler.coordinates != "pinned":
         return {}
     names = set(free_parameters(config))
-    pinned = {coordinate: quantity for coordinate, quantity in PINNED_COORDINATES.items()
-              if quantity in names and SUPPORTS[config.priors[quantity].dist] != "real"}
+    pinned = {
+        coordinate: quantity
+        for coordinate, quantity in PINNED_COORDINATES.items()
+        if quantity in names and SUPPORTS[config.priors[quantity].dist] != "real"
+    }
     if "log_initial_subscription_rate" not in pinned:  # its scale needs the Bass p
         pinned.pop("log_restricted_subscription_rate", None)
     return pinned
@@ -306,14 +331,16 @@ def sampler_coordinates(config: ModelConfig) -> dict[str, str]:
 
 class _Priors:
     """Creates the model's prior quantities from the config, hyperparameters read from the
-    model's ``HYPERPARAMETER_DATA`` vector, in the sampler coordinates the config asks for."""
+    model's ``HYPERPARAMETER_DATA`` vector, in the sampler coordinates the config asks for.
+    """
 
     def __init__(self, config: ModelConfig, hyper):
         self.priors = config.priors
         self.position = {pair: i for i, pair in enumerate(hyperparameter_layout(self.priors))}
         self.hyper = hyper
-        self.pinned = {quantity: coordinate
-                       for coordinate, quantity in sampler_coordinates(config).items()}
+        self.pinned = {
+            quantity: coordinate for coordinate, quantity in sampler_coordinates(config).items()
+        }
 
     def hyperparameters(self, name: str) -> dict:
         keys = DISTRIBUTIONS[self.priors[name].dist][1]
@@ -322,24 +349,29 @@ class _Priors:
     def __call__(self, name: str, log_scale=None, **kwargs):
         """The quantity ``name`` with its prior. With ``log_scale`` (log of a positive
         expression of other variables) and a pinned coordinate for ``name``, the sampler moves
-        log(name) + log_scale instead and ``name`` is derived from it."""
+        log(name) + log_scale instead and ``name`` is derived from it.
+        """
         coordinate = self.pinned.get(name)
         if coordinate is None or log_scale is None:
-            return make_random_variable(name, self.priors[name], self.hyperparameters(name),
-                                        **kwargs)
-        shifted = make_shifted_log_variable(coordinate, self.priors[name],
-                                            self.hyperparameters(name), log_scale)
+            return make_random_variable(
+                name, self.priors[name], self.hyperparameters(name), **kwargs
+            )
+        shifted = make_shifted_log_variable(
+            coordinate, self.priors[name], self.hyperparameters(name), log_scale
+        )
         return pm.Deterministic(name, pt.exp(shifted - log_scale))
 
 
 def prior_log_densities(model: pm.Model, config: ModelConfig) -> dict[str, object]:
-    """log prior density (nats, on each quantity's own scale, no Jacobian) of every prior
+    """Log prior density (nats, on each quantity's own scale, no Jacobian) of every prior
     quantity (``free_parameters``) and of the standard-normal pace innovations, as symbolic
-    functions of ``model``'s random variables: the ``log_prior`` group of a run."""
+    functions of ``model``'s random variables: the ``log_prior`` group of a run.
+    """
     priors = _Priors(config, model[HYPERPARAMETER_DATA])
-    terms = {name: prior_log_density(config.priors[name], priors.hyperparameters(name),
-                                     model[name])
-             for name in free_parameters(config)}
+    terms = {
+        name: prior_log_density(config.priors[name], priors.hyperparameters(name), model[name])
+        for name in free_parameters(config)
+    }
     for name in ("pace_innovation_observed", "pace_innovation_forecast"):
         terms[name] = pm.logp(model[name], model[name])
     return terms
@@ -355,26 +387,30 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
     use_reproducible_numerics()  # in case the process turned fastmath back on since import
     grid = time_grid(config, observations["date"])
     blocks = observation_blocks(observations, config, grid)
-    periods = pace_periods(grid, observations.loc[observations["kind"].isin(config.kinds),
-                                                  "date"])
+    periods = pace_periods(grid, observations.loc[observations["kind"].isin(config.kinds), "date"])
     table = observation_table(blocks, config)
     coords = {
         "date": grid,
         "period": periods.ends,
-        "observed_period": periods.ends[:periods.observed],
-        "forecast_period": periods.ends[periods.observed:],
+        "observed_period": periods.ends[: periods.observed],
+        "forecast_period": periods.ends[periods.observed :],
         **{f"{b.kind}_date": b.dates for b in blocks},
-        "hyperparameter": [hyperparameter_name(v, k)
-                           for v, k in hyperparameter_layout(config.priors)],
+        "hyperparameter": [
+            hyperparameter_name(v, k) for v, k in hyperparameter_layout(config.priors)
+        ],
         "observation_column": list(OBSERVATION_TABLE_COLUMNS),
         "observation_row": np.arange(len(table)),
     }
     with pm.Model(coords=coords) as model:
-        prior = _Priors(config, pm.Data(HYPERPARAMETER_DATA,
-                                        hyperparameter_values(config.priors),
-                                        dims="hyperparameter"))
-        observed_table = pm.Data(OBSERVATION_TABLE, table,
-                                 dims=("observation_row", "observation_column"))
+        prior = _Priors(
+            config,
+            pm.Data(
+                HYPERPARAMETER_DATA, hyperparameter_values(config.priors), dims="hyperparameter"
+            ),
+        )
+        observed_table = pm.Data(
+            OBSERVATION_TABLE, table, dims=("observation_row", "observation_column")
+        )
         # 1. demography (millions of people)
         population_total = prior("population_total")
         population_10plus = population_total - prior("children_under_10")
@@ -385,36 +421,44 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         official_share = prior("official_share")
         inactive_share = prior("inactive_share")
         sims_per_private_user = 1.0 + heavy_share * (sims_per_heavy_user - 1.0)
-        log_sims_per_user = (pt.log(sims_per_private_user) - pt.log1p(-inactive_share)
-                             - pt.log1p(-official_share))
+        log_sims_per_user = (
+            pt.log(sims_per_private_user) - pt.log1p(-inactive_share) - pt.log1p(-official_share)
+        )
         # 3. ceilings: users M = ceiling_share * A; subscriptions K = M r'
         log_ceiling_scale = pt.log(addressable) + log_sims_per_user
         ceiling_share = prior("ceiling_share", log_scale=log_ceiling_scale)
         log_subscription_ceiling = pt.log(ceiling_share) + log_ceiling_scale
         # 4. diffusion within the covered population, on the access-regime clock
-        curve = {name: prior(name, log_scale=log_subscription_ceiling)
-                 for name in GROWTH_PARAMETERS[config.growth_form]}
-        log_initial_rate = (log_subscription_ceiling + pt.log(curve["innovation_rate"])
-                            if "innovation_rate" in curve else None)
+        curve = {
+            name: prior(name, log_scale=log_subscription_ceiling)
+            for name in GROWTH_PARAMETERS[config.growth_form]
+        }
+        log_initial_rate = (
+            log_subscription_ceiling + pt.log(curve["innovation_rate"])
+            if "innovation_rate" in curve
+            else None
+        )
         diffusion = _diffusion(prior, config, grid, periods, curve, log_initial_rate)
         log_subscriptions = log_subscription_ceiling + diffusion["log_fraction"]
-        log_subscriptions_at_reports = (log_subscription_ceiling
-                                        + diffusion["log_fraction_at_reports"])
+        log_subscriptions_at_reports = (
+            log_subscription_ceiling + diffusion["log_fraction_at_reports"]
+        )
         # 5. one likelihood per kind of figure
         log_active_share = pt.log1p(-inactive_share)
         if config.activity_depressed:
             log_active_share = log_active_share + pt.log1p(-prior("activity_depression"))
-        _likelihood(blocks, observed_table, periods, log_subscriptions_at_reports,
-                    log_active_share)
+        _likelihood(blocks, observed_table, periods, log_subscriptions_at_reports, log_active_share)
 
         # named derived quantities (millions; shares as fractions)
         pm.Deterministic("period_pace_deviation", diffusion["period_deviation"], dims="period")
         # what the likelihood sees (equal to `subscriptions` at the report dates; tested)
-        pm.Deterministic("subscriptions_at_reports", pt.exp(log_subscriptions_at_reports),
-                         dims="observed_period")
+        pm.Deterministic(
+            "subscriptions_at_reports", pt.exp(log_subscriptions_at_reports), dims="observed_period"
+        )
         user_ceiling = pm.Deterministic("user_ceiling", ceiling_share * addressable)
-        users = pm.Deterministic("unique_users", pt.exp(log_subscriptions - log_sims_per_user),
-                                 dims="date")
+        users = pm.Deterministic(
+            "unique_users", pt.exp(log_subscriptions - log_sims_per_user), dims="date"
+        )
         subscriptions = pm.Deterministic("subscriptions", pt.exp(log_subscriptions), dims="date")
         pm.Deterministic("penetration_10plus", users / population_10plus, dims="date")
         pm.Deterministic("penetration_addressable", users / addressable, dims="date")
@@ -434,15 +478,22 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
             s_k, u_k = subscriptions[k], users[k]
             pm.Deterministic("decomposition_unique_users", u_k)
             pm.Deterministic("decomposition_extra_sims", u_k * (sims_per_private_user - 1.0))
-            pm.Deterministic("decomposition_official_lines",
-                             s_k * (1.0 - inactive_share) * official_share)
+            pm.Deterministic(
+                "decomposition_official_lines", s_k * (1.0 - inactive_share) * official_share
+            )
             pm.Deterministic("decomposition_inactive_numbers", s_k * inactive_share)
     model.report_dates = pd.DatetimeIndex(sorted(set(observations["date"])))  # type: ignore[attr-defined]
     return model
 
 
-def _diffusion(prior: _Priors, config: ModelConfig, grid: pd.DatetimeIndex,
-               periods: PacePeriods, curve: dict, log_initial_rate=None) -> dict:
+def _diffusion(
+    prior: _Priors,
+    config: ModelConfig,
+    grid: pd.DatetimeIndex,
+    periods: PacePeriods,
+    curve: dict,
+    log_initial_rate=None,
+) -> dict:
     """log(c(t) F(tau(t))) on the grid and at the report dates, with the pace deviations, the
     clock tau and the coverage c: the generalized Bass model within the covered population.
 
@@ -453,54 +504,70 @@ def _diffusion(prior: _Priors, config: ModelConfig, grid: pd.DatetimeIndex,
     form funnels when deviation_scale is small; MODEL.md, Validation).
     """
     grid_years = years_since(config.launch, grid)
-    report_years = years_since(config.launch, periods.ends[:periods.observed])
+    report_years = years_since(config.launch, periods.ends[: periods.observed])
     knots = coverage_knots(config)
     t = pm.Data("grid_years", grid_years, dims="date")
-    knot_values = pt.concatenate([
-        pt.stack([prior("coverage_at_launch"), prior("coverage_end_2009")]),
-        pt.as_tensor(knots.reported_values)])
-    coverage = pt.dot(pm.Data("coverage_weights", interpolation_matrix(grid_years, knots.years)),
-                      knot_values)
-    coverage_at_reports = pt.dot(pm.Data("coverage_weights_at_reports",
-                                         interpolation_matrix(report_years, knots.years)),
-                                 knot_values)
+    knot_values = pt.concatenate(
+        [
+            pt.stack([prior("coverage_at_launch"), prior("coverage_end_2009")]),
+            pt.as_tensor(knots.reported_values),
+        ]
+    )
+    coverage = pt.dot(
+        pm.Data("coverage_weights", interpolation_matrix(grid_years, knots.years)), knot_values
+    )
+    coverage_at_reports = pt.dot(
+        pm.Data("coverage_weights_at_reports", interpolation_matrix(report_years, knots.years)),
+        knot_values,
+    )
     deviation_scale = prior("deviation_scale")
     observed_dev = pm.Deterministic(
         "pace_deviation_observed",
-        deviation_scale * pm.Normal("pace_innovation_observed", 0.0, 1.0,
-                                    dims="observed_period"),
-        dims="observed_period")
-    forecast_dev = deviation_scale * pm.Normal("pace_innovation_forecast", 0.0, 1.0,
-                                               dims="forecast_period")
+        deviation_scale * pm.Normal("pace_innovation_observed", 0.0, 1.0, dims="observed_period"),
+        dims="observed_period",
+    )
+    forecast_dev = deviation_scale * pm.Normal(
+        "pace_innovation_forecast", 0.0, 1.0, dims="forecast_period"
+    )
     period_deviation = pt.concatenate([observed_dev, forecast_dev])
     pace_deviation = period_deviation[periods.of_grid]
     restricted_pace = prior("restricted_pace", log_scale=log_initial_rate)
     access_open_time = prior("access_open_time")
-    base_clock = effective_clock(pt.concatenate([pt.zeros(1), t]), restricted_pace,
-                                 access_open_time, xp=pt)
+    base_clock = effective_clock(
+        pt.concatenate([pt.zeros(1), t]), restricted_pace, access_open_time, xp=pt
+    )
     tau = pt.cumsum((base_clock[1:] - base_clock[:-1]) * pt.exp(pace_deviation))
     # the same clock at the report dates only, for the likelihood: the deviation is constant
     # within a period, so the grid sum telescopes to one term per period (exactly equal at
     # every report date; the grid is only needed for the derived quantities)
-    report_clock = effective_clock(pt.concatenate([pt.zeros(1), report_years]),
-                                   restricted_pace, access_open_time, xp=pt)
+    report_clock = effective_clock(
+        pt.concatenate([pt.zeros(1), report_years]), restricted_pace, access_open_time, xp=pt
+    )
     tau_at_reports = pt.cumsum((report_clock[1:] - report_clock[:-1]) * pt.exp(observed_dev))
     return {
-        "log_fraction": pt.log(coverage) + log_adopted_fraction(config.growth_form, tau, curve,
-                                                                xp=pt),
-        "log_fraction_at_reports": pt.log(coverage_at_reports) + log_adopted_fraction(
-            config.growth_form, tau_at_reports, curve, xp=pt),
-        "period_deviation": period_deviation, "pace_deviation": pace_deviation,
-        "clock": tau, "coverage": coverage,
+        "log_fraction": pt.log(coverage)
+        + log_adopted_fraction(config.growth_form, tau, curve, xp=pt),
+        "log_fraction_at_reports": pt.log(coverage_at_reports)
+        + log_adopted_fraction(config.growth_form, tau_at_reports, curve, xp=pt),
+        "period_deviation": period_deviation,
+        "pace_deviation": pace_deviation,
+        "clock": tau,
+        "coverage": coverage,
     }
 
 
-def _likelihood(blocks: list[ObservationBlock], observed_table, periods: PacePeriods,
-                log_subscriptions_at_reports, log_active_share) -> None:
+def _likelihood(
+    blocks: list[ObservationBlock],
+    observed_table,
+    periods: PacePeriods,
+    log_subscriptions_at_reports,
+    log_active_share,
+) -> None:
     """One observed variable per kind of figure: audited counts log-normal around S(t),
     rounded figures interval-censored (``interval_logp``); the activity statement is the
-    active share falling in its cell."""
-    report_dates_used = periods.ends[:periods.observed]
+    active share falling in its cell.
+    """
+    report_dates_used = periods.ends[: periods.observed]
     for block, rows in zip(blocks, table_rows(blocks), strict=True):
         if block.kind.startswith("activity_statement"):  # the share, one per statement
             mu = pt.broadcast_to(log_active_share, (len(block.dates),))
@@ -508,8 +575,18 @@ def _likelihood(blocks: list[ObservationBlock], observed_table, periods: PacePer
             mu = log_subscriptions_at_reports[report_dates_used.get_indexer(block.dates)]
         observed, lo, hi, sd = (observed_table[rows, j] for j in range(4))
         if block.is_interval:
-            pm.CustomDist(f"reported_{block.kind}", mu, lo, hi, sd, logp=interval_logp,
-                          dist=interval_replicate, observed=observed, dims=f"{block.kind}_date")
+            pm.CustomDist(
+                f"reported_{block.kind}",
+                mu,
+                lo,
+                hi,
+                sd,
+                logp=interval_logp,
+                dist=interval_replicate,
+                observed=observed,
+                dims=f"{block.kind}_date",
+            )
         else:
-            pm.Normal(f"reported_{block.kind}", mu, sd, observed=observed,
-                      dims=f"{block.kind}_date")
+            pm.Normal(
+                f"reported_{block.kind}", mu, sd, observed=observed, dims=f"{block.kind}_date"
+            )

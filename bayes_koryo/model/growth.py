@@ -41,15 +41,16 @@ def _softplus(x, xp: ModuleType):
     return xp.softplus(x)
 
 
-def effective_clock(t, restricted_pace, open_time, xp: ModuleType = np,
-                    width: float = ACCESS_RAMP_WIDTH_YEARS):
+def effective_clock(
+    t, restricted_pace, open_time, xp: ModuleType = np, width: float = ACCESS_RAMP_WIDTH_YEARS
+):
     """Effective diffusion time tau (years) at real time ``t`` (years since launch)."""
     ramp = _softplus((t - open_time) / width, xp) - _softplus(-open_time / width, xp)
     return restricted_pace * t + (1.0 - restricted_pace) * width * ramp
 
 
 def log_adopted_fraction(form: str, tau, params: dict, xp: ModuleType = np):
-    """log F(tau) for the named growth form; ``params`` maps GROWTH_PARAMETERS names to values.
+    """Log F(tau) for the named growth form; ``params`` maps GROWTH_PARAMETERS names to values.
 
     - bass: F = (1 - e^{-(p+q) tau}) / (1 + (q/p) e^{-(p+q) tau})  (Bass 1969), F(0) = 0.
     - logistic: F = 1 / (1 + e^{-k (tau - tau_m)}).

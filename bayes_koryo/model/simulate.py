@@ -18,7 +18,8 @@ from bayes_koryo.model.graph import MILLION, observation_blocks, time_grid
 def prior_draw(model: pm.Model, names: list[str], seed: int) -> list[np.ndarray]:
     """One joint draw of the variables ``names`` of ``model``: the same values as
     ``pm.draw(..., random_seed=seed)``, but compiled once per model and list of names (a
-    compile takes ~10 s; SBC simulates hundreds of data sets)."""
+    compile takes ~10 s; SBC simulates hundreds of data sets).
+    """
     from pymc.pytensorf import compile as compile_pymc
     from pymc.pytensorf import reseed_rngs
     from pymc.util import _get_seeds_per_chain
@@ -26,8 +27,9 @@ def prior_draw(model: pm.Model, names: list[str], seed: int) -> list[np.ndarray]
     cached = getattr(model, "_prior_draw", None)
     if cached is None or cached[0] != names:
         with model:
-            fn, updates = compile_pymc([], [model[n] for n in names], random_seed=False,
-                                       return_updates=True)
+            fn, updates = compile_pymc(
+                [], [model[n] for n in names], random_seed=False, return_updates=True
+            )
         cached = model._prior_draw = (list(names), fn, list(updates))
     _, fn, rngs = cached
     (seed,) = _get_seeds_per_chain(seed, 1)
@@ -44,10 +46,12 @@ def simulate_observations(kmodel, seed: int) -> tuple[pd.DataFrame, dict[str, np
     reported value at the same place inside it as in the real row — is what gets reported.
     """
     model, observed = kmodel.model, kmodel.observations
-    names = [v.name for v in model.free_RVs] + [v.name for v in model.deterministics] + \
-        [v.name for v in model.observed_RVs]
-    truth = dict(zip(names, (np.asarray(d) for d in prior_draw(model, names, seed)),
-                     strict=True))
+    names = (
+        [v.name for v in model.free_RVs]
+        + [v.name for v in model.deterministics]
+        + [v.name for v in model.observed_RVs]
+    )
+    truth = dict(zip(names, (np.asarray(d) for d in prior_draw(model, names, seed)), strict=True))
     grid = time_grid(kmodel.config, observed["date"])
     simulated = observed.copy()
     subscribers = (observed["quantity"] == "subscribers").to_numpy()
@@ -57,13 +61,21 @@ def simulate_observations(kmodel, seed: int) -> tuple[pd.DataFrame, dict[str, np
     blocks.sort(key=lambda b: b.kind.startswith("activity_statement"))
     for block in blocks:
         kind = block.kind.removesuffix("_point").removesuffix("_interval")
-        rows = np.flatnonzero((observed["kind"] == kind).to_numpy()
-                              & observed["date"].isin(block.dates).to_numpy())
+        rows = np.flatnonzero(
+            (observed["kind"] == kind).to_numpy() & observed["date"].isin(block.dates).to_numpy()
+        )
         replicate = np.asarray(truth[f"reported_{block.kind}"], dtype=float)
         if kind == "activity_statement":  # shares of the simulated subscriber count
-            scale = np.array([simulated["value"].to_numpy()[
-                subscribers & (observed["date"] == observed["date"].iloc[i]).to_numpy()].max()
-                for i in rows])
+            scale = np.array(
+                [
+                    simulated["value"]
+                    .to_numpy()[
+                        subscribers & (observed["date"] == observed["date"].iloc[i]).to_numpy()
+                    ]
+                    .max()
+                    for i in rows
+                ]
+            )
         else:
             scale = np.full(len(rows), MILLION)
         if block.is_interval:

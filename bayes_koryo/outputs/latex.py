@@ -75,10 +75,25 @@ QUANTITY_LABELS: dict[str, tuple[str, str | None]] = {
 }
 """Readable label and unit (None: a share or ratio) of every quantity of the report."""
 
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%",
-                "$": r"\$", "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}",
-                "^": r"\textasciicircum{}", "–": "--", "×": r"$\times$", "≥": r"$\geq$",
-                "≤": r"$\leq$", "<": r"$<$", ">": r"$>$", "·": r"$\cdot$"}
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "–": "--",
+    "×": r"$\times$",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "<": r"$<$",
+    ">": r"$>$",
+    "·": r"$\cdot$",
+}
 
 
 def tex_escape(text: object) -> str:
@@ -114,14 +129,18 @@ def parse_quantities(text: str | None) -> list[str] | None:
 
 def _rows(report: Report, keys: list[str] | None) -> pd.DataFrame:
     """The report's rows (raw table) in the order of ``keys`` (default: the headline)."""
-    table = report.table.assign(key=[quantity_key(n, d) for n, d in
-                                     zip(report.table["quantity"], report.table["date"],
-                                         strict=True)])
+    table = report.table.assign(
+        key=[
+            quantity_key(n, d)
+            for n, d in zip(report.table["quantity"], report.table["date"], strict=True)
+        ]
+    )
     wanted = keys or [quantity_key(n, d) for n, d, _ in HEADLINE_ROWS]
     unknown = [k for k in wanted if k not in set(table["key"])]
     if keys and unknown:
-        raise ConfigError(f"--quantities: unknown {', '.join(unknown)}; choose from "
-                          f"{', '.join(table['key'])}")
+        raise ConfigError(
+            f"--quantities: unknown {', '.join(unknown)}; choose from {', '.join(table['key'])}"
+        )
     return table.set_index("key").loc[[k for k in wanted if k not in unknown]].reset_index()
 
 
@@ -129,18 +148,22 @@ def _note(report: Report) -> str:
     """The note under a table: interval convention, rounding, diagnostics, provenance."""
     a = report.attrs
     version = json.loads(a.get("versions_json", "{}") or "{}").get("bayes_koryo", "?")
-    run = (f"Run {a['run_id']}, seed {a.get('seed', '?')}, data hash "
-           f"{str(a.get('data_hash', ''))[:12]}" if "run_id" in a
-           else f"Unsaved fit, seed {a.get('seed', '?')}")
-    return (f"Posterior medians and {report.prob * 100:g}\\% "
-            f"{tex_escape(KIND_NAMES[report.kind])}s; prior intervals of the same kind and "
-            "mass. Each number is rounded to the digits its Monte Carlo standard error "
-            "supports; shares and ratios as fractions. "
-            + tex_escape(f"Diagnostics: {diagnostics_line(a)}. {run}; bayes_koryo {version}."))
+    run = (
+        f"Run {a['run_id']}, seed {a.get('seed', '?')}, data hash "
+        f"{str(a.get('data_hash', ''))[:12]}"
+        if "run_id" in a
+        else f"Unsaved fit, seed {a.get('seed', '?')}"
+    )
+    return (
+        f"Posterior medians and {report.prob * 100:g}\\% "
+        f"{tex_escape(KIND_NAMES[report.kind])}s; prior intervals of the same kind and "
+        "mass. Each number is rounded to the digits its Monte Carlo standard error "
+        "supports; shares and ratios as fractions. "
+        + tex_escape(f"Diagnostics: {diagnostics_line(a)}. {run}; bayes_koryo {version}.")
+    )
 
 
-def headline_table(report: Report, quantities: list[str] | None = None,
-                   width: str = "text") -> str:
+def headline_table(report: Report, quantities: list[str] | None = None, width: str = "text") -> str:
     """``table.tex``: the cited quantities (see the module docstring)."""
     if width not in WIDTHS:
         raise ConfigError(f"--width: expected one of {', '.join(WIDTHS)}, got {width!r}")
@@ -148,21 +171,38 @@ def headline_table(report: Report, quantities: list[str] | None = None,
     human = formatted(rows)
     label = interval_label(report.prob, report.kind)
     size = r"\small" if width == "text" else r"\footnotesize"
-    lines = [r"\begin{table}[htbp]", r"\centering", size,
-             r"\caption{Distinct Koryolink users and related quantities: posterior medians "
-             f"with {tex_escape(label)}s and the prior intervals of the same kind.}}",
-             r"\label{tab:bayes-koryo}",
-             r"\setlength{\tabcolsep}{" + ("4pt" if width == "text" else "2.5pt") + "}",
-             r"\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}Xrrr@{}}",
-             r"\toprule",
-             f"Quantity & Median & {tex_escape(label)} & Prior {tex_escape(label)} \\\\",
-             r"\midrule"]
+    lines = [
+        r"\begin{table}[htbp]",
+        r"\centering",
+        size,
+        r"\caption{Distinct Koryolink users and related quantities: posterior medians "
+        f"with {tex_escape(label)}s and the prior intervals of the same kind.}}",
+        r"\label{tab:bayes-koryo}",
+        r"\setlength{\tabcolsep}{" + ("4pt" if width == "text" else "2.5pt") + "}",
+        r"\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}Xrrr@{}}",
+        r"\toprule",
+        f"Quantity & Median & {tex_escape(label)} & Prior {tex_escape(label)} \\\\",
+        r"\midrule",
+    ]
     for (_, raw), (_, row) in zip(rows.iterrows(), human.iterrows(), strict=True):
-        lines.append(" & ".join([tex_escape(quantity_label(raw["quantity"], raw["date"])),
-                                 tex_escape(row["median"]), _range(row[label]),
-                                 _range(row[f"prior {label}"])]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabularx}", r"\par\smallskip",
-              r"{\footnotesize\raggedright " + _note(report) + r"\par}", r"\end{table}"]
+        lines.append(
+            " & ".join(
+                [
+                    tex_escape(quantity_label(raw["quantity"], raw["date"])),
+                    tex_escape(row["median"]),
+                    _range(row[label]),
+                    _range(row[f"prior {label}"]),
+                ]
+            )
+            + r" \\"
+        )
+    lines += [
+        r"\bottomrule",
+        r"\end{tabularx}",
+        r"\par\smallskip",
+        r"{\footnotesize\raggedright " + _note(report) + r"\par}",
+        r"\end{table}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -170,37 +210,70 @@ def supplement(report: Report) -> str:
     """``supplement.tex``: every quantity with its diagnostics, then the probabilities."""
     human = formatted(report.table)
     label = interval_label(report.prob, report.kind)
-    head = (f"Quantity & Median & {tex_escape(label)} & Prior {tex_escape(label)} & "
-            r"MCSE & $\hat R$ & ESS bulk/tail \\")
-    lines = [r"{\footnotesize", r"\setlength{\tabcolsep}{3pt}",
-             r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{0.3\linewidth}"
-             r"rrrrrr@{}}",
-             r"\caption{Every quantity of the report with its convergence diagnostics "
-             f"(posterior medians, {tex_escape(label)}s, prior intervals of the same kind; "
-             r"MCSE of the median).}\label{tab:bayes-koryo-supplement}\\",
-             r"\toprule", head, r"\midrule", r"\endfirsthead",
-             r"\toprule", head, r"\midrule", r"\endhead",
-             r"\bottomrule", r"\endfoot"]
+    head = (
+        f"Quantity & Median & {tex_escape(label)} & Prior {tex_escape(label)} & "
+        r"MCSE & $\hat R$ & ESS bulk/tail \\"
+    )
+    lines = [
+        r"{\footnotesize",
+        r"\setlength{\tabcolsep}{3pt}",
+        r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{0.3\linewidth}"
+        r"rrrrrr@{}}",
+        r"\caption{Every quantity of the report with its convergence diagnostics "
+        f"(posterior medians, {tex_escape(label)}s, prior intervals of the same kind; "
+        r"MCSE of the median).}\label{tab:bayes-koryo-supplement}\\",
+        r"\toprule",
+        head,
+        r"\midrule",
+        r"\endfirsthead",
+        r"\toprule",
+        head,
+        r"\midrule",
+        r"\endhead",
+        r"\bottomrule",
+        r"\endfoot",
+    ]
     for (_, raw), (_, row) in zip(report.table.iterrows(), human.iterrows(), strict=True):
-        lines.append(" & ".join([tex_escape(quantity_label(raw["quantity"], raw["date"])),
-                                 tex_escape(row["median"]), _range(row[label]),
-                                 _range(row[f"prior {label}"]),
-                                 tex_escape(row["MCSE (median)"]), tex_escape(row["R-hat"]),
-                                 tex_escape(str(row["ESS bulk/tail"]).replace(" / ", "/"))])
-                     + r" \\")
-    lines += [r"\end{longtable}", "}", "", r"\begin{table}[htbp]", r"\centering",
-              r"\footnotesize",
-              r"\caption{Posterior probabilities (with Monte Carlo standard error) and the "
-              r"prior probabilities of the same events.}",
-              r"\label{tab:bayes-koryo-probabilities}",
-              r"\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}Xrrr@{}}",
-              r"\toprule", " & ".join(tex_escape(c[:1].upper() + c[1:])
-                                      for c in PROBABILITY_HEADER) + r" \\",
-              r"\midrule"]
-    lines += [" & ".join(tex_escape(v) for v in row) + r" \\"
-              for row in probability_rows(report.probabilities)]
-    lines += [r"\bottomrule", r"\end{tabularx}", r"\par\smallskip",
-              r"{\footnotesize\raggedright " + _note(report) + r"\par}", r"\end{table}"]
+        lines.append(
+            " & ".join(
+                [
+                    tex_escape(quantity_label(raw["quantity"], raw["date"])),
+                    tex_escape(row["median"]),
+                    _range(row[label]),
+                    _range(row[f"prior {label}"]),
+                    tex_escape(row["MCSE (median)"]),
+                    tex_escape(row["R-hat"]),
+                    tex_escape(str(row["ESS bulk/tail"]).replace(" / ", "/")),
+                ]
+            )
+            + r" \\"
+        )
+    lines += [
+        r"\end{longtable}",
+        "}",
+        "",
+        r"\begin{table}[htbp]",
+        r"\centering",
+        r"\footnotesize",
+        r"\caption{Posterior probabilities (with Monte Carlo standard error) and the "
+        r"prior probabilities of the same events.}",
+        r"\label{tab:bayes-koryo-probabilities}",
+        r"\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}Xrrr@{}}",
+        r"\toprule",
+        " & ".join(tex_escape(c[:1].upper() + c[1:]) for c in PROBABILITY_HEADER) + r" \\",
+        r"\midrule",
+    ]
+    lines += [
+        " & ".join(tex_escape(v) for v in row) + r" \\"
+        for row in probability_rows(report.probabilities)
+    ]
+    lines += [
+        r"\bottomrule",
+        r"\end{tabularx}",
+        r"\par\smallskip",
+        r"{\footnotesize\raggedright " + _note(report) + r"\par}",
+        r"\end{table}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -214,24 +287,35 @@ def methods_tex(report: Report) -> str:
     return tex_escape(methods_text(report)) + "\n"
 
 
-def snippet(report: Report, table: str = "headline", quantities: list[str] | None = None,
-            width: str = "text") -> str:
+def snippet(
+    report: Report,
+    table: str = "headline",
+    quantities: list[str] | None = None,
+    width: str = "text",
+) -> str:
     """The text ``--format latex`` prints: the headline table or the supplement."""
     if table not in TABLES:
         raise ConfigError(f"--table: expected one of {', '.join(TABLES)}, got {table!r}")
-    return headline_table(report, quantities, width) if table == "headline" \
-        else supplement(report)
+    return headline_table(report, quantities, width) if table == "headline" else supplement(report)
 
 
-def write_snippets(report: Report, out_dir, quantities: list[str] | None = None,
-                   width: str = "text", overwrite: bool = False) -> list[Path]:
+def write_snippets(
+    report: Report,
+    out_dir,
+    quantities: list[str] | None = None,
+    width: str = "text",
+    overwrite: bool = False,
+) -> list[Path]:
     """Write ``SNIPPETS`` into ``out_dir`` (each atomically); returns the paths."""
     from bayes_koryo.atomic import atomic_write_text
 
     out_dir = Path(out_dir)
-    texts = {"table.tex": headline_table(report, quantities, width),
-             "supplement.tex": supplement(report), "sentence.tex": sentence_tex(report),
-             "methods.tex": methods_tex(report)}
+    texts = {
+        "table.tex": headline_table(report, quantities, width),
+        "supplement.tex": supplement(report),
+        "sentence.tex": sentence_tex(report),
+        "methods.tex": methods_tex(report),
+    }
     written = []
     for name in SNIPPETS:
         try:
@@ -239,11 +323,26 @@ def write_snippets(report: Report, out_dir, quantities: list[str] | None = None,
         except FileExistsError:
             from bayes_koryo.errors import OutputPathError
 
-            raise OutputPathError(f"{out_dir / name}: exists already (use --force to "
-                                  "overwrite)") from None
+            raise OutputPathError(
+                f"{out_dir / name}: exists already (use --force to overwrite)"
+            ) from None
     return written
 
 
-__all__ = ["PREAMBLE", "QUANTITY_LABELS", "SNIPPETS", "TABLES", "WIDTHS", "headline_table",
-           "methods_tex", "parse_quantities", "quantity_key", "quantity_label",
-           "sentence_tex", "snippet", "supplement", "tex_escape", "write_snippets"]
+__all__ = [
+    "PREAMBLE",
+    "QUANTITY_LABELS",
+    "SNIPPETS",
+    "TABLES",
+    "WIDTHS",
+    "headline_table",
+    "methods_tex",
+    "parse_quantities",
+    "quantity_key",
+    "quantity_label",
+    "sentence_tex",
+    "snippet",
+    "supplement",
+    "tex_escape",
+    "write_snippets",
+]

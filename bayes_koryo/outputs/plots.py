@@ -21,13 +21,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import xarray as xr  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import xarray as xr
 
-from bayes_koryo.atomic import atomic_path  # noqa: E402
-from bayes_koryo.outputs.report import CI_KIND, CI_PROB, interval_label  # noqa: E402
+from bayes_koryo.atomic import atomic_path
+from bayes_koryo.outputs.report import CI_KIND, CI_PROB, interval_label
 
 INNER_PROB = 0.5
 """Mass of the inner band of the trajectory and predictive figures."""
@@ -51,7 +51,7 @@ STYLE = {
     "lines.linewidth": 1.0,
     "savefig.dpi": 300,
     "savefig.bbox": "tight",
-    "pdf.fonttype": 42,   # TrueType in PDFs: editable text, accepted by journals
+    "pdf.fonttype": 42,  # TrueType in PDFs: editable text, accepted by journals
     "ps.fonttype": 42,
 }
 """Publication style: serif 7-9 pt text for a figure printed at 3.5 - 7 inches wide."""
@@ -89,7 +89,8 @@ def _millions(x):
 def trajectory(model, prob: float = CI_PROB, return_data: bool = False):
     """U(t) (unique users) and S(t) (registered SIMs) with the reported figures: the whole
     horizon on a linear scale (left) and the reporting period on a log scale (right), where
-    the rounding cells of rounded figures are visible."""
+    the rounding cells of rounded figures are visible.
+    """
     post = model.idata["posterior"].to_dataset()
     dates = pd.DatetimeIndex(post["date"].values)
     obs = model.observations
@@ -102,35 +103,54 @@ def trajectory(model, prob: float = CI_PROB, return_data: bool = False):
     for kind in KIND_STYLE:
         rows = obs[obs["kind"] == kind]
         if not rows.empty:
-            frames.append(pd.DataFrame({
-                "series": f"reported_{kind}", "date": pd.DatetimeIndex(rows["date"]),
-                "value": _millions(rows["value"]), "cell_low": _millions(rows["lower"]),
-                "cell_high": _millions(rows["upper"])}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "series": f"reported_{kind}",
+                        "date": pd.DatetimeIndex(rows["date"]),
+                        "value": _millions(rows["value"]),
+                        "cell_low": _millions(rows["lower"]),
+                        "cell_high": _millions(rows["upper"]),
+                    }
+                )
+            )
     data = pd.concat(frames, ignore_index=True)
     with plt.rc_context(STYLE):
-        fig, (ax, zoom) = plt.subplots(1, 2, figsize=(WIDTH_FULL, 3.4),
-                                       gridspec_kw={"width_ratios": [1.55, 1]})
+        fig, (ax, zoom) = plt.subplots(
+            1, 2, figsize=(WIDTH_FULL, 3.4), gridspec_kw={"width_ratios": [1.55, 1]}
+        )
         window = (dates[0] - pd.Timedelta(days=30), last_obs + pd.Timedelta(days=60))
         for axis, log in ((ax, False), (zoom, True)):
             shown = (dates <= window[1]) if log else np.ones(len(dates), bool)
-            for name, color, label in (("subscriptions", SUBS_COLOR, "registered SIMs S(t)"),
-                                       ("unique_users", POSTERIOR_COLOR, "unique users U(t)")):
+            for name, color, label in (
+                ("subscriptions", SUBS_COLOR, "registered SIMs S(t)"),
+                ("unique_users", POSTERIOR_COLOR, "unique users U(t)"),
+            ):
                 q = {k: v[shown] for k, v in bands[name].items()}
-                axis.fill_between(dates[shown], q["low"], q["high"], color=color, alpha=0.18,
-                                  lw=0)
-                axis.fill_between(dates[shown], q["low50"], q["high50"], color=color,
-                                  alpha=0.4, lw=0)
+                axis.fill_between(dates[shown], q["low"], q["high"], color=color, alpha=0.18, lw=0)
+                axis.fill_between(
+                    dates[shown], q["low50"], q["high50"], color=color, alpha=0.4, lw=0
+                )
                 axis.plot(dates[shown], q["median"], color=color, label=label)
             _reported_points(axis, obs)
             axis.grid(axis="y", lw=0.3, color="0.88")
         ax.axvline(last_obs, color="0.6", lw=0.5, ls=":")
-        ax.text(last_obs, 0.02, " last reported figure", transform=ax.get_xaxis_transform(),
-                va="bottom", ha="left", fontsize=6.5, color="0.4")
+        ax.text(
+            last_obs,
+            0.02,
+            " last reported figure",
+            transform=ax.get_xaxis_transform(),
+            va="bottom",
+            ha="left",
+            fontsize=6.5,
+            color="0.4",
+        )
         ax.set_xlim(window[0], dates[-1])
         ax.set_ylim(0, None)
         ax.set_ylabel("millions (SIMs or people)")
-        ax.set_title(f"Median, {INNER_PROB:.0%} and {interval_label(prob, CI_KIND)} bands, "
-                     f"to the horizon")
+        ax.set_title(
+            f"Median, {INNER_PROB:.0%} and {interval_label(prob, CI_KIND)} bands, to the horizon"
+        )
         ax.legend(loc="upper left", ncol=1, handlelength=1.5)
         zoom.set_yscale("log")
         zoom.set_xlim(*window)
@@ -152,10 +172,25 @@ def _reported_points(ax, obs: pd.DataFrame) -> None:
         value = _millions(rows["value"])
         lower, upper = _millions(rows["lower"]), _millions(rows["upper"])
         if has_cell.any():
-            ax.vlines(rows["date"][has_cell], lower[has_cell], upper[has_cell], color=color,
-                      lw=2.4, zorder=4)
-        ax.scatter(rows["date"], value, marker=marker, s=11, color=color, edgecolor="white",
-                   linewidth=0.3, zorder=5, label=label)
+            ax.vlines(
+                rows["date"][has_cell],
+                lower[has_cell],
+                upper[has_cell],
+                color=color,
+                lw=2.4,
+                zorder=4,
+            )
+        ax.scatter(
+            rows["date"],
+            value,
+            marker=marker,
+            s=11,
+            color=color,
+            edgecolor="white",
+            linewidth=0.3,
+            zorder=5,
+            label=label,
+        )
 
 
 # --------------------------------------------------------------------------- (b) decomposition
@@ -171,7 +206,8 @@ PART_LABELS = {
 def decomposition(model, prob: float = CI_PROB, return_data: bool = False):
     """The registered SIMs of May 2013 split into users, extra SIMs, official lines and
     inactive numbers: stacked posterior medians, and each part's posterior and prior
-    intervals (the parts are prior-driven except the inactive share)."""
+    intervals (the parts are prior-driven except the inactive share).
+    """
     from bayes_koryo.model.graph import DECOMPOSITION_DATE
     from bayes_koryo.outputs.report import DECOMPOSITION_PARTS, prior_dataset
 
@@ -182,42 +218,84 @@ def decomposition(model, prob: float = CI_PROB, return_data: bool = False):
         name = f"decomposition_{part}"
         q = {k: float(v) for k, v in _quantiles(post[name], prob).items()}
         pq = _quantiles(prior[name], prob) if name in prior else None
-        rows.append({"part": part, "label": PART_LABELS[part], **q,
-                     "prior_low": float(pq["low"]) if pq else np.nan,
-                     "prior_high": float(pq["high"]) if pq else np.nan})
+        rows.append(
+            {
+                "part": part,
+                "label": PART_LABELS[part],
+                **q,
+                "prior_low": float(pq["low"]) if pq else np.nan,
+                "prior_high": float(pq["high"]) if pq else np.nan,
+            }
+        )
     total = _quantiles(post["subscriptions"].sel(date=DECOMPOSITION_DATE), prob)
-    rows.append({"part": "total", "label": "registered SIMs S (total)",
-                 **{k: float(v) for k, v in total.items()}, "prior_low": np.nan,
-                 "prior_high": np.nan})
+    rows.append(
+        {
+            "part": "total",
+            "label": "registered SIMs S (total)",
+            **{k: float(v) for k, v in total.items()},
+            "prior_low": np.nan,
+            "prior_high": np.nan,
+        }
+    )
     data = pd.DataFrame(rows)
     parts = data[data["part"] != "total"]
     colors = ["C0", "C9", "C4", "C8"]
     with plt.rc_context(STYLE):
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(WIDTH_FULL, 2.8),
-                                       gridspec_kw={"width_ratios": [1, 1.5]})
+        fig, (ax1, ax2) = plt.subplots(
+            1, 2, figsize=(WIDTH_FULL, 2.8), gridspec_kw={"width_ratios": [1, 1.5]}
+        )
         left = 0.0
         t = data[data["part"] == "total"].iloc[0]
         for (_, r), color in zip(parts.iterrows(), colors, strict=True):
-            ax1.barh(0, r["median"], left=left, color=color, edgecolor="white", height=0.55,
-                     label=r["label"])
+            ax1.barh(
+                0,
+                r["median"],
+                left=left,
+                color=color,
+                edgecolor="white",
+                height=0.55,
+                label=r["label"],
+            )
             if r["median"] > 0.08 * max(t["high"], 1.0):
-                ax1.text(left + r["median"] / 2, 0, f"{r['median']:.2f}", ha="center",
-                         va="center", fontsize=6.5, color="white")
+                ax1.text(
+                    left + r["median"] / 2,
+                    0,
+                    f"{r['median']:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6.5,
+                    color="white",
+                )
             left += r["median"]
-        ax1.errorbar(t["median"], -0.55, xerr=[[t["median"] - t["low"]],
-                                               [t["high"] - t["median"]]],
-                     fmt="o", color="k", ms=3, capsize=2, lw=0.8)
-        ax1.text(t["low"] - 0.04, -0.55, f"total S: median {t['median']:.2f},\n"
-                 f"{interval_label(prob)} {t['low']:.2f}–{t['high']:.2f}", ha="right",
-                 va="center", fontsize=6.5)
+        ax1.errorbar(
+            t["median"],
+            -0.55,
+            xerr=[[t["median"] - t["low"]], [t["high"] - t["median"]]],
+            fmt="o",
+            color="k",
+            ms=3,
+            capsize=2,
+            lw=0.8,
+        )
+        ax1.text(
+            t["low"] - 0.04,
+            -0.55,
+            f"total S: median {t['median']:.2f},\n"
+            f"{interval_label(prob)} {t['low']:.2f}–{t['high']:.2f}",
+            ha="right",
+            va="center",
+            fontsize=6.5,
+        )
         reported = model.observations
-        may = reported[(reported["date"] == pd.Timestamp(DECOMPOSITION_DATE))
-                       & reported["lower"].notna()]
+        may = reported[
+            (reported["date"] == pd.Timestamp(DECOMPOSITION_DATE)) & reported["lower"].notna()
+        ]
         if not may.empty:
             lo, hi = may["lower"].iloc[0] / 1e6, may["upper"].iloc[0] / 1e6
             ax1.axvspan(lo, hi, color="k", alpha=0.08, lw=0)
-            ax1.text((lo + hi) / 2, 0.45, "reported\n2 million", ha="center", va="bottom",
-                     fontsize=6.5)
+            ax1.text(
+                (lo + hi) / 2, 0.45, "reported\n2 million", ha="center", va="bottom", fontsize=6.5
+            )
         ax1.set_ylim(-1.2, 0.9)
         ax1.set_yticks([])
         ax1.spines["left"].set_visible(False)
@@ -226,11 +304,17 @@ def decomposition(model, prob: float = CI_PROB, return_data: bool = False):
         ax1.set_title("Posterior medians, stacked (colours as right)")
         y = np.arange(len(parts))[::-1]
         for yi, (_, r), color in zip(y, parts.iterrows(), colors, strict=True):
-            ax2.plot([r["prior_low"], r["prior_high"]], [yi - 0.22] * 2, color=PRIOR_COLOR,
-                     lw=1.2, solid_capstyle="butt")
+            ax2.plot(
+                [r["prior_low"], r["prior_high"]],
+                [yi - 0.22] * 2,
+                color=PRIOR_COLOR,
+                lw=1.2,
+                solid_capstyle="butt",
+            )
             ax2.plot([r["low"], r["high"]], [yi] * 2, color=color, lw=1.2)
-            ax2.plot([r["low50"], r["high50"]], [yi] * 2, color=color, lw=3.5,
-                     solid_capstyle="butt")
+            ax2.plot(
+                [r["low50"], r["high50"]], [yi] * 2, color=color, lw=3.5, solid_capstyle="butt"
+            )
             ax2.plot(r["median"], yi, "o", color="white", mec=color, ms=4)
         ax2.plot([], [], color="0.2", lw=1.2, label=f"posterior {interval_label(prob)}")
         ax2.plot([], [], color="0.2", lw=3.5, label=f"posterior {INNER_PROB:.0%} ETI")
@@ -250,7 +334,8 @@ def decomposition(model, prob: float = CI_PROB, return_data: bool = False):
 
 def prior_posterior(model, prob: float = CI_PROB, return_data: bool = False):
     """Prior (grey) against posterior (blue) density of every free parameter, with the
-    contraction 1 - var(posterior) / var(prior) in each panel."""
+    contraction 1 - var(posterior) / var(prior) in each panel.
+    """
     from bayes_koryo.model.graph import free_parameters
     from bayes_koryo.outputs.report import prior_dataset
 
@@ -271,23 +356,40 @@ def prior_posterior(model, prob: float = CI_PROB, return_data: bool = False):
             ax.hist(b, bins=bins, density=True, histtype="step", color=POSTERIOR_COLOR, lw=1)
             contraction = 1 - np.var(b) / np.var(a)
             ax.set_title(name, fontsize=7.5)
-            ax.text(0.98, 0.95, f"contraction\n{contraction:.2f}", transform=ax.transAxes,
-                    ha="right", va="top", fontsize=6)
+            ax.text(
+                0.98,
+                0.95,
+                f"contraction\n{contraction:.2f}",
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize=6,
+            )
             ax.set_yticks([])
             ax.spines["left"].set_visible(False)
             ax.tick_params(axis="x", labelsize=6)
             for source, draws in (("prior", a), ("posterior", b)):
                 qlo, med, qhi = np.quantile(draws, [(1 - prob) / 2, 0.5, (1 + prob) / 2])
-                rows.append({"parameter": name, "source": source, "median": med,
-                             "low": qlo, "high": qhi, "ci_prob": prob, "ci_kind": "ETI",
-                             "contraction": contraction})
-        for ax in axes.ravel()[len(names):]:
+                rows.append(
+                    {
+                        "parameter": name,
+                        "source": source,
+                        "median": med,
+                        "low": qlo,
+                        "high": qhi,
+                        "ci_prob": prob,
+                        "ci_kind": "ETI",
+                        "contraction": contraction,
+                    }
+                )
+        for ax in axes.ravel()[len(names) :]:
             ax.set_visible(False)
-        handles = [plt.Rectangle((0, 0), 1, 1, color=PRIOR_COLOR, alpha=0.45),
-                   plt.Line2D([], [], color=POSTERIOR_COLOR)]
+        handles = [
+            plt.Rectangle((0, 0), 1, 1, color=PRIOR_COLOR, alpha=0.45),
+            plt.Line2D([], [], color=POSTERIOR_COLOR),
+        ]
         fig.legend(handles, ["prior", "posterior"], loc="upper right", ncol=2)
-        fig.suptitle("Prior and posterior of every free parameter", x=0.02, ha="left",
-                     fontsize=9)
+        fig.suptitle("Prior and posterior of every free parameter", x=0.02, ha="left", fontsize=9)
         fig.tight_layout(rect=(0, 0, 1, 0.97))
     data = pd.DataFrame(rows)
     return (fig, data) if return_data else fig
@@ -298,7 +400,8 @@ def prior_posterior(model, prob: float = CI_PROB, return_data: bool = False):
 
 def predictive_check(model, return_data: bool = False):
     """Every reported figure (or its rounding cell) against the 50% and 90% intervals of
-    its posterior predictive replicate, as ratios to the replicate's median."""
+    its posterior predictive replicate, as ratios to the replicate's median.
+    """
     from bayes_koryo.inference.checks import posterior_predictive_table
 
     if "posterior_predictive" not in model.idata.children:
@@ -309,26 +412,59 @@ def predictive_check(model, return_data: bool = False):
     y = np.arange(len(table))[::-1]
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(WIDTH_FULL * 0.75, 0.19 * len(table) + 1.6))
-        ax.hlines(y, table["pp_90_low"] / med, table["pp_90_high"] / med, color=POSTERIOR_COLOR,
-                  lw=1, label="replicate 90% ETI")
-        ax.hlines(y, table["pp_50_low"] / med, table["pp_50_high"] / med, color=POSTERIOR_COLOR,
-                  lw=3.5, label="replicate 50% ETI")
+        ax.hlines(
+            y,
+            table["pp_90_low"] / med,
+            table["pp_90_high"] / med,
+            color=POSTERIOR_COLOR,
+            lw=1,
+            label="replicate 90% ETI",
+        )
+        ax.hlines(
+            y,
+            table["pp_50_low"] / med,
+            table["pp_50_high"] / med,
+            color=POSTERIOR_COLOR,
+            lw=3.5,
+            label="replicate 50% ETI",
+        )
         for kind, (marker, color, label) in KIND_STYLE.items():
             sel = (table["kind"] == kind).to_numpy()
             if not sel.any():
                 continue
             cell = table["cell_low"].notna().to_numpy() & sel
             if cell.any():
-                ax.hlines(y[cell] - 0.28, table["cell_low"][cell] / med[cell],
-                          table["cell_high"][cell] / med[cell], color=color, lw=1.6, zorder=3)
-            ax.scatter(table["reported"][sel] / med[sel], y[sel], marker=marker, color=color,
-                       s=14, zorder=4, label=label + (", with cell" if cell.any() else ""))
+                ax.hlines(
+                    y[cell] - 0.28,
+                    table["cell_low"][cell] / med[cell],
+                    table["cell_high"][cell] / med[cell],
+                    color=color,
+                    lw=1.6,
+                    zorder=3,
+                )
+            ax.scatter(
+                table["reported"][sel] / med[sel],
+                y[sel],
+                marker=marker,
+                color=color,
+                s=14,
+                zorder=4,
+                label=label + (", with cell" if cell.any() else ""),
+            )
         ax.axvline(1.0, color="0.6", lw=0.5, ls=":")
-        ax.set_yticks(y, [f"{d}  {k.replace('_', ' ')}" for d, k in
-                          zip(table["date"], table["kind"], strict=True)], fontsize=6.5)
+        ax.set_yticks(
+            y,
+            [
+                f"{d}  {k.replace('_', ' ')}"
+                for d, k in zip(table["date"], table["kind"], strict=True)
+            ],
+            fontsize=6.5,
+        )
         ax.set_xlabel("reported / replicate median")
-        ax.set_title(f"Posterior predictive check: {int(table['inside_90'].sum())} of "
-                     f"{len(table)} figures inside their replicate's 90% ETI")
+        ax.set_title(
+            f"Posterior predictive check: {int(table['inside_90'].sum())} of "
+            f"{len(table)} figures inside their replicate's 90% ETI"
+        )
         ax.legend(loc="upper center", bbox_to_anchor=(0.4, -0.12), ncol=3)
         fig.tight_layout()
     return (fig, table) if return_data else fig
@@ -348,8 +484,12 @@ def save_figure(fig, path: Path) -> Path:
 def write_figures(model, out_dir, prefix: str = "", formats=FORMATS) -> list[Path]:
     """Write the four figures to ``out_dir`` as ``{prefix}{name}.{png,pdf}``; returns paths."""
     out_dir = Path(out_dir)
-    makers = {"trajectory": trajectory, "decomposition": decomposition,
-              "prior_posterior": prior_posterior, "predictive_check": predictive_check}
+    makers = {
+        "trajectory": trajectory,
+        "decomposition": decomposition,
+        "prior_posterior": prior_posterior,
+        "predictive_check": predictive_check,
+    }
     written = []
     for name in FIGURES:
         fig = makers[name](model)

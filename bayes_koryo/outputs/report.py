@@ -9,7 +9,8 @@ Counts are in millions (people or SIMs); shares are fractions.
 Entry points: ``build_report(model)`` returns a :class:`Report` (the raw table, the
 probabilities and the provenance); ``render(report, fmt)`` writes it as ``md``, ``csv`` or
 ``json`` (the JSON fields are documented in the README) — the LaTeX snippets are
-``bayes_koryo.outputs.latex`` and the HTML page ``bayes_koryo.outputs.webpage``, both built on this module;
+``bayes_koryo.outputs.latex`` and the HTML page ``bayes_koryo.outputs.webpage``, both built on
+this module;
 ``forecast_table(model, dates)`` summarises ``KoryoModel.forecast`` the same way.
 """
 
@@ -38,11 +39,30 @@ from bayes_koryo.study import (
 REPORT_FORMATS = ("md", "latex", "html", "csv", "json")
 """Formats of ``bayes-koryo report --format``."""
 TEXT_FORMATS = ("md", "csv", "json")
-"""Formats ``render`` writes (latex: ``bayes_koryo.outputs.latex``; html: ``bayes_koryo.outputs.webpage``)."""
-JSON_FIELDS = ("quantity", "date", "units", "median", "mean", "sd", "ci_low", "ci_high",
-               "ci_prob", "ci_kind", "prior_ci_low", "prior_ci_high", "r_hat", "ess_bulk",
-               "ess_tail", "mcse_median", "mcse_mean", "mcse_ci_low", "mcse_ci_high",
-               "converged")
+"""Formats ``render`` writes (latex: ``bayes_koryo.outputs.latex``; html:
+``bayes_koryo.outputs.webpage``)."""
+JSON_FIELDS = (
+    "quantity",
+    "date",
+    "units",
+    "median",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+    "ci_prob",
+    "ci_kind",
+    "prior_ci_low",
+    "prior_ci_high",
+    "r_hat",
+    "ess_bulk",
+    "ess_tail",
+    "mcse_median",
+    "mcse_mean",
+    "mcse_ci_low",
+    "mcse_ci_high",
+    "converged",
+)
 """Fields of every object of the JSON report (and columns of the CSV), in order.
 ``converged`` is false on every row of a run that missed a convergence threshold."""
 
@@ -65,14 +85,16 @@ class Quantity:
 def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
     """Headline quantities in report order (Feb 2012 and May 2013 first)."""
     first = list(HEADLINE_DATES)
-    dates = first + [d for d in (pd.Timestamp(x).strftime("%Y-%m-%d") for x in report_dates)
-                     if d not in first]
+    dates = first + [
+        d for d in (pd.Timestamp(x).strftime("%Y-%m-%d") for x in report_dates) if d not in first
+    ]
     dates = [d for d in dates if np.datetime64(d) in posterior["date"].values]
     out = [Quantity("unique_users", "unique_users", d, "million people") for d in dates]
     out += [
         Quantity("penetration_10plus", "penetration_10plus", TWO_MILLION_DATE, "fraction"),
-        Quantity("penetration_addressable", "penetration_addressable", TWO_MILLION_DATE,
-                 "fraction"),
+        Quantity(
+            "penetration_addressable", "penetration_addressable", TWO_MILLION_DATE, "fraction"
+        ),
         Quantity("sims_per_user", "sims_per_user", None, "SIMs per person"),
         Quantity("real_user_share", "real_user_share", None, "fraction"),
         Quantity("official_share", "official_share", None, "fraction"),
@@ -82,19 +104,17 @@ def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
         Quantity("user_ceiling", "user_ceiling", None, "million people"),
         Quantity("subscription_ceiling", "subscription_ceiling", None, "million SIMs"),
     ]
-    out += [Quantity(f"decomposition_{p}", f"decomposition_{p}", DECOMPOSITION_DATE,
-                     "million SIMs")
-            for p in DECOMPOSITION_PARTS if f"decomposition_{p}" in posterior]
+    out += [
+        Quantity(f"decomposition_{p}", f"decomposition_{p}", DECOMPOSITION_DATE, "million SIMs")
+        for p in DECOMPOSITION_PARTS
+        if f"decomposition_{p}" in posterior
+    ]
     return out
 
 
 def _draws(ds: xr.Dataset, q: Quantity) -> xr.DataArray:
     da = ds[q.variable]
     return da.sel(date=q.date) if q.date is not None and "date" in da.dims else da
-
-
-
-
 
 
 # --------------------------------------------------------------------------- digits
@@ -140,32 +160,52 @@ def _sig(x: float, digits: int = 2) -> str:
 # --------------------------------------------------------------------------- numbers
 
 
-def summarise(idata, quantities: list[Quantity], prior: xr.Dataset | None = None,
-              prob: float = CI_PROB, kind: str = CI_KIND) -> pd.DataFrame:
+def summarise(
+    idata,
+    quantities: list[Quantity],
+    prior: xr.Dataset | None = None,
+    prob: float = CI_PROB,
+    kind: str = CI_KIND,
+) -> pd.DataFrame:
     """Tidy table: one row per quantity with raw numbers, interval, prior interval, R-hat..."""
     posterior = idata["posterior"].to_dataset() if hasattr(idata, "children") else idata
     rows = []
     for q in quantities:
         draws = _draws(posterior, q)
-        prior_draws = (_draws(prior, q) if prior is not None and q.variable in prior else None)
+        prior_draws = _draws(prior, q) if prior is not None and q.variable in prior else None
         rows.append(summary_row(draws, q.name, q.date, q.units, prob, kind, prior_draws))
     return pd.DataFrame(rows, columns=list(JSON_FIELDS))
 
 
-def summary_row(draws, quantity: str, date: str | None, units: str, prob: float = CI_PROB,
-                kind: str = CI_KIND, prior_draws=None) -> dict:
+def summary_row(
+    draws,
+    quantity: str,
+    date: str | None,
+    units: str,
+    prob: float = CI_PROB,
+    kind: str = CI_KIND,
+    prior_draws=None,
+) -> dict:
     """One row of a report table (see ``JSON_FIELDS``) from (chain, draw) draws."""
     draws = as_draws(draws).rename(None)
     ds = draws.to_dataset(name="x")
     low, high = interval(draws, prob, kind)
-    p_low, p_high = (interval(prior_draws, prob, kind) if prior_draws is not None
-                     else (math.nan, math.nan))
+    p_low, p_high = (
+        interval(prior_draws, prob, kind) if prior_draws is not None else (math.nan, math.nan)
+    )
     return {
-        "quantity": quantity, "date": date, "units": units,
-        "median": float(draws.median()), "mean": float(draws.mean()),
+        "quantity": quantity,
+        "date": date,
+        "units": units,
+        "median": float(draws.median()),
+        "mean": float(draws.mean()),
         "sd": float(draws.std()),
-        "ci_low": low, "ci_high": high, "ci_prob": prob, "ci_kind": kind,
-        "prior_ci_low": p_low, "prior_ci_high": p_high,
+        "ci_low": low,
+        "ci_high": high,
+        "ci_prob": prob,
+        "ci_kind": kind,
+        "prior_ci_low": p_low,
+        "prior_ci_high": p_high,
         "r_hat": float(azs.rhat(ds)["x"]),
         "ess_bulk": float(azs.ess(ds, method="bulk")["x"]),
         "ess_tail": float(azs.ess(ds, method="tail")["x"]),
@@ -178,7 +218,8 @@ def summary_row(draws, quantity: str, date: str | None, units: str, prob: float 
 
 def _interval_mcse(ds: xr.Dataset, prob: float, kind: str, bound: float, side: int) -> float:
     """MCSE of an interval bound: of the matching quantile (for an HDI bound, the quantile at
-    the bound's empirical probability)."""
+    the bound's empirical probability).
+    """
     if kind == "ETI":
         q = (1 - prob) / 2 if side == 0 else (1 + prob) / 2
     else:
@@ -193,7 +234,7 @@ class Claim:
     text: str
     variable: str
     date: str | None
-    op: str          # "<" or ">"
+    op: str  # "<" or ">"
     threshold: float
 
     def event(self, ds: xr.Dataset) -> xr.DataArray:
@@ -204,17 +245,37 @@ class Claim:
 
 
 CLAIMS = (
-    Claim(f"P(unique users on {TWO_MILLION_DATE} < 1.5 million)", "unique_users",
-          TWO_MILLION_DATE, "<", 1.5),
-    Claim(f"P(unique users on {TWO_MILLION_DATE} < 1.0 million)", "unique_users",
-          TWO_MILLION_DATE, "<", 1.0),
-    Claim(f"P(unique users on {ONE_MILLION_DATE} < 0.8 million, the active numbers then)",
-          "unique_users", ONE_MILLION_DATE, "<", 0.8),
+    Claim(
+        f"P(unique users on {TWO_MILLION_DATE} < 1.5 million)",
+        "unique_users",
+        TWO_MILLION_DATE,
+        "<",
+        1.5,
+    ),
+    Claim(
+        f"P(unique users on {TWO_MILLION_DATE} < 1.0 million)",
+        "unique_users",
+        TWO_MILLION_DATE,
+        "<",
+        1.0,
+    ),
+    Claim(
+        f"P(unique users on {ONE_MILLION_DATE} < 0.8 million, the active numbers then)",
+        "unique_users",
+        ONE_MILLION_DATE,
+        "<",
+        0.8,
+    ),
     Claim("P(real-user share U/S < 0.7)", "real_user_share", None, "<", 0.7),
     Claim("P(real-user share U/S < 0.5)", "real_user_share", None, "<", 0.5),
     Claim("P(official share of active lines > 0.25)", "official_share", None, ">", 0.25),
-    Claim(f"P(users / population aged 10+ on {TWO_MILLION_DATE} < 0.10)",
-          "penetration_10plus", TWO_MILLION_DATE, "<", 0.10),
+    Claim(
+        f"P(users / population aged 10+ on {TWO_MILLION_DATE} < 0.10)",
+        "penetration_10plus",
+        TWO_MILLION_DATE,
+        "<",
+        0.10,
+    ),
 )
 """The article's doubts as probabilities (posterior, and prior for comparison)."""
 
@@ -224,8 +285,9 @@ def _probability(event: xr.DataArray) -> tuple[float, float, float]:
     p = float(event.mean())
     n = int(event.size)
     if 0 < p < 1:
-        n_eff = float(azs.ess(event.astype(float).rename(None).to_dataset(name="x"),
-                             method="mean")["x"])
+        n_eff = float(
+            azs.ess(event.astype(float).rename(None).to_dataset(name="x"), method="mean")["x"]
+        )
         mcse = math.sqrt(p * (1 - p) / max(n_eff, 1.0))
     else:
         mcse = 0.0
@@ -234,7 +296,8 @@ def _probability(event: xr.DataArray) -> tuple[float, float, float]:
 
 def probabilities(idata, prior: xr.Dataset | None = None) -> pd.DataFrame:
     """Posterior probabilities that answer the article's doubts directly, with MCSE (and the
-    prior probability of the same event when ``prior`` is given)."""
+    prior probability of the same event when ``prior`` is given).
+    """
     posterior = idata["posterior"].to_dataset() if hasattr(idata, "children") else idata
     rows = []
     for claim in CLAIMS:
@@ -243,11 +306,19 @@ def probabilities(idata, prior: xr.Dataset | None = None) -> pd.DataFrame:
         p, mcse, n = _probability(claim.event(posterior))
         has_prior = prior is not None and claim.variable in prior
         prior_event = claim.event(prior) if has_prior else None
-        rows.append({"claim": claim.text, "probability": p, "mcse": mcse, "draws": n,
-                     "prior_probability": float(prior_event.mean()) if has_prior else math.nan,
-                     "prior_draws": int(prior_event.size) if has_prior else 0})
-    return pd.DataFrame(rows, columns=["claim", "probability", "mcse", "draws",
-                                       "prior_probability", "prior_draws"])
+        rows.append(
+            {
+                "claim": claim.text,
+                "probability": p,
+                "mcse": mcse,
+                "draws": n,
+                "prior_probability": float(prior_event.mean()) if has_prior else math.nan,
+                "prior_draws": int(prior_event.size) if has_prior else 0,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["claim", "probability", "mcse", "draws", "prior_probability", "prior_draws"]
+    )
 
 
 def format_probability(p: float, mcse: float, draws: int) -> str:
@@ -261,9 +332,9 @@ def format_probability(p: float, mcse: float, draws: int) -> str:
     decimals = max(supported_decimals(mcse, max_significant=3, value=p), 2)
     shown = round(p, decimals)
     if shown >= 1.0:  # e.g. 0.998 at 2 decimals: "1.00" would read as certainty
-        return f"> {1 - 10.0 ** -decimals:.{decimals}f}"
+        return f"> {1 - 10.0**-decimals:.{decimals}f}"
     if shown <= 0.0:
-        return f"< {10.0 ** -decimals:.{decimals}f}"
+        return f"< {10.0**-decimals:.{decimals}f}"
     return round_to(p, decimals)
 
 
@@ -309,14 +380,16 @@ def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
     attrs = dict(model.idata.attrs)
     obs = model.observations
     attrs.setdefault("config_name", model.config.name)
-    attrs.update({
-        "growth_form": model.config.growth_form,
-        "n_observations": int(len(obs)),
-        "n_kinds": int(obs["kind"].nunique()),
-        "first_date": pd.Timestamp(obs["date"].min()).strftime("%Y-%m-%d"),
-        "last_date": pd.Timestamp(obs["date"].max()).strftime("%Y-%m-%d"),
-        "prior_draws": int(prior.sizes.get("chain", 1) * prior.sizes.get("draw", 0)),
-    })
+    attrs.update(
+        {
+            "growth_form": model.config.growth_form,
+            "n_observations": len(obs),
+            "n_kinds": int(obs["kind"].nunique()),
+            "first_date": pd.Timestamp(obs["date"].min()).strftime("%Y-%m-%d"),
+            "last_date": pd.Timestamp(obs["date"].max()).strftime("%Y-%m-%d"),
+            "prior_draws": int(prior.sizes.get("chain", 1) * prior.sizes.get("draw", 0)),
+        }
+    )
     reported = reported_at_decomposition(obs)
     if reported is not None:
         attrs[REPORTED_AT_DECOMPOSITION] = reported
@@ -334,19 +407,21 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "md":
         return markdown(report.table, report.probabilities, report.attrs)
     # the convergence flag comes from the run's diagnostics, whoever built the table
-    table = report.table.assign(
-        converged=bool(_diagnostics(report.attrs).get("converged", False)))
+    table = report.table.assign(converged=bool(_diagnostics(report.attrs).get("converged", False)))
     if fmt == "csv":
         return table.loc[:, list(JSON_FIELDS)].to_csv(index=False)
     if fmt == "json":
         return to_json(table)
-    raise ValueError(f"render writes {', '.join(TEXT_FORMATS)}, not {fmt!r} (latex: "
-                     "bayes_koryo.outputs.latex.snippet; html: bayes_koryo.outputs.webpage.page)")
+    raise ValueError(
+        f"render writes {', '.join(TEXT_FORMATS)}, not {fmt!r} (latex: "
+        "bayes_koryo.outputs.latex.snippet; html: bayes_koryo.outputs.webpage.page)"
+    )
 
 
 def to_json(table: pd.DataFrame) -> str:
     """The stable JSON report: a list with one object per row, fields ``JSON_FIELDS`` (raw
-    numbers; NaN as null)."""
+    numbers; NaN as null).
+    """
     records = []
     for row in table.loc[:, list(JSON_FIELDS)].to_dict(orient="records"):
         records.append({k: _json_value(v) for k, v in row.items()})
@@ -367,23 +442,30 @@ def formatted(table: pd.DataFrame) -> pd.DataFrame:
     """Human table: each number rounded to the digits its MCSE supports."""
     out = []
     for r in table.itertuples():
-        d_ci = min(supported_decimals(r.mcse_ci_low, value=r.ci_low),
-                   supported_decimals(r.mcse_ci_high, value=r.ci_high))
+        d_ci = min(
+            supported_decimals(r.mcse_ci_low, value=r.ci_low),
+            supported_decimals(r.mcse_ci_high, value=r.ci_high),
+        )
         label = interval_label(r.ci_prob, r.ci_kind)
-        prior = ("" if math.isnan(r.prior_ci_low) else
-                 f"{_sig(r.prior_ci_low)} – {_sig(r.prior_ci_high)}")
-        out.append({
-            "quantity": r.quantity + (f" ({r.date})" if isinstance(r.date, str) else ""),
-            "units": r.units,
-            "median": rounded(r.median, r.mcse_median),
-            "mean": rounded(r.mean, r.mcse_mean),
-            "sd": _sig(r.sd),
-            label: f"{round_to(r.ci_low, d_ci)} – {round_to(r.ci_high, d_ci)}",
-            f"prior {label}": prior,
-            "R-hat": f"{r.r_hat:.3f}",
-            "ESS bulk/tail": f"{r.ess_bulk:.0f} / {r.ess_tail:.0f}",
-            "MCSE (median)": _sig(r.mcse_median),
-        })
+        prior = (
+            ""
+            if math.isnan(r.prior_ci_low)
+            else f"{_sig(r.prior_ci_low)} – {_sig(r.prior_ci_high)}"
+        )
+        out.append(
+            {
+                "quantity": r.quantity + (f" ({r.date})" if isinstance(r.date, str) else ""),
+                "units": r.units,
+                "median": rounded(r.median, r.mcse_median),
+                "mean": rounded(r.mean, r.mcse_mean),
+                "sd": _sig(r.sd),
+                label: f"{round_to(r.ci_low, d_ci)} – {round_to(r.ci_high, d_ci)}",
+                f"prior {label}": prior,
+                "R-hat": f"{r.r_hat:.3f}",
+                "ESS bulk/tail": f"{r.ess_bulk:.0f} / {r.ess_tail:.0f}",
+                "MCSE (median)": _sig(r.mcse_median),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -394,39 +476,47 @@ def _diagnostics(attrs: dict) -> dict:
 def _sampler(attrs: dict) -> dict:
     if attrs.get("sampler_json"):
         return json.loads(attrs["sampler_json"])
-    return {k: attrs[k] for k in ("sampler", "draws", "tune", "chains", "target_accept")
-            if k in attrs}
+    return {
+        k: attrs[k] for k in ("sampler", "draws", "tune", "chains", "target_accept") if k in attrs
+    }
 
 
 def table_note(table: pd.DataFrame) -> str:
     """The sentence under every table: units, interval kind and mass, rounding."""
     prob, kind = float(table["ci_prob"].iloc[0]), str(table["ci_kind"].iloc[0])
-    return (f"Counts in millions; shares as fractions. Intervals: {interval_label(prob, kind)} "
-            f"({prob * 100:g}% {KIND_NAMES[kind]}) of the posterior; prior intervals of the "
-            "same kind and mass, to two significant digits. Each posterior number is rounded "
-            "to the digits its Monte Carlo standard error (MCSE) supports.")
+    return (
+        f"Counts in millions; shares as fractions. Intervals: {interval_label(prob, kind)} "
+        f"({prob * 100:g}% {KIND_NAMES[kind]}) of the posterior; prior intervals of the "
+        "same kind and mass, to two significant digits. Each posterior number is rounded "
+        "to the digits its Monte Carlo standard error (MCSE) supports."
+    )
 
 
 def diagnostics_line(attrs: dict) -> str:
     """Divergences, max R-hat, min ESS and the sampler, in one line."""
     d, s = _diagnostics(attrs), _sampler(attrs)
-    parts = [f"sampler {s.get('sampler', '?')} ({s.get('chains', '?')} chains × "
-             f"{s.get('draws', '?')} draws after {s.get('tune', '?')} warm-up, target accept "
-             f"{s.get('target_accept', '?')})"]
+    parts = [
+        f"sampler {s.get('sampler', '?')} ({s.get('chains', '?')} chains × "
+        f"{s.get('draws', '?')} draws after {s.get('tune', '?')} warm-up, target accept "
+        f"{s.get('target_accept', '?')})"
+    ]
     if d:
-        parts += [f"divergences {_statistic(d, 'divergences', 'd')}",
-                  f"max tree depth hits {_statistic(d, 'max_treedepth_hits', 'd')}",
-                  f"max R-hat {_statistic(d, 'max_r_hat', '.3f')}",
-                  f"min ESS bulk {_statistic(d, 'min_ess_bulk', '.0f')}",
-                  f"min ESS tail {_statistic(d, 'min_ess_tail', '.0f')}",
-                  f"min E-BFMI {_statistic(d, 'min_ebfmi', '.2f')}",
-                  "converged" if d.get("converged") else "NOT CONVERGED"]
+        parts += [
+            f"divergences {_statistic(d, 'divergences', 'd')}",
+            f"max tree depth hits {_statistic(d, 'max_treedepth_hits', 'd')}",
+            f"max R-hat {_statistic(d, 'max_r_hat', '.3f')}",
+            f"min ESS bulk {_statistic(d, 'min_ess_bulk', '.0f')}",
+            f"min ESS tail {_statistic(d, 'min_ess_tail', '.0f')}",
+            f"min E-BFMI {_statistic(d, 'min_ebfmi', '.2f')}",
+            "converged" if d.get("converged") else "NOT CONVERGED",
+        ]
     return "; ".join(parts)
 
 
 def _statistic(diagnostics: dict, key: str, spec: str) -> str:
     """One diagnostic of a run's summary, formatted; "not measured" when the sampler did not
-    record it (None), "?" when the run file predates the statistic."""
+    record it (None), "?" when the run file predates the statistic.
+    """
     if key not in diagnostics:
         return "?"
     value = diagnostics[key]
@@ -442,8 +532,10 @@ def provenance(attrs: dict) -> list[tuple[str, str]]:
         ("model config", str(attrs.get("config_name", ""))),
         ("data hash (SHA-256)", str(attrs.get("data_hash", ""))),
         ("seed", str(attrs.get("seed", ""))),
-        ("prior draws", f"{attrs.get('prior_draws', '?')} (seed "
-                        f"{'' if prior_seed is None else prior_seed})"),
+        (
+            "prior draws",
+            f"{attrs.get('prior_draws', '?')} (seed {'' if prior_seed is None else prior_seed})",
+        ),
         ("diagnostics", diagnostics_line(attrs)),
         ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),
     ]
@@ -451,10 +543,11 @@ def provenance(attrs: dict) -> list[tuple[str, str]]:
 
 COORDINATE_PHRASES = {
     "log_subscription_ceiling": ("the log subscription ceiling", "the ceiling share"),
-    "log_initial_subscription_rate": ("the log initial subscription rate",
-                                      "the innovation rate"),
-    "log_restricted_subscription_rate": ("the log subscription rate under restricted access",
-                                         "the restricted pace"),
+    "log_initial_subscription_rate": ("the log initial subscription rate", "the innovation rate"),
+    "log_restricted_subscription_rate": (
+        "the log subscription rate under restricted access",
+        "the restricted pace",
+    ),
 }
 """Readable names of the pinned sampler coordinates (``model.PINNED_COORDINATES``) and of the
 quantities they stand in for, for the methods paragraph."""
@@ -476,8 +569,10 @@ def _coordinates_text(config_json: str | None) -> str:
     def join(words):
         return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
-    return (f"The sampler moved {join(new)}, which the figures determine, instead of "
-            f"{join(old)}: a change of variables that leaves every prior unchanged. ")
+    return (
+        f"The sampler moved {join(new)}, which the figures determine, instead of "
+        f"{join(old)}: a change of variables that leaves every prior unchanged. "
+    )
 
 
 def methods_text(report: Report) -> str:
@@ -516,31 +611,40 @@ REPORTED_AT_DECOMPOSITION = "reported_subscribers_at_decomposition"
 
 def reported_at_decomposition(observations: pd.DataFrame) -> float | None:
     """The largest reported subscriber count dated ``DECOMPOSITION_DATE`` (millions), or None."""
-    rows = observations[(observations["quantity"] == "subscribers")
-                        & (observations["date"] == pd.Timestamp(DECOMPOSITION_DATE))]
+    rows = observations[
+        (observations["quantity"] == "subscribers")
+        & (observations["date"] == pd.Timestamp(DECOMPOSITION_DATE))
+    ]
     return None if rows.empty else float(rows["value"].max()) / 1e6
 
 
 def result_sentence(table: pd.DataFrame, reported: float | None = None) -> str:
     """One sentence ready to paste, generated from the table; ``reported`` is the subscriber
     figure of the fitted data on 28 May 2013 (millions; ``reported_at_decomposition``), and
-    the sentence names no count when it is None."""
+    the sentence names no count when it is None.
+    """
     row = table[(table["quantity"] == "unique_users") & (table["date"] == TWO_MILLION_DATE)]
     share = table[table["quantity"] == "real_user_share"]
     if row.empty or share.empty:
         return ""
     r, s = row.iloc[0], share.iloc[0]
-    d = min(supported_decimals(r.mcse_ci_low, value=r.ci_low),
-            supported_decimals(r.mcse_ci_high, value=r.ci_high))
-    ds = min(supported_decimals(s.mcse_ci_low, value=s.ci_low),
-             supported_decimals(s.mcse_ci_high, value=s.ci_high))
+    d = min(
+        supported_decimals(r.mcse_ci_low, value=r.ci_low),
+        supported_decimals(r.mcse_ci_high, value=r.ci_high),
+    )
+    ds = min(
+        supported_decimals(s.mcse_ci_low, value=s.ci_low),
+        supported_decimals(s.mcse_ci_high, value=s.ci_high),
+    )
     label = interval_label(r.ci_prob, r.ci_kind)
-    return (f"We estimate that {rounded(r['median'], r.mcse_median)} "
-            f"million distinct people ({label} {round_to(r.ci_low, d)}–{round_to(r.ci_high, d)} "
-            f"million) stood behind {_reported_phrase(reported)}, "
-            f"i.e. {rounded(s['median'], s.mcse_median)} "
-            f"people per registered SIM ({label} {round_to(s.ci_low, ds)}–"
-            f"{round_to(s.ci_high, ds)}).")
+    return (
+        f"We estimate that {rounded(r['median'], r.mcse_median)} "
+        f"million distinct people ({label} {round_to(r.ci_low, d)}–{round_to(r.ci_high, d)} "
+        f"million) stood behind {_reported_phrase(reported)}, "
+        f"i.e. {rounded(s['median'], s.mcse_median)} "
+        f"people per registered SIM ({label} {round_to(s.ci_low, ds)}–"
+        f"{round_to(s.ci_high, ds)})."
+    )
 
 
 def _reported_phrase(reported: float | None) -> str:
@@ -553,12 +657,21 @@ def probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str]]:
     """(claim, posterior probability, MCSE, prior probability) as text (every format)."""
     rows = []
     for p in probs.itertuples():
-        prior = ("" if not math.isfinite(p.prior_probability) else
-                 format_probability(p.prior_probability, _binomial_se(p.prior_probability,
-                                                                      p.prior_draws),
-                                    p.prior_draws))
-        rows.append((p.claim, format_probability(p.probability, p.mcse, p.draws),
-                     _sig(p.mcse) if p.mcse > 0 else "n/a (all draws agree)", prior))
+        prior = (
+            ""
+            if not math.isfinite(p.prior_probability)
+            else format_probability(
+                p.prior_probability, _binomial_se(p.prior_probability, p.prior_draws), p.prior_draws
+            )
+        )
+        rows.append(
+            (
+                p.claim,
+                format_probability(p.probability, p.mcse, p.draws),
+                _sig(p.mcse) if p.mcse > 0 else "n/a (all draws agree)",
+                prior,
+            )
+        )
     return rows
 
 
@@ -576,14 +689,27 @@ def markdown(table: pd.DataFrame, probs: pd.DataFrame, attrs: dict) -> str:
     lines = [f"# bayes_koryo report: {attrs.get('config_name', '?')}", ""]
     diag = _diagnostics(attrs)
     if not diag.get("converged", False):
-        lines += ["> **WARNING: this run did not pass the convergence checks; do not cite "
-                  "its numbers.** " + "; ".join(diag.get("failures", [])[:5]), ""]
+        lines += [
+            "> **WARNING: this run did not pass the convergence checks; do not cite "
+            "its numbers.** " + "; ".join(diag.get("failures", [])[:5]),
+            "",
+        ]
     lines += _md_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
     lines += ["", table_note(table), "", "## Probabilities", ""]
     lines += _md_table(list(PROBABILITY_HEADER), [list(r) for r in probability_rows(probs)])
-    lines += ["", "## Result sentence", "",
-              result_sentence(table, attrs.get(REPORTED_AT_DECOMPOSITION)), "",
-              "## Methods", "", methods_text(report), "", "## Provenance", ""]
+    lines += [
+        "",
+        "## Result sentence",
+        "",
+        result_sentence(table, attrs.get(REPORTED_AT_DECOMPOSITION)),
+        "",
+        "## Methods",
+        "",
+        methods_text(report),
+        "",
+        "## Provenance",
+        "",
+    ]
     lines += [f"- {label}: `{value}`" for label, value in provenance(attrs)]
     return "\n".join(lines) + "\n"
 
@@ -600,15 +726,19 @@ def _md_table(head: list[str], rows: list[list]) -> list[str]:
 
 # --------------------------------------------------------------------------- forecasts
 
-FORECAST_QUANTITIES = (("reported_subscriptions", "million SIMs"),
-                       ("unique_users", "million people"))
+FORECAST_QUANTITIES = (
+    ("reported_subscriptions", "million SIMs"),
+    ("unique_users", "million people"),
+)
 
 
-def forecast_table(model, dates, prob: float = CI_PROB, kind: str = CI_KIND,
-                   seed: int | None = None) -> pd.DataFrame:
+def forecast_table(
+    model, dates, prob: float = CI_PROB, kind: str = CI_KIND, seed: int | None = None
+) -> pd.DataFrame:
     """Posterior predictive of reported subscriptions and unique users at ``dates`` (any
     date after launch, up to the horizon), one row per (quantity, date), fields
-    ``JSON_FIELDS``; the prior interval comes from the same forecast of the prior draws."""
+    ``JSON_FIELDS``; the prior interval comes from the same forecast of the prior draws.
+    """
     import copy
 
     kind = check_kind(kind)
@@ -621,8 +751,17 @@ def forecast_table(model, dates, prob: float = CI_PROB, kind: str = CI_KIND,
     for name, units in FORECAST_QUANTITIES:
         for date in post["forecast_date"].values:
             day = pd.Timestamp(date).strftime("%Y-%m-%d")
-            rows.append(summary_row(post[name].sel(forecast_date=date), name, day, units,
-                                    prob, kind, prior_fc[name].sel(forecast_date=date)))
+            rows.append(
+                summary_row(
+                    post[name].sel(forecast_date=date),
+                    name,
+                    day,
+                    units,
+                    prob,
+                    kind,
+                    prior_fc[name].sel(forecast_date=date),
+                )
+            )
     table = pd.DataFrame(rows, columns=list(JSON_FIELDS))
     table["converged"] = run_converged(model)
     return table
@@ -630,7 +769,8 @@ def forecast_table(model, dates, prob: float = CI_PROB, kind: str = CI_KIND,
 
 def run_converged(model) -> bool:
     """Whether a fitted or loaded model passed every convergence check (its diagnostics;
-    for a loaded run these are recomputed from the draws)."""
+    for a loaded run these are recomputed from the draws).
+    """
     if model.diagnostics is not None:
         return bool(model.diagnostics.converged)
     return bool(_diagnostics(dict(model.idata.attrs)).get("converged", False))
@@ -640,17 +780,21 @@ def forecast_markdown(table: pd.DataFrame, attrs: dict) -> str:
     """The forecast table in Markdown, MCSE-rounded, with its interval note and run id."""
     human = formatted(table)
     lines = _md_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
-    lines += ["", table_note(table) + " reported_subscriptions includes the audited-count "
-              "reporting error.", "", f"Run {attrs.get('run_id', '?')}, model config "
-              f"{attrs.get('config_name', '?')}, data hash {attrs.get('data_hash', '?')}."]
+    lines += [
+        "",
+        table_note(table) + " reported_subscriptions includes the audited-count reporting error.",
+        "",
+        f"Run {attrs.get('run_id', '?')}, model config "
+        f"{attrs.get('config_name', '?')}, data hash {attrs.get('data_hash', '?')}.",
+    ]
     return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- README headline
 
 HEADLINE_ROWS = (
-    ("unique_users", ONE_MILLION_DATE, "unique users, 2 Feb 2012 (\"1 million\"), millions"),
-    ("unique_users", TWO_MILLION_DATE, "unique users, 28 May 2013 (\"2 million\"), millions"),
+    ("unique_users", ONE_MILLION_DATE, 'unique users, 2 Feb 2012 ("1 million"), millions'),
+    ("unique_users", TWO_MILLION_DATE, 'unique users, 28 May 2013 ("2 million"), millions'),
     ("real_user_share", None, "people per registered SIM (U/S)"),
     ("sims_per_user", None, "registered SIMs per user"),
     ("inactive_share", None, "inactive share of registered numbers"),
@@ -662,31 +806,49 @@ HEADLINE_ROWS = (
 
 def headline_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the README's headline table (``HEADLINE_ROWS``): label, median,
-    interval, prior interval, MCSE of the median and R-hat, MCSE-rounded."""
+    interval, prior interval, MCSE of the median and R-hat, MCSE-rounded.
+    """
     table, label = report.table, interval_label(report.prob, report.kind)
     rows = []
     for name, date, text in HEADLINE_ROWS:
-        sel = table[(table["quantity"] == name)
-                    & ((table["date"] == date) if date else table["date"].isna())]
+        sel = table[
+            (table["quantity"] == name)
+            & ((table["date"] == date) if date else table["date"].isna())
+        ]
         if sel.empty:
             continue
         human = formatted(sel).iloc[0]
-        rows.append([text, human["median"], human[label], human[f"prior {label}"],
-                     human["MCSE (median)"], human["R-hat"]])
+        rows.append(
+            [
+                text,
+                human["median"],
+                human[label],
+                human[f"prior {label}"],
+                human["MCSE (median)"],
+                human["R-hat"],
+            ]
+        )
     return ["quantity", "median", label, f"prior {label}", "MCSE (median)", "R-hat"], rows
 
 
 def headline_markdown(report: Report) -> str:
     """The short headline table of the README (a subset of the full report), with the key
-    probabilities, the result sentence and the run's provenance."""
+    probabilities, the result sentence and the run's provenance.
+    """
     table = report.table
     lines = _md_table(*headline_rows(report))
     lines += ["", table_note(table), ""]
-    lines += [f"- {claim}: {p} (MCSE {mcse}; prior {prior})"
-              for claim, p, mcse, prior in probability_rows(report.probabilities)[:4]]
+    lines += [
+        f"- {claim}: {p} (MCSE {mcse}; prior {prior})"
+        for claim, p, mcse, prior in probability_rows(report.probabilities)[:4]
+    ]
     a = report.attrs
-    lines += ["", report.sentence(), "",
-              f"Run `{a.get('run_id', '?')}` (config `{a.get('config_name', '?')}`, seed "
-              f"{a.get('seed', '?')}, data hash `{str(a.get('data_hash', ''))[:16]}…`): "
-              f"{diagnostics_line(a)}."]
+    lines += [
+        "",
+        report.sentence(),
+        "",
+        f"Run `{a.get('run_id', '?')}` (config `{a.get('config_name', '?')}`, seed "
+        f"{a.get('seed', '?')}, data hash `{str(a.get('data_hash', ''))[:16]}…`): "
+        f"{diagnostics_line(a)}.",
+    ]
     return "\n".join(lines) + "\n"

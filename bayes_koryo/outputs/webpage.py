@@ -64,21 +64,29 @@ table,figure{break-inside:avoid}.warning{border-width:1px}}
 """
 
 FIGURE_TEXT = {
-    "trajectory": ("Registered SIMs and unique users over time",
-                   "Line chart over 2008 to the horizon: registered SIMs S(t) and unique users "
-                   "U(t) with their posterior medians and 50% and 90% intervals, and every "
-                   "reported subscriber figure as a point; U(t) runs well below S(t)."),
-    "decomposition": ("What stands behind the registered SIMs of 28 May 2013",
-                      "Bar chart splitting the registered SIMs of 28 May 2013 into unique users, "
-                      "extra SIMs of multi-SIM users, official lines and inactive numbers, each "
-                      "with its posterior median and interval."),
-    "prior_posterior": ("Prior and posterior of the parameters and headline quantities",
-                        "Small multiples comparing, for each parameter and headline quantity, "
-                        "the prior and posterior intervals: the data narrow some, others stay "
-                        "at their prior."),
-    "predictive_check": ("Posterior predictive check of every reported figure",
-                         "Dot chart of each reported figure divided by its replicate's median, "
-                         "with the replicate's 50% and 90% intervals."),
+    "trajectory": (
+        "Registered SIMs and unique users over time",
+        "Line chart over 2008 to the horizon: registered SIMs S(t) and unique users "
+        "U(t) with their posterior medians and 50% and 90% intervals, and every "
+        "reported subscriber figure as a point; U(t) runs well below S(t).",
+    ),
+    "decomposition": (
+        "What stands behind the registered SIMs of 28 May 2013",
+        "Bar chart splitting the registered SIMs of 28 May 2013 into unique users, "
+        "extra SIMs of multi-SIM users, official lines and inactive numbers, each "
+        "with its posterior median and interval.",
+    ),
+    "prior_posterior": (
+        "Prior and posterior of the parameters and headline quantities",
+        "Small multiples comparing, for each parameter and headline quantity, "
+        "the prior and posterior intervals: the data narrow some, others stay "
+        "at their prior.",
+    ),
+    "predictive_check": (
+        "Posterior predictive check of every reported figure",
+        "Dot chart of each reported figure divided by its replicate's median, "
+        "with the replicate's 50% and 90% intervals.",
+    ),
 }
 """Caption and alt text of each figure of ``bayes_koryo.outputs.plots.FIGURES``."""
 
@@ -94,8 +102,10 @@ class Figure:
 
     def img_tag(self) -> str:
         data = base64.b64encode(self.png).decode("ascii")
-        return (f'<img src="data:image/png;base64,{data}" alt="{html_lib.escape(self.alt)}" '
-                f'width="1050">')
+        return (
+            f'<img src="data:image/png;base64,{data}" alt="{html_lib.escape(self.alt)}" '
+            f'width="1050">'
+        )
 
 
 def report_figures(model) -> list[Figure]:
@@ -120,8 +130,11 @@ def report_figures(model) -> list[Figure]:
 
 def _table(head: list[str], rows: list[list]) -> list[str]:
     e = html_lib.escape
-    out = ["<table>", "<thead><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in head)
-           + "</tr></thead>", "<tbody>"]
+    out = [
+        "<table>",
+        "<thead><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in head) + "</tr></thead>",
+        "<tbody>",
+    ]
     out += ["<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in rows]
     return out + ["</tbody>", "</table>"]
 
@@ -131,38 +144,60 @@ def page(report: Report, figures: list[Figure] | tuple = ()) -> str:
     e = html_lib.escape
     a = report.attrs
     title = f"bayes_koryo report: {a.get('config_name', '?')}"
-    lines = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>{e(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>"]
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+    ]
     diag = _diagnostics_summary(a)
     if not diag.get("converged", False):
-        lines.append('<p class="warning"><strong>WARNING: this run did not pass the '
-                     "convergence checks; do not cite its numbers.</strong> "
-                     + e("; ".join(diag.get("failures", [])[:5])) + "</p>")
-    lines += [f"<h1>{e(title)}</h1>",
-              f'<p class="note">Run <code>{e(str(a.get("run_id", "not saved")))}</code>, '
-              f"seed {e(str(a.get('seed', '?')))}</p>",
-              f'<p class="lead">{e(report.sentence())}</p>', "<h2>Headline</h2>"]
+        lines.append(
+            '<p class="warning"><strong>WARNING: this run did not pass the '
+            "convergence checks; do not cite its numbers.</strong> "
+            + e("; ".join(diag.get("failures", [])[:5]))
+            + "</p>"
+        )
+    lines += [
+        f"<h1>{e(title)}</h1>",
+        f'<p class="note">Run <code>{e(str(a.get("run_id", "not saved")))}</code>, '
+        f"seed {e(str(a.get('seed', '?')))}</p>",
+        f'<p class="lead">{e(report.sentence())}</p>',
+        "<h2>Headline</h2>",
+    ]
     head, rows = headline_rows(report)
     lines += _table(head, rows)
     lines += [f'<p class="note">{e(table_note(report.table))}</p>', "<h2>Probabilities</h2>"]
-    lines += _table(list(PROBABILITY_HEADER), [list(r) for r in
-                                               probability_rows(report.probabilities)])
+    lines += _table(
+        list(PROBABILITY_HEADER), [list(r) for r in probability_rows(report.probabilities)]
+    )
     if figures:
         lines.append("<h2>Figures</h2>")
         for number, figure in enumerate(figures, start=1):
-            lines += [f'<figure id="figure-{e(figure.name)}">', figure.img_tag(),
-                      f"<figcaption>Figure {number}. {e(figure.caption)}.</figcaption>",
-                      "</figure>"]
+            lines += [
+                f'<figure id="figure-{e(figure.name)}">',
+                figure.img_tag(),
+                f"<figcaption>Figure {number}. {e(figure.caption)}.</figcaption>",
+                "</figure>",
+            ]
     lines += ["<h2>Diagnostics</h2>", f"<p>{e(diagnostics_line(a))}</p>"]
     if diag.get("failures"):
         lines += ["<ul>"] + [f"<li>{e(f)}</li>" for f in diag["failures"]] + ["</ul>"]
     human = formatted(report.table)
     lines += ["<h2>Every quantity</h2>"]
     lines += _table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
-    lines += ["<h2>Methods</h2>", f"<p>{e(methods_text(report))}</p>",
-              "<h2>Provenance</h2>", "<ul>"]
+    lines += [
+        "<h2>Methods</h2>",
+        f"<p>{e(methods_text(report))}</p>",
+        "<h2>Provenance</h2>",
+        "<ul>",
+    ]
     lines += [f"<li>{e(k)}: <code>{e(v)}</code></li>" for k, v in provenance(a)]
     lines += ["</ul>", "</body>", "</html>"]
     return "\n".join(lines) + "\n"
@@ -181,5 +216,4 @@ def write_page(model, report: Report, path, overwrite: bool = True) -> Path:
     return atomic_write_text(path, page(report, report_figures(model)), overwrite=overwrite)
 
 
-__all__ = ["CSP", "FIGURE_TEXT", "Figure", "MAX_PAGE_BYTES", "page", "report_figures",
-           "write_page"]
+__all__ = ["CSP", "FIGURE_TEXT", "MAX_PAGE_BYTES", "Figure", "page", "report_figures", "write_page"]

@@ -1,3 +1,4 @@
 """Checks of the model and its inference across many fits: simulation-based calibration
 (``sbc``), prior and structural sensitivity (``sensitivity``), leave-future-out prediction
-(``lfo``) and the sweep machinery they share (``sweeps``)."""
+(``lfo``) and the sweep machinery they share (``sweeps``).
+"""

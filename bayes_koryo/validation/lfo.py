@@ -42,14 +42,17 @@ DEFAULT_CUTOFFS = ("2010-12-31", "2011-06-30", "2011-09-30", "2012-02-29")
 COVERAGE_PROBS = (0.5, 0.9)
 
 
-def split_observations(observations: pd.DataFrame, cutoff, kinds) -> tuple[pd.DataFrame,
-                                                                          pd.DataFrame]:
+def split_observations(
+    observations: pd.DataFrame, cutoff, kinds
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(figures dated on or before ``cutoff``; later subscriber figures of ``kinds``)."""
     cut = pd.Timestamp(cutoff)
     train = observations[observations["date"] <= cut].copy()
-    test = observations[(observations["date"] > cut)
-                        & (observations["quantity"] == "subscribers")
-                        & observations["kind"].isin(list(kinds))].copy()
+    test = observations[
+        (observations["date"] > cut)
+        & (observations["quantity"] == "subscribers")
+        & observations["kind"].isin(list(kinds))
+    ].copy()
     train.attrs.update(observations.attrs)
     return train, test
 
@@ -62,12 +65,25 @@ def lfo_task(config_path, cutoff: str, settings=None) -> dict:
     settings = settings or VariantSettings()
     config = load_config(config_path)
     seed = config.sampler.seed if settings.seed is None else int(settings.seed)
-    structure = json.dumps([config.growth_form, list(config.kinds), config.activity_depressed,
-                            {n: p.dist for n, p in sorted(config.priors.items())}, cutoff])
-    return {"config": config.to_dict(), "path": str(config_path), "cutoff": cutoff,
-            "seed": seed, "draws": settings.draws or config.sampler.draws,
-            "tune": settings.tune or config.sampler.tune,
-            "chains": settings.chains or config.sampler.chains, "structure": structure}
+    structure = json.dumps(
+        [
+            config.growth_form,
+            list(config.kinds),
+            config.activity_depressed,
+            {n: p.dist for n, p in sorted(config.priors.items())},
+            cutoff,
+        ]
+    )
+    return {
+        "config": config.to_dict(),
+        "path": str(config_path),
+        "cutoff": cutoff,
+        "seed": seed,
+        "draws": settings.draws or config.sampler.draws,
+        "tune": settings.tune or config.sampler.tune,
+        "chains": settings.chains or config.sampler.chains,
+        "structure": structure,
+    }
 
 
 def _interval_logp(mu, lower, upper, sd) -> np.ndarray:
@@ -106,10 +122,13 @@ def score_figures(kmodel, test: pd.DataFrame, seed: int) -> pd.DataFrame:
             lo = hi = log_y
             lpd = norm.logpdf(log_y, mu, sd)
         replicate = mu + rng.normal(0.0, sd, size=mu.size)
-        out = {"kind": kind, "date": row["date"].strftime("%Y-%m-%d"),
-               "reported": row["value"] / 1e6,
-               "elpd": float(logsumexp(lpd) - math.log(lpd.size)),
-               "pp_median": float(np.exp(np.median(replicate)))}
+        out = {
+            "kind": kind,
+            "date": row["date"].strftime("%Y-%m-%d"),
+            "reported": row["value"] / 1e6,
+            "elpd": float(logsumexp(lpd) - math.log(lpd.size)),
+            "pp_median": float(np.exp(np.median(replicate))),
+        }
         for prob in COVERAGE_PROBS:
             q_lo, q_hi = np.quantile(replicate, [(1 - prob) / 2, (1 + prob) / 2])
             out[f"inside_{prob * 100:.0f}"] = bool(lo <= q_hi and hi >= q_lo)
@@ -128,8 +147,13 @@ def fit_lfo(task: dict) -> list[dict]:
     config = config_from_dict(task["config"], source=task["path"])
     train, test = split_observations(load_observations(), task["cutoff"], config.kinds)
     model = KoryoModel(config, train)
-    model.fit(seed=task["seed"], draws=task["draws"], tune=task["tune"], chains=task["chains"],
-              log_densities=False)  # not needed here: saves two pytensor compiles
+    model.fit(
+        seed=task["seed"],
+        draws=task["draws"],
+        tune=task["tune"],
+        chains=task["chains"],
+        log_densities=False,
+    )  # not needed here: saves two pytensor compiles
     scores = score_figures(model, test, task["seed"])
     summary = model.diagnostics.summary()
     scores.insert(0, "model", config.name)
@@ -148,13 +172,19 @@ def _elpd_summary(scores: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for model, g in scores.groupby("model", sort=False):
         n = len(g)
-        rows.append({"model": model, "growth_form": g["growth_form"].iloc[0], "figures": n,
-                     "elpd": float(g["elpd"].sum()),
-                     "elpd_se": _sum_se(g["elpd"]),
-                     "coverage_50": float(g["inside_50"].mean()),
-                     "coverage_90": float(g["inside_90"].mean()),
-                     "fits_unconverged": int((~g.groupby("cutoff")["converged"].first()).sum()),
-                     "fits": int(g["cutoff"].nunique())})
+        rows.append(
+            {
+                "model": model,
+                "growth_form": g["growth_form"].iloc[0],
+                "figures": n,
+                "elpd": float(g["elpd"].sum()),
+                "elpd_se": _sum_se(g["elpd"]),
+                "coverage_50": float(g["inside_50"].mean()),
+                "coverage_90": float(g["inside_90"].mean()),
+                "fits_unconverged": int((~g.groupby("cutoff")["converged"].first()).sum()),
+                "fits": int(g["cutoff"].nunique()),
+            }
+        )
     out = pd.DataFrame(rows)
     best = out.loc[out["elpd"].idxmax(), "model"]
     keys = ["cutoff", "date", "kind"]
@@ -180,7 +210,8 @@ def _sum_se(terms: pd.Series) -> float:
 
 def summarise_lfo(scores: pd.DataFrame) -> pd.DataFrame:
     """Per model: sum of elpd (SE), difference to the best model (SE of the paired
-    differences), 50%/90% coverage; over all cut-offs (``cutoff = "all"``) and per cut-off."""
+    differences), 50%/90% coverage; over all cut-offs (``cutoff = "all"``) and per cut-off.
+    """
     parts = [_elpd_summary(scores).assign(cutoff="all")]
     for cutoff, g in scores.groupby("cutoff"):
         parts.append(_elpd_summary(g).assign(cutoff=cutoff))
@@ -188,8 +219,13 @@ def summarise_lfo(scores: pd.DataFrame) -> pd.DataFrame:
     return table[["cutoff"] + [c for c in table.columns if c != "cutoff"]]
 
 
-def run_lfo(paths, cutoffs=DEFAULT_CUTOFFS, settings=None, scheduler: str | None = None,
-            workers: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_lfo(
+    paths,
+    cutoffs=DEFAULT_CUTOFFS,
+    settings=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scores, summary) for every model TOML in ``paths`` and cut-off (``run_sweep``)."""
     from bayes_koryo.validation.sweeps import run_sweep
 
@@ -211,21 +247,30 @@ LFO_NOTES = (
     "units; n/a with one cut-off; crude with few cut-offs); cutoffs_worse: cut-offs at which "
     "the model scores below the best one. coverage_50/90: share of figures inside the "
     f"50%/90% {CI_KIND} of their posterior predictive replicate (rounded figures: cell "
-    "overlaps the interval).")
+    "overlaps the interval)."
+)
 
 
-def write_lfo(scores: pd.DataFrame, summary: pd.DataFrame, out_dir, meta: dict | None = None
-              ) -> list[Path]:
+def write_lfo(
+    scores: pd.DataFrame, summary: pd.DataFrame, out_dir, meta: dict | None = None
+) -> list[Path]:
     """Write ``lfo_scores.*`` and ``lfo_summary.*`` (csv, json, md) to ``out_dir``."""
     from bayes_koryo.validation.sensitivity import write_table
 
     out_dir = Path(out_dir)
     meta = {**(meta or {}), "seeds": sorted({int(s) for s in scores["seed"]})}
-    return (write_table(summary, out_dir / "lfo_summary", "Leave-future-out summary",
-                        LFO_NOTES, meta)
-            + write_table(scores, out_dir / "lfo_scores", "Leave-future-out scores",
-                          LFO_NOTES, meta))
+    return write_table(
+        summary, out_dir / "lfo_summary", "Leave-future-out summary", LFO_NOTES, meta
+    ) + write_table(scores, out_dir / "lfo_scores", "Leave-future-out scores", LFO_NOTES, meta)
 
 
-__all__ = ["DEFAULT_CUTOFFS", "fit_lfo", "lfo_task", "run_lfo", "score_figures",
-           "split_observations", "summarise_lfo", "write_lfo"]
+__all__ = [
+    "DEFAULT_CUTOFFS",
+    "fit_lfo",
+    "lfo_task",
+    "run_lfo",
+    "score_figures",
+    "split_observations",
+    "summarise_lfo",
+    "write_lfo",
+]

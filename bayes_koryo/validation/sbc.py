@@ -81,8 +81,8 @@ SBC_SETTINGS = {**PRODUCTION_DRAWS, "thin": 20}
 1000 draws after 1000 warm-up draws; the config's target acceptance and tree depth), so the
 calibration is that of the inference a user publishes; draws thinned by at least 20 (to at
 most L = 200 ranked draws, fewer where the ESS is lower). Every fit is also checked against
-the package's convergence gate (``bayes_koryo.inference.diagnostics``); the outputs count the fits that
-failed it (they are ranked all the same: dropping them would condition the ranks on the
+the package's convergence gate (``bayes_koryo.inference.diagnostics``); the outputs count the
+fits that failed it (they are ranked all the same: dropping them would condition the ranks on the
 data)."""
 
 BAND_PROB = 0.95
@@ -112,13 +112,17 @@ def test_quantities(config) -> tuple[str, ...]:
     """Names of the SBC test quantities of a model built with ``config``."""
     from bayes_koryo.model.graph import free_parameters
 
-    return (tuple(free_parameters(config)) + tuple(f"{v}_mean" for v in VECTOR_MEANS)
-            + (LOG_LIKELIHOOD, U_MAY_2013))
+    return (
+        tuple(free_parameters(config))
+        + tuple(f"{v}_mean" for v in VECTOR_MEANS)
+        + (LOG_LIKELIHOOD, U_MAY_2013)
+    )
 
 
 def recovery_quantities(config) -> tuple[str, ...]:
     """Quantities of the recovery table: every free parameter (vectors as their mean) and
-    U(May 2013) (the log-likelihood has no true value of its own)."""
+    U(May 2013) (the log-likelihood has no true value of its own).
+    """
     return tuple(q for q in test_quantities(config) if q != LOG_LIKELIHOOD)
 
 
@@ -128,10 +132,16 @@ def simulation_seeds(seed: int, simulations: int) -> list[int]:
     return [int(s) for s in rng.integers(0, 2**31 - 1, size=int(simulations))]
 
 
-def sbc_tasks(config=None, observations: pd.DataFrame | None = None, simulations: int = 200,
-              seed: int = SBC_SEED, draws: int = SBC_SETTINGS["draws"],
-              tune: int = SBC_SETTINGS["tune"], chains: int = SBC_SETTINGS["chains"],
-              thin: int = SBC_SETTINGS["thin"]) -> list[dict]:
+def sbc_tasks(
+    config=None,
+    observations: pd.DataFrame | None = None,
+    simulations: int = 200,
+    seed: int = SBC_SEED,
+    draws: int = SBC_SETTINGS["draws"],
+    tune: int = SBC_SETTINGS["tune"],
+    chains: int = SBC_SETTINGS["chains"],
+    thin: int = SBC_SETTINGS["thin"],
+) -> list[dict]:
     """The sweep's tasks (plain data): one per simulation, each with its own seed."""
     from bayes_koryo.data import load_observations
     from bayes_koryo.inference.fit import _as_config
@@ -141,25 +151,37 @@ def sbc_tasks(config=None, observations: pd.DataFrame | None = None, simulations
     if simulations < 2:
         from bayes_koryo.errors import ConfigError
 
-        raise ConfigError(f"sbc: --simulations must be at least 2 (an ECDF band needs two "
-                          f"ranks), got {simulations}")
+        raise ConfigError(
+            f"sbc: --simulations must be at least 2 (an ECDF band needs two "
+            f"ranks), got {simulations}"
+        )
     if not 1 <= thin <= draws:
         from bayes_koryo.errors import ConfigError
 
         raise ConfigError(f"sbc: thin must be between 1 and draws ({draws}), got {thin}")
     config_dict = config.to_dict()
     structure = json.dumps(config_dict, sort_keys=True)
-    return [{"config": config_dict, "observations": observations, "seed": s,
-             "draws": int(draws), "tune": int(tune), "chains": int(chains), "thin": int(thin),
-             "structure": structure}
-            for s in simulation_seeds(seed, simulations)]
+    return [
+        {
+            "config": config_dict,
+            "observations": observations,
+            "seed": s,
+            "draws": int(draws),
+            "tune": int(tune),
+            "chains": int(chains),
+            "thin": int(thin),
+            "structure": structure,
+        }
+        for s in simulation_seeds(seed, simulations)
+    ]
 
 
 def _models(task: dict):
     """(template, fitter) KoryoModels for the task's config and data, built once per process.
 
     The template keeps the real observations (simulations start from its layout); the fitter
-    gets each simulated data set. Both share the per-process compiled model."""
+    gets each simulated data set. Both share the per-process compiled model.
+    """
     from bayes_koryo.inference.fit import KoryoModel
     from bayes_koryo.model.config import config_from_dict
 
@@ -167,30 +189,41 @@ def _models(task: dict):
     key = task["structure"] + digest
     if key not in _MODELS:
         config = config_from_dict(task["config"], source="<sbc task>")
-        _MODELS[key] = (KoryoModel(config, task["observations"]),
-                        KoryoModel(config, task["observations"]))
+        _MODELS[key] = (
+            KoryoModel(config, task["observations"]),
+            KoryoModel(config, task["observations"]),
+        )
     return _MODELS[key]
 
 
 def _summed_log_likelihood(log_lik: xr.Dataset) -> xr.DataArray:
     """Sum of the elementwise log-likelihood over every observation, dims (chain, draw)."""
-    return sum(log_lik[v].sum([d for d in log_lik[v].dims if d not in ("chain", "draw")])
-               for v in log_lik.data_vars).transpose("chain", "draw")
+    return sum(
+        log_lik[v].sum([d for d in log_lik[v].dims if d not in ("chain", "draw")])
+        for v in log_lik.data_vars
+    ).transpose("chain", "draw")
 
 
 def truth_log_likelihood(kmodel, truth: dict) -> float:
     """Summed log-likelihood of ``kmodel``'s current observations at the true values of
     its free variables (the same compiled function as the posterior draws' log-likelihood,
-    ``postprocess.log_densities``)."""
+    ``postprocess.log_densities``).
+    """
     from bayes_koryo.inference import postprocess
 
     model = kmodel.model
     dims = model.named_vars_to_dims
-    data = {rv.name: (("chain", "draw", *(dims.get(rv.name) or ())),
-                      np.asarray(truth[rv.name])[None, None]) for rv in model.free_RVs}
+    data = {
+        rv.name: (
+            ("chain", "draw", *(dims.get(rv.name) or ())),
+            np.asarray(truth[rv.name])[None, None],
+        )
+        for rv in model.free_RVs
+    }
     coords = {"chain": [0], "draw": [0]}
-    coords.update({d: np.asarray(model.coords[d]) for rv in model.free_RVs
-                   for d in (dims.get(rv.name) or ())})
+    coords.update(
+        {d: np.asarray(model.coords[d]) for rv in model.free_RVs for d in (dims.get(rv.name) or ())}
+    )
     log_lik, _ = postprocess.log_densities(kmodel, xr.Dataset(data, coords=coords))
     return float(_summed_log_likelihood(log_lik).values[0, 0])
 
@@ -206,13 +239,17 @@ def _draws_and_truth(idata, truth: dict, kmodel) -> dict[str, tuple[np.ndarray, 
             out[name] = (log_lik.values, truth_log_likelihood(kmodel, truth))
         elif name == U_MAY_2013:
             k = int(dates.get_indexer([pd.Timestamp(TWO_MILLION_DATE)])[0])
-            out[name] = (post["unique_users"].sel(date=TWO_MILLION_DATE).transpose("chain", "draw")
-                         .values, float(truth["unique_users"][k]))
+            out[name] = (
+                post["unique_users"].sel(date=TWO_MILLION_DATE).transpose("chain", "draw").values,
+                float(truth["unique_users"][k]),
+            )
         elif name.endswith("_mean") and name.removesuffix("_mean") in VECTOR_MEANS:
             var = name.removesuffix("_mean")
             dim = [d for d in post[var].dims if d not in ("chain", "draw")]
-            out[name] = (post[var].mean(dim).transpose("chain", "draw").values,
-                         float(np.mean(truth[var])))
+            out[name] = (
+                post[var].mean(dim).transpose("chain", "draw").values,
+                float(np.mean(truth[var])),
+            )
         else:
             out[name] = (post[name].transpose("chain", "draw").values, float(truth[name]))
     return out
@@ -220,13 +257,14 @@ def _draws_and_truth(idata, truth: dict, kmodel) -> dict[str, tuple[np.ndarray, 
 
 def thinned(draws: np.ndarray, thin: int) -> tuple[np.ndarray, float]:
     """(kept draws, bulk ESS): every t-th draw of each chain of ``draws`` (chain, draw), with
-    t = max(thin, ceil(N / ESS_bulk)) so that the kept draws are near-independent."""
+    t = max(thin, ceil(N / ESS_bulk)) so that the kept draws are near-independent.
+    """
     import arviz_stats  # noqa: F401  (registers the .azstats accessor)
 
     ess = float(xr.DataArray(draws, dims=("chain", "draw")).azstats.ess(method="bulk"))
     step = max(int(thin), math.ceil(draws.size / max(ess, 1.0)))
     step = min(step, draws.shape[1])
-    return draws[:, step - 1::step].ravel(), ess
+    return draws[:, step - 1 :: step].ravel(), ess
 
 
 def sbc_simulation(task: dict) -> dict:
@@ -241,22 +279,40 @@ def sbc_simulation(task: dict) -> dict:
     from bayes_koryo.outputs.report import interval
 
     template, fitter = _models(task)
-    sim_seed, fit_seed, pit_seed = (int(s) for s in
-                                    np.random.SeedSequence(task["seed"]).generate_state(3))
+    sim_seed, fit_seed, pit_seed = (
+        int(s) for s in np.random.SeedSequence(task["seed"]).generate_state(3)
+    )
     simulated, truth = simulate_observations(template, seed=sim_seed)
     fitter.set_observations(simulated)
     start = time.perf_counter()
-    idata = fitter.fit(seed=fit_seed, draws=task["draws"], tune=task["tune"],
-                       chains=task["chains"])
+    idata = fitter.fit(seed=fit_seed, draws=task["draws"], tune=task["tune"], chains=task["chains"])
     seconds = time.perf_counter() - start
     pairs = _draws_and_truth(idata, truth, fitter)
     names = list(pairs)
     u = np.random.default_rng(pit_seed).uniform(size=len(names))
-    result: dict = {"seed": int(task["seed"]), "simulation_seed": sim_seed,
-                    "fit_seed": fit_seed, "pit_seed": pit_seed, "quantities": names}
-    columns: dict[str, list] = {k: [] for k in ("truth", "rank", "n_ranked", "ess_bulk", "pit",
-                                                "median", "sd", "eti50_low", "eti50_high",
-                                                "eti90_low", "eti90_high")}
+    result: dict = {
+        "seed": int(task["seed"]),
+        "simulation_seed": sim_seed,
+        "fit_seed": fit_seed,
+        "pit_seed": pit_seed,
+        "quantities": names,
+    }
+    columns: dict[str, list] = {
+        k: []
+        for k in (
+            "truth",
+            "rank",
+            "n_ranked",
+            "ess_bulk",
+            "pit",
+            "median",
+            "sd",
+            "eti50_low",
+            "eti50_high",
+            "eti90_low",
+            "eti90_high",
+        )
+    }
     for j, name in enumerate(names):
         draws, true_value = pairs[name]
         kept, ess = thinned(draws, task["thin"])
@@ -276,17 +332,22 @@ def sbc_simulation(task: dict) -> dict:
     elements = idata["posterior"][ELEMENTWISE].transpose("chain", "draw", ...).values
     element_truth = np.asarray(truth[ELEMENTWISE])
     kept = [thinned(elements[..., k], task["thin"])[0] for k in range(elements.shape[-1])]
-    result["element_rank"] = np.array([int(np.sum(d < element_truth[k]))
-                                       for k, d in enumerate(kept)])
+    result["element_rank"] = np.array(
+        [int(np.sum(d < element_truth[k])) for k, d in enumerate(kept)]
+    )
     result["element_n_ranked"] = np.array([d.size for d in kept])
     summary = fitter.diagnostics.summary()
-    result.update({"converged": int(bool(summary["converged"])),
-                   "divergences": _count(summary["divergences"]),
-                   "max_treedepth_hits": _count(summary["max_treedepth_hits"]),
-                   "max_r_hat": float(summary["max_r_hat"]),
-                   "min_ess_bulk": float(summary["min_ess_bulk"]),
-                   "min_ess_tail": float(summary["min_ess_tail"]),
-                   "fit_seconds": float(seconds)})
+    result.update(
+        {
+            "converged": int(bool(summary["converged"])),
+            "divergences": _count(summary["divergences"]),
+            "max_treedepth_hits": _count(summary["max_treedepth_hits"]),
+            "max_r_hat": float(summary["max_r_hat"]),
+            "min_ess_bulk": float(summary["min_ess_bulk"]),
+            "min_ess_tail": float(summary["min_ess_tail"]),
+            "fit_seconds": float(seconds),
+        }
+    )
     return result
 
 
@@ -301,7 +362,8 @@ def _count(value: int | None) -> int:
 def collect(results: list[dict], tasks: list[dict], master_seed: int) -> xr.DataTree:
     """The sweep's results as one DataTree: ``prior_sbc`` (PIT values of the ranks in simuk's
     layout, dims chain = 1, draw = simulation; ``arviz_plots.plot_ecdf_pit`` reads it) and
-    ``simulations`` (truths, ranks, L, posterior summaries, seeds, diagnostics)."""
+    ``simulations`` (truths, ranks, L, posterior summaries, seeds, diagnostics).
+    """
     names = results[0]["quantities"]
     n = len(results)
     sim = np.arange(n)
@@ -309,29 +371,58 @@ def collect(results: list[dict], tasks: list[dict], master_seed: int) -> xr.Data
     def stack(key):
         return np.stack([r[key] for r in results])
 
-    pit = xr.Dataset({q: (("chain", "draw"), stack("pit")[None, :, j])
-                      for j, q in enumerate(names)}, coords={"chain": [0], "draw": sim})
-    per_sim = {k: (("simulation", "quantity"), stack(k))
-               for k in ("truth", "rank", "n_ranked", "ess_bulk", "pit", "median", "sd",
-                         "eti50_low", "eti50_high", "eti90_low", "eti90_high")}
+    pit = xr.Dataset(
+        {q: (("chain", "draw"), stack("pit")[None, :, j]) for j, q in enumerate(names)},
+        coords={"chain": [0], "draw": sim},
+    )
+    per_sim = {
+        k: (("simulation", "quantity"), stack(k))
+        for k in (
+            "truth",
+            "rank",
+            "n_ranked",
+            "ess_bulk",
+            "pit",
+            "median",
+            "sd",
+            "eti50_low",
+            "eti50_high",
+            "eti90_low",
+            "eti90_high",
+        )
+    }
     per_sim[f"{ELEMENTWISE}_rank"] = (("simulation", "period"), stack("element_rank"))
-    per_sim[f"{ELEMENTWISE}_n_ranked"] = (("simulation", "period"),
-                                          stack("element_n_ranked"))
-    for key in ("seed", "simulation_seed", "fit_seed", "pit_seed", "converged", "divergences",
-                "max_treedepth_hits", "max_r_hat", "min_ess_bulk", "min_ess_tail",
-                "fit_seconds"):
+    per_sim[f"{ELEMENTWISE}_n_ranked"] = (("simulation", "period"), stack("element_n_ranked"))
+    for key in (
+        "seed",
+        "simulation_seed",
+        "fit_seed",
+        "pit_seed",
+        "converged",
+        "divergences",
+        "max_treedepth_hits",
+        "max_r_hat",
+        "min_ess_bulk",
+        "min_ess_tail",
+        "fit_seconds",
+    ):
         per_sim[key] = (("simulation",), stack(key))
     simulations = xr.Dataset(per_sim, coords={"simulation": sim, "quantity": names})
     task = tasks[0]
-    attrs = {"master_seed": int(master_seed), "n_simulations": n,
-             "max_ranked_draws": task["chains"] * (task["draws"] // task["thin"]),
-             "draws": task["draws"],
-             "tune": task["tune"], "chains": task["chains"], "thin": task["thin"],
-             "config": json.dumps(task["config"], sort_keys=True),
-             "config_name": task["config"]["name"],
-             "pit": "(rank + u) / (n_ranked + 1), u ~ U(0,1) from pit_seed; draws thinned "
-                    "by max(thin, ceil(N / ESS_bulk))",
-             "method": "SBC (Talts et al. 2018; Modrak et al. 2023), bayes_koryo.validation.sbc"}
+    attrs = {
+        "master_seed": int(master_seed),
+        "n_simulations": n,
+        "max_ranked_draws": task["chains"] * (task["draws"] // task["thin"]),
+        "draws": task["draws"],
+        "tune": task["tune"],
+        "chains": task["chains"],
+        "thin": task["thin"],
+        "config": json.dumps(task["config"], sort_keys=True),
+        "config_name": task["config"]["name"],
+        "pit": "(rank + u) / (n_ranked + 1), u ~ U(0,1) from pit_seed; draws thinned "
+        "by max(thin, ceil(N / ESS_bulk))",
+        "method": "SBC (Talts et al. 2018; Modrak et al. 2023), bayes_koryo.validation.sbc",
+    }
     from bayes_koryo.inference.runs import versions
 
     attrs.update({f"version_{k}": v for k, v in versions().items()})
@@ -343,7 +434,8 @@ def collect(results: list[dict], tasks: list[dict], master_seed: int) -> xr.Data
 def pool(trees: list[xr.DataTree]) -> xr.DataTree:
     """Several SBC runs of one config at the same settings, with different master seeds, as
     one run: the simulations side by side (each keeps its own seeds), ``master_seed`` the
-    seeds joined by "+". Calibration and recovery tables of the result use all simulations."""
+    seeds joined by "+". Calibration and recovery tables of the result use all simulations.
+    """
     from bayes_koryo.errors import ConfigError
 
     first = trees[0].attrs
@@ -354,17 +446,23 @@ def pool(trees: list[xr.DataTree]) -> xr.DataTree:
             raise ConfigError(f"sbc pool: runs differ in {', '.join(differ)}")
     seeds = [str(t.attrs["master_seed"]) for t in trees]
     if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"sbc pool: a master seed occurs twice ({' '.join(seeds)}): the "
-                          "runs would repeat the same simulations")
+        raise ConfigError(
+            f"sbc pool: a master seed occurs twice ({' '.join(seeds)}): the "
+            "runs would repeat the same simulations"
+        )
     pit = xr.concat([t["prior_sbc"].to_dataset() for t in trees], dim="draw")
     pit = pit.assign_coords(draw=np.arange(pit.sizes["draw"]))
     sims = xr.concat([t["simulations"].to_dataset() for t in trees], dim="simulation")
     sims = sims.assign_coords(simulation=np.arange(sims.sizes["simulation"]))
     tree = xr.DataTree.from_dict({"prior_sbc": pit, "simulations": sims})
-    tree.attrs.update({**first, "master_seed": "+".join(seeds),
-                       "n_simulations": int(sims.sizes["simulation"]),
-                       "wall_seconds": float(sum(t.attrs.get("wall_seconds", float("nan"))
-                                                 for t in trees))})
+    tree.attrs.update(
+        {
+            **first,
+            "master_seed": "+".join(seeds),
+            "n_simulations": int(sims.sizes["simulation"]),
+            "wall_seconds": float(sum(t.attrs.get("wall_seconds", float("nan")) for t in trees)),
+        }
+    )
     return tree
 
 
@@ -374,14 +472,17 @@ def _master_seed(tree: xr.DataTree) -> int | str:
     return seed if isinstance(seed, str) else int(seed)
 
 
-def simultaneous_band(n: int, band_prob: float = BAND_PROB, trials: int = BAND_TRIALS,
-                      seed: int = BAND_SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def simultaneous_band(
+    n: int, band_prob: float = BAND_PROB, trials: int = BAND_TRIALS, seed: int = BAND_SEED
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, lower, upper): ArviZ's simultaneous ``band_prob`` band for the ECDF of ``n`` uniform
-    values, at the evaluation points x = 0, 1/n, ..., 1 (ECDF values, not differences)."""
+    values, at the evaluation points x = 0, 1/n, ..., 1 (ECDF values, not differences).
+    """
     from arviz_stats.ecdf_utils import ecdf_pit
 
-    x, _, lower, upper = ecdf_pit(np.linspace(0.0, 1.0, n), band_prob, trials,
-                                  rng=np.random.default_rng(seed))
+    x, _, lower, upper = ecdf_pit(
+        np.linspace(0.0, 1.0, n), band_prob, trials, rng=np.random.default_rng(seed)
+    )
     return x, lower, upper
 
 
@@ -394,7 +495,8 @@ def band_check(values, x, lower, upper) -> tuple[bool, float, float]:
 
     The ratio leaves out the points where that side of the band is cut off at 0 or 1 (near
     the ends an ECDF of 0 or 1 touches such a bound by construction, which would read as a
-    ratio of exactly 1); the ECDF cannot cross a bound there, so the verdict is unchanged."""
+    ratio of exactly 1); the ECDF cannot cross a bound there, so the verdict is unchanged.
+    """
     ecdf = _ecdf(values, x)
     diff = ecdf - x
     open_above = (diff > 0) & (upper < 1.0)
@@ -410,8 +512,11 @@ def pot_c_p_value(values) -> float:
     """ArviZ's ``pot_c`` p-value of the hypothesis that ``values`` are uniform on (0, 1)."""
     import arviz_stats  # noqa: F401  (registers the .azstats accessor)
 
-    return float(xr.DataArray(np.ravel(values), dims="draw").azstats.uniformity_test(
-        dim="draw", method="pot_c")[0])
+    return float(
+        xr.DataArray(np.ravel(values), dims="draw").azstats.uniformity_test(
+            dim="draw", method="pot_c"
+        )[0]
+    )
 
 
 def truth_prior_cdf(tree: xr.DataTree) -> dict[str, np.ndarray]:
@@ -432,19 +537,29 @@ def truth_prior_cdf(tree: xr.DataTree) -> dict[str, np.ndarray]:
 
     config = config_from_dict(json.loads(tree.attrs["config"]), source="<sbc run>")
     truth = tree["simulations"]["truth"]
-    return {name: np.exp(pm.logcdf(prior_distribution(config.priors[name]),
-                                   truth.sel(quantity=name).values).eval())
-            for name in free_parameters(config)}
+    return {
+        name: np.exp(
+            pm.logcdf(
+                prior_distribution(config.priors[name]), truth.sel(quantity=name).values
+            ).eval()
+        )
+        for name in free_parameters(config)
+    }
 
 
-def calibration_table(tree: xr.DataTree, band_prob: float = BAND_PROB,
-                      trials: int = BAND_TRIALS, band_seed: int = BAND_SEED) -> pd.DataFrame:
+def calibration_table(
+    tree: xr.DataTree,
+    band_prob: float = BAND_PROB,
+    trials: int = BAND_TRIALS,
+    band_seed: int = BAND_SEED,
+) -> pd.DataFrame:
     """Pass/fail per test quantity: ECDF of its PIT values inside the simultaneous
     ``band_prob`` band (a calibration band, not a credible interval); also the family-wise
     (Bonferroni) verdict and ArviZ's ``pot_c`` p-value. For the scalar free parameters the
     same band ratio and p-value of the prior CDF of the truths (``truth_prior_cdf``: the
     share of any deviation that the draw of the simulations alone produces) and its
-    correlation with the PIT values; NaN for the other quantities."""
+    correlation with the PIT values; NaN for the other quantities.
+    """
     import arviz_stats  # noqa: F401  (registers the .azstats accessor)
 
     pit = tree["prior_sbc"].to_dataset()
@@ -467,16 +582,29 @@ def calibration_table(tree: xr.DataTree, band_prob: float = BAND_PROB,
             truth_p = pot_c_p_value(truth_cdf[name])
             truth_corr = float(np.corrcoef(values, truth_cdf[name])[0, 1])
         n_ranked = sims["n_ranked"].sel(quantity=name).values
-        rows.append({"quantity": name, "n_simulations": n,
-                     "ranked_draws_median": float(np.median(n_ranked)),
-                     "ranked_draws_min": int(n_ranked.min()), "pass": inside,
-                     "band_ratio": ratio, "max_abs_ecdf_diff": max_diff,
-                     "p_value_pot_c": pot_c_p_value(values), "pass_familywise": family_inside,
-                     "truth_cdf_band_ratio": truth_ratio, "truth_cdf_p_value_pot_c": truth_p,
-                     "pit_truth_cdf_correlation": truth_corr,
-                     "band_prob": band_prob, "familywise_band_prob": family_prob,
-                     "band_method": BAND_METHOD, "band_trials": trials, "band_seed": band_seed,
-                     "master_seed": _master_seed(tree), "simulation_seeds": seeds})
+        rows.append(
+            {
+                "quantity": name,
+                "n_simulations": n,
+                "ranked_draws_median": float(np.median(n_ranked)),
+                "ranked_draws_min": int(n_ranked.min()),
+                "pass": inside,
+                "band_ratio": ratio,
+                "max_abs_ecdf_diff": max_diff,
+                "p_value_pot_c": pot_c_p_value(values),
+                "pass_familywise": family_inside,
+                "truth_cdf_band_ratio": truth_ratio,
+                "truth_cdf_p_value_pot_c": truth_p,
+                "pit_truth_cdf_correlation": truth_corr,
+                "band_prob": band_prob,
+                "familywise_band_prob": family_prob,
+                "band_method": BAND_METHOD,
+                "band_trials": trials,
+                "band_seed": band_seed,
+                "master_seed": _master_seed(tree),
+                "simulation_seeds": seeds,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -484,7 +612,8 @@ def recovery_table(tree: xr.DataTree) -> pd.DataFrame:
     """Per quantity: coverage of the 50% and 90% ETIs with binomial MC error (the sd of the
     coverage of a calibrated posterior, sqrt(p(1-p)/n) at the nominal p), Pearson
     correlation of posterior median and truth, and mean contraction
-    1 - mean posterior variance / variance of the truths (prior variance)."""
+    1 - mean posterior variance / variance of the truths (prior variance).
+    """
     sims = tree["simulations"].to_dataset()
     config = json.loads(tree.attrs["config"])
     from bayes_koryo.model.config import config_from_dict
@@ -502,11 +631,13 @@ def recovery_table(tree: xr.DataTree) -> pd.DataFrame:
             row[f"coverage_{tag}"] = float(inside.mean())
             row[f"coverage_{tag}_mcse"] = math.sqrt(prob * (1 - prob) / n)
         median = s["median"].values
-        row["median_truth_correlation"] = (float(np.corrcoef(median, truth)[0, 1])
-                                           if n > 2 and np.std(truth) > 0 else float("nan"))
+        row["median_truth_correlation"] = (
+            float(np.corrcoef(median, truth)[0, 1]) if n > 2 and np.std(truth) > 0 else float("nan")
+        )
         prior_var = float(np.var(truth, ddof=1)) if n > 1 else float("nan")
-        row["contraction"] = (1 - float(np.mean(s["sd"].values ** 2)) / prior_var
-                              if prior_var > 0 else float("nan"))
+        row["contraction"] = (
+            1 - float(np.mean(s["sd"].values ** 2)) / prior_var if prior_var > 0 else float("nan")
+        )
         row["master_seed"] = _master_seed(tree)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -518,7 +649,8 @@ def recovery_table(tree: xr.DataTree) -> pd.DataFrame:
 @dataclass
 class SBCResult:
     """An SBC sweep: the DataTree of ranks (``tree``), the calibration table and the
-    recovery table built from the same fits."""
+    recovery table built from the same fits.
+    """
 
     tree: xr.DataTree
     table: pd.DataFrame
@@ -536,12 +668,21 @@ class SBCResult:
         return list(self.table.loc[~self.table["pass"], "quantity"])
 
 
-def run_sbc(config=None, simulations: int = 200, seed: int = SBC_SEED,
-            draws: int = SBC_SETTINGS["draws"], tune: int = SBC_SETTINGS["tune"],
-            chains: int = SBC_SETTINGS["chains"], thin: int = SBC_SETTINGS["thin"],
-            observations: pd.DataFrame | None = None, scheduler: str | None = None,
-            workers: int | None = None, progress=None, partial_dir=None,
-            partial_every: int = 10) -> SBCResult:
+def run_sbc(
+    config=None,
+    simulations: int = 200,
+    seed: int = SBC_SEED,
+    draws: int = SBC_SETTINGS["draws"],
+    tune: int = SBC_SETTINGS["tune"],
+    chains: int = SBC_SETTINGS["chains"],
+    thin: int = SBC_SETTINGS["thin"],
+    observations: pd.DataFrame | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress=None,
+    partial_dir=None,
+    partial_every: int = 10,
+) -> SBCResult:
     """Run SBC (and recovery from the same fits) for ``config`` (path, ModelConfig or None
     for the baseline) on simulated data with the real layout of ``observations``.
 
@@ -559,25 +700,48 @@ def run_sbc(config=None, simulations: int = 200, seed: int = SBC_SEED,
 
     def on_result(index: int, result: dict) -> None:
         finished[index] = result
-        if partial_dir is None or len(finished) < 2 or len(finished) % partial_every \
-                or len(finished) == len(tasks):
+        if (
+            partial_dir is None
+            or len(finished) < 2
+            or len(finished) % partial_every
+            or len(finished) == len(tasks)
+        ):
             return
         order = sorted(finished)
         try:
             tree = collect([finished[i] for i in order], [tasks[i] for i in order], seed)
             tree.attrs["partial"] = f"{len(order)} of {len(tasks)} simulations"
-            write_outputs(SBCResult(tree, calibration_table(tree), recovery_table(tree),
-                                    time.perf_counter() - start,
-                                    {**settings, "finished": len(order)}), partial_dir)
+            write_outputs(
+                SBCResult(
+                    tree,
+                    calibration_table(tree),
+                    recovery_table(tree),
+                    time.perf_counter() - start,
+                    {**settings, "finished": len(order)},
+                ),
+                partial_dir,
+            )
         except Exception as exc:  # a partial snapshot must not stop the sweep
             import warnings
 
             warnings.warn(f"sbc: partial outputs not written: {exc}", stacklevel=1)
 
-    settings = {"simulations": simulations, "seed": seed, "draws": draws, "tune": tune,
-                "chains": chains, "thin": thin}
-    results = run_sweep(sbc_simulation, tasks, scheduler=scheduler, workers=workers,
-                        progress=progress, on_result=on_result)
+    settings = {
+        "simulations": simulations,
+        "seed": seed,
+        "draws": draws,
+        "tune": tune,
+        "chains": chains,
+        "thin": thin,
+    }
+    results = run_sweep(
+        sbc_simulation,
+        tasks,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+        on_result=on_result,
+    )
     seconds = time.perf_counter() - start
     tree = collect(results, tasks, seed)
     tree.attrs["wall_seconds"] = float(seconds)
@@ -586,17 +750,24 @@ def run_sbc(config=None, simulations: int = 200, seed: int = SBC_SEED,
 
 def recovery(config=None, simulations: int = 50, seed: int = SBC_SEED, **kwargs) -> pd.DataFrame:
     """Parameter recovery table from ``simulations`` fits to data simulated from prior
-    draws (the SBC sweep; ``kwargs`` as for :func:`run_sbc`)."""
+    draws (the SBC sweep; ``kwargs`` as for :func:`run_sbc`).
+    """
     return run_sbc(config, simulations, seed, **kwargs).recovery
 
 
 # --------------------------------------------------------------------------- outputs
 
 
-def ecdf_figure(tree: xr.DataTree, table: pd.DataFrame, band_prob: float = BAND_PROB,
-                trials: int = BAND_TRIALS, band_seed: int = BAND_SEED):
+def ecdf_figure(
+    tree: xr.DataTree,
+    table: pd.DataFrame,
+    band_prob: float = BAND_PROB,
+    trials: int = BAND_TRIALS,
+    band_seed: int = BAND_SEED,
+):
     """ECDF-difference grid: for each test quantity ECDF(PIT) - x with the simultaneous
-    ``band_prob`` band (the band the pass/fail verdict uses); failing panels are marked."""
+    ``band_prob`` band (the band the pass/fail verdict uses); failing panels are marked.
+    """
     import matplotlib.pyplot as plt
 
     from bayes_koryo.outputs.plots import STYLE, WIDTH_FULL
@@ -609,23 +780,27 @@ def ecdf_figure(tree: xr.DataTree, table: pd.DataFrame, band_prob: float = BAND_
     cols = 4
     rows = math.ceil(len(names) / cols)
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(rows, cols, figsize=(WIDTH_FULL, 1.35 * rows), sharex=True,
-                                 sharey=True, squeeze=False)
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(WIDTH_FULL, 1.35 * rows), sharex=True, sharey=True, squeeze=False
+        )
         for ax, name in zip(axes.flat, names, strict=False):
             ecdf = _ecdf(pit[name].values.ravel(), x)
             ax.fill_between(x, lower - x, upper - x, step="post", color="0.85", lw=0)
             ax.axhline(0, color="0.5", lw=0.5)
             ax.step(x, ecdf - x, where="post", color="C0" if verdict[name] else "C3", lw=0.9)
             ax.set_title(name + ("" if verdict[name] else "  (FAIL)"), fontsize=7)
-        for ax in axes.flat[len(names):]:
+        for ax in axes.flat[len(names) :]:
             ax.set_visible(False)
         for ax in axes[-1]:
             ax.set_xlabel("PIT of the rank")
         for ax in axes[:, 0]:
             ax.set_ylabel("ECDF − x")
-        fig.suptitle(f"SBC of {tree.attrs['config_name']}: {n} simulations, up to "
-                     f"{tree.attrs['max_ranked_draws']} ranked draws each (thinned to the ESS);"
-                     f" grey: simultaneous {band_prob * 100:g}% band", fontsize=8)
+        fig.suptitle(
+            f"SBC of {tree.attrs['config_name']}: {n} simulations, up to "
+            f"{tree.attrs['max_ranked_draws']} ranked draws each (thinned to the ESS);"
+            f" grey: simultaneous {band_prob * 100:g}% band",
+            fontsize=8,
+        )
         fig.tight_layout()
     return fig
 
@@ -635,14 +810,17 @@ OUTPUT_PARTS = ("ranks", "calibration", "figure", "recovery")
 
 def fit_quality_counts(sims) -> dict[str, int]:
     """How many of the SBC fits (the ``simulations`` group) failed the package's convergence
-    gate, diverged or mixed poorly."""
+    gate, diverged or mixed poorly.
+    """
     failed = int((sims["converged"].values == 0).sum()) if "converged" in sims else None
-    return {"fits": int(sims.sizes["simulation"]),
-            "fits_failing_the_gate": failed,
-            "divergent_fits": int((sims["divergences"].values > 0).sum()),
-            "fits_r_hat_above_1.01": int((sims["max_r_hat"].values > 1.01).sum()),
-            "fits_r_hat_above_1.05": int((sims["max_r_hat"].values > 1.05).sum()),
-            "fits_min_bulk_ess_below_100": int((sims["min_ess_bulk"].values < 100).sum())}
+    return {
+        "fits": int(sims.sizes["simulation"]),
+        "fits_failing_the_gate": failed,
+        "divergent_fits": int((sims["divergences"].values > 0).sum()),
+        "fits_r_hat_above_1.01": int((sims["max_r_hat"].values > 1.01).sum()),
+        "fits_r_hat_above_1.05": int((sims["max_r_hat"].values > 1.05).sum()),
+        "fits_min_bulk_ess_below_100": int((sims["min_ess_bulk"].values < 100).sum()),
+    }
 
 
 def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
@@ -663,15 +841,18 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     sims = result.tree["simulations"]
-    meta = {"config": result.tree.attrs["config_name"], "settings": result.settings,
-            "wall_seconds": result.seconds,
-            "max_ranked_draws": int(result.tree.attrs["max_ranked_draws"]),
-            "passed": result.passed, "failed": result.failed,
-            "failed_familywise": list(result.table.loc[~result.table["pass_familywise"],
-                                                       "quantity"]),
-            **fit_quality_counts(sims),
-            "median_fit_seconds": float(np.median(sims["fit_seconds"].values)),
-            "simulation_seeds": [int(s) for s in sims["seed"].values]}
+    meta = {
+        "config": result.tree.attrs["config_name"],
+        "settings": result.settings,
+        "wall_seconds": result.seconds,
+        "max_ranked_draws": int(result.tree.attrs["max_ranked_draws"]),
+        "passed": result.passed,
+        "failed": result.failed,
+        "failed_familywise": list(result.table.loc[~result.table["pass_familywise"], "quantity"]),
+        **fit_quality_counts(sims),
+        "median_fit_seconds": float(np.median(sims["fit_seconds"].values)),
+        "simulation_seeds": [int(s) for s in sims["seed"].values],
+    }
     if "ranks" in parts:
         nc = out / "sbc_ranks.nc"
         with atomic_path(nc) as tmp:
@@ -682,8 +863,9 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
     for name, frame in tables:
         csv_path, json_path = out / f"{name}.csv", out / f"{name}.json"
         atomic_write_text(csv_path, frame.to_csv(index=False))
-        records = json.loads(frame.drop(columns=["simulation_seeds"], errors="ignore")
-                             .to_json(orient="records"))
+        records = json.loads(
+            frame.drop(columns=["simulation_seeds"], errors="ignore").to_json(orient="records")
+        )
         atomic_write_text(json_path, json.dumps({**meta, "rows": records}, indent=1) + "\n")
         written += [csv_path, json_path]
     if "figure" in parts:
@@ -696,7 +878,21 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
     return written
 
 
-__all__ = ["SBCResult", "band_check", "calibration_table", "collect", "ecdf_figure",
-           "fit_quality_counts", "pot_c_p_value", "recovery", "recovery_table", "run_sbc",
-           "sbc_simulation", "sbc_tasks", "simulation_seeds", "test_quantities",
-           "truth_prior_cdf", "write_outputs"]
+__all__ = [
+    "SBCResult",
+    "band_check",
+    "calibration_table",
+    "collect",
+    "ecdf_figure",
+    "fit_quality_counts",
+    "pot_c_p_value",
+    "recovery",
+    "recovery_table",
+    "run_sbc",
+    "sbc_simulation",
+    "sbc_tasks",
+    "simulation_seeds",
+    "test_quantities",
+    "truth_prior_cdf",
+    "write_outputs",
+]

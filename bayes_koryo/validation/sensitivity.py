@@ -60,11 +60,16 @@ PRIOR_DRAWS = 4000
 """Prior draws sampled for the contraction table when a run carries no prior group."""
 
 HEADLINE = (
-    ("unique_users", ONE_MILLION_DATE), ("unique_users", TWO_MILLION_DATE),
-    ("real_user_share", None), ("sims_per_user", None), ("user_ceiling", None),
+    ("unique_users", ONE_MILLION_DATE),
+    ("unique_users", TWO_MILLION_DATE),
+    ("real_user_share", None),
+    ("sims_per_user", None),
+    ("user_ceiling", None),
     ("penetration_10plus", TWO_MILLION_DATE),
-    ("decomposition_unique_users", None), ("decomposition_extra_sims", None),
-    ("decomposition_official_lines", None), ("decomposition_inactive_numbers", None),
+    ("decomposition_unique_users", None),
+    ("decomposition_extra_sims", None),
+    ("decomposition_official_lines", None),
+    ("decomposition_inactive_numbers", None),
 )
 """(variable, date) of the headline quantities checked besides the free parameters."""
 
@@ -83,7 +88,8 @@ def _label(variable: str, date: str | None) -> str:
 def quantity_draws(ds: xr.Dataset, config) -> xr.Dataset:
     """The checked quantities as scalar (chain, draw) variables named ``name`` or
     ``name[YYYY-MM-DD]``, from a posterior or prior Dataset. Headline quantities the model
-    lacks (e.g. the decomposition when the grid misses 28 May 2013) are left out."""
+    lacks (e.g. the decomposition when the grid misses 28 May 2013) are left out.
+    """
     from bayes_koryo.model.graph import free_parameters
 
     out = {}
@@ -126,27 +132,38 @@ def psense_frame(tree: xr.DataTree, threshold: float = PSENSE_THRESHOLD) -> pd.D
     rows = []
     for name in tree["posterior"].data_vars:
         p, lik = float(prior[name]), float(likelihood[name])
-        rows.append({"quantity": name, "prior_sensitivity": p,
-                     "likelihood_sensitivity": lik,
-                     "diagnosis": diagnose_psense(p, lik, threshold)})
+        rows.append(
+            {
+                "quantity": name,
+                "prior_sensitivity": p,
+                "likelihood_sensitivity": lik,
+                "diagnosis": diagnose_psense(p, lik, threshold),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def psense_table(model, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
     """Power-scaling sensitivity of every checked quantity of a fitted KoryoModel (its run
     carries ``log_prior`` and ``log_likelihood``); only the free scalar parameters' priors
-    are scaled (module docstring). Columns as ``psense_frame``."""
+    are scaled (module docstring). Columns as ``psense_frame``.
+    """
     from bayes_koryo.errors import ConfigError
     from bayes_koryo.model.graph import free_parameters
 
     idata = model.idata
     if idata is None or not {"log_prior", "log_likelihood"} <= set(idata.children):
-        raise ConfigError("psense_table: the run needs log_prior and log_likelihood groups "
-                          "(fit it with KoryoModel.fit)")
-    tree = xr.DataTree.from_dict({
-        "posterior": quantity_draws(idata["posterior"].to_dataset(), model.config),
-        "log_prior": idata["log_prior"].to_dataset()[list(free_parameters(model.config))],
-        "log_likelihood": idata["log_likelihood"].to_dataset()})
+        raise ConfigError(
+            "psense_table: the run needs log_prior and log_likelihood groups "
+            "(fit it with KoryoModel.fit)"
+        )
+    tree = xr.DataTree.from_dict(
+        {
+            "posterior": quantity_draws(idata["posterior"].to_dataset(), model.config),
+            "log_prior": idata["log_prior"].to_dataset()[list(free_parameters(model.config))],
+            "log_likelihood": idata["log_likelihood"].to_dataset(),
+        }
+    )
     return psense_frame(tree, threshold)
 
 
@@ -157,7 +174,8 @@ def overlap_coefficient(a, b, bins: int = OVERLAP_BINS) -> float:
     """Overlapping coefficient of the densities of draws ``a`` and ``b``: sum over common
     equal-width histogram bins (``bins`` of them over the 0.5%-99.5% range of the pooled
     draws, so the outer tails do not stretch the bins) of min(p_a, p_b), p = bin mass.
-    Draws outside that range count in the outermost bins."""
+    Draws outside that range count in the outermost bins.
+    """
     a = np.asarray(a, float).ravel()
     b = np.asarray(b, float).ravel()
     lo, hi = np.quantile(np.concatenate([a, b]), [0.005, 0.995])
@@ -171,7 +189,8 @@ def overlap_coefficient(a, b, bins: int = OVERLAP_BINS) -> float:
 
 def contraction_flag(contraction: float, overlap: float) -> str:
     """'data-driven', 'prior-dominated' or 'weakly identified' (thresholds in the module
-    docstring)."""
+    docstring).
+    """
     if contraction >= CONTRACTION_DATA_DRIVEN:
         return "data-driven"
     if contraction < CONTRACTION_SMALL and overlap >= OVERLAP_PRIOR_DOMINATED:
@@ -179,15 +198,16 @@ def contraction_flag(contraction: float, overlap: float) -> str:
     return "weakly identified"
 
 
-def prior_draws(model, draws: int = PRIOR_DRAWS, seed: int | None = None) -> tuple[xr.Dataset,
-                                                                                  int]:
+def prior_draws(model, draws: int = PRIOR_DRAWS, seed: int | None = None) -> tuple[xr.Dataset, int]:
     """(prior Dataset, seed): the run's prior group if it has one (seed ``prior_seed``),
     else ``draws`` new draws from ``KoryoModel.sample_prior_predictive`` (seed: ``seed`` or
-    the config's)."""
+    the config's).
+    """
     idata = model.idata
     if idata is not None and "prior" in idata.children:
-        return idata["prior"].to_dataset(), int(idata.attrs.get("prior_seed",
-                                                                 model.config.sampler.seed))
+        return idata["prior"].to_dataset(), int(
+            idata.attrs.get("prior_seed", model.config.sampler.seed)
+        )
     seed = model.config.sampler.seed if seed is None else int(seed)
     prior = model.sample_prior_predictive(draws=draws, seed=seed)
     return prior["prior"].to_dataset(), seed
@@ -197,12 +217,13 @@ def _contraction(prior: xr.DataArray, post: xr.DataArray) -> tuple[float, float]
     """(1 - Var_post / Var_prior, its Monte Carlo standard error). The MCSE propagates the
     relative errors of both sds (delta method): the posterior sd's from ``arviz.mcse``
     (method "sd", autocorrelation-aware), the independent prior draws' as
-    sd * sqrt((kurtosis - 1) / (4 n))."""
+    sd * sqrt((kurtosis - 1) / (4 n)).
+    """
     import arviz_stats as azs
 
     a = prior.values.ravel()
     sd_prior, sd_post = float(np.std(a)), float(post.std())
-    kurtosis = float(np.mean((a - a.mean()) ** 4) / sd_prior ** 4)
+    kurtosis = float(np.mean((a - a.mean()) ** 4) / sd_prior**4)
     rel_prior = math.sqrt(max(kurtosis - 1.0, 0.0) / (4 * a.size))
     rel_post = float(azs.mcse(post.rename(None).to_dataset(name="x"), method="sd")["x"]) / sd_post
     contraction = 1.0 - (sd_post / sd_prior) ** 2
@@ -211,7 +232,8 @@ def _contraction(prior: xr.DataArray, post: xr.DataArray) -> tuple[float, float]
 
 def contraction_table(model, prob: float = CI_PROB, kind: str = CI_KIND) -> pd.DataFrame:
     """Prior vs posterior of every checked quantity: medians and ``prob`` ``kind`` intervals
-    (posterior with MCSE), contraction, overlap and flag (module docstring)."""
+    (posterior with MCSE), contraction, overlap and flag (module docstring).
+    """
     prior_ds, prior_seed = prior_draws(model)
     post = quantity_draws(model.idata["posterior"].to_dataset(), model.config)
     prior = quantity_draws(prior_ds, model.config)
@@ -221,24 +243,34 @@ def contraction_table(model, prob: float = CI_PROB, kind: str = CI_KIND) -> pd.D
         a, b = prior[name].values.ravel(), post[name].values.ravel()
         contraction, contraction_mcse = _contraction(prior[name], post[name])
         overlap = overlap_coefficient(a, b)
-        rows.append({
-            "quantity": name,
-            "prior_median": float(np.median(a)), "prior_ci_low": row["prior_ci_low"],
-            "prior_ci_high": row["prior_ci_high"],
-            "median": row["median"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
-            "mcse_median": row["mcse_median"], "ci_prob": prob, "ci_kind": kind,
-            "contraction": contraction, "contraction_mcse": contraction_mcse,
-            "overlap": overlap,
-            "flag": contraction_flag(contraction, overlap),
-            "prior_draws": int(a.size), "prior_seed": prior_seed,
-        })
+        rows.append(
+            {
+                "quantity": name,
+                "prior_median": float(np.median(a)),
+                "prior_ci_low": row["prior_ci_low"],
+                "prior_ci_high": row["prior_ci_high"],
+                "median": row["median"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+                "mcse_median": row["mcse_median"],
+                "ci_prob": prob,
+                "ci_kind": kind,
+                "contraction": contraction,
+                "contraction_mcse": contraction_mcse,
+                "overlap": overlap,
+                "flag": contraction_flag(contraction, overlap),
+                "prior_draws": int(a.size),
+                "prior_seed": prior_seed,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def sensitivity_table(model, prob: float = CI_PROB, kind: str = CI_KIND) -> pd.DataFrame:
     """``contraction_table`` joined with ``psense_table`` (one row per quantity)."""
-    return contraction_table(model, prob, kind).merge(psense_table(model), on="quantity",
-                                                      how="left", validate="one_to_one")
+    return contraction_table(model, prob, kind).merge(
+        psense_table(model), on="quantity", how="left", validate="one_to_one"
+    )
 
 
 # --------------------------------------------------------------------------- output
@@ -263,8 +295,9 @@ def to_markdown(table: pd.DataFrame, title: str = "", notes: str = "") -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def write_table(table: pd.DataFrame, stem: Path, title: str = "", notes: str = "",
-                meta: dict | None = None) -> list[Path]:
+def write_table(
+    table: pd.DataFrame, stem: Path, title: str = "", notes: str = "", meta: dict | None = None
+) -> list[Path]:
     """Write ``stem``.csv, .json (``{"meta": ..., "rows": [...]}``) and .md atomically."""
     from bayes_koryo.atomic import atomic_write_text
 
@@ -272,8 +305,7 @@ def write_table(table: pd.DataFrame, stem: Path, title: str = "", notes: str = "
     records = json.loads(table.to_json(orient="records"))
     paths = [stem.with_suffix(".csv"), stem.with_suffix(".json"), stem.with_suffix(".md")]
     atomic_write_text(paths[0], table.to_csv(index=False))
-    atomic_write_text(paths[1], json.dumps({"meta": meta or {}, "rows": records}, indent=1)
-                      + "\n")
+    atomic_write_text(paths[1], json.dumps({"meta": meta or {}, "rows": records}, indent=1) + "\n")
     atomic_write_text(paths[2], to_markdown(table, title, notes))
     return paths
 
@@ -286,7 +318,8 @@ SENSITIVITY_NOTES = (
     f"data-driven if contraction >= {CONTRACTION_DATA_DRIVEN}; prior-dominated if contraction "
     f"< {CONTRACTION_SMALL} and overlap >= {OVERLAP_PRIOR_DOMINATED}; else weakly identified. "
     "prior/likelihood_sensitivity: power-scaling (CJS distance, alpha 0.99-1.01; Kallioinen "
-    f"et al. 2024), diagnosis at {PSENSE_THRESHOLD}.")
+    f"et al. 2024), diagnosis at {PSENSE_THRESHOLD}."
+)
 
 
 # --------------------------------------------------------------------------- variants
@@ -304,17 +337,22 @@ class VariantSettings:
 
 def variant_task(config_path, settings: VariantSettings = VariantSettings()) -> dict:
     """A sweep task (plain data) for one model TOML; ``structure`` groups same-structure
-    variants onto one worker, which compiles that structure once."""
+    variants onto one worker, which compiles that structure once.
+    """
     from bayes_koryo.inference.fit import KoryoModel
 
     model = KoryoModel(config_path)
     config = model.config
     seed = config.sampler.seed if settings.seed is None else int(settings.seed)
-    return {"config": config.to_dict(), "path": str(config_path), "seed": seed,
-            "draws": settings.draws or config.sampler.draws,
-            "tune": settings.tune or config.sampler.tune,
-            "chains": settings.chains or config.sampler.chains,
-            "structure": model.structure_key()}
+    return {
+        "config": config.to_dict(),
+        "path": str(config_path),
+        "seed": seed,
+        "draws": settings.draws or config.sampler.draws,
+        "tune": settings.tune or config.sampler.tune,
+        "chains": settings.chains or config.sampler.chains,
+        "structure": model.structure_key(),
+    }
 
 
 def fit_variant(task: dict) -> dict:
@@ -328,34 +366,56 @@ def fit_variant(task: dict) -> dict:
 
     config = config_from_dict(task["config"], source=task["path"])
     model = KoryoModel(config)
-    model.fit(seed=task["seed"], draws=task["draws"], tune=task["tune"], chains=task["chains"],
-              log_densities=False)  # not needed here: saves two pytensor compiles
+    model.fit(
+        seed=task["seed"],
+        draws=task["draws"],
+        tune=task["tune"],
+        chains=task["chains"],
+        log_densities=False,
+    )  # not needed here: saves two pytensor compiles
     post = model.idata["posterior"].to_dataset()
     summary = model.diagnostics.summary()
-    row = {"variant": config.name, "changes": config.description,
-           "growth_form": config.growth_form}
+    row = {"variant": config.name, "changes": config.description, "growth_form": config.growth_form}
     for variable, date, label, units in VARIANT_QUANTITIES:
         da = post[variable].sel(date=date) if date else post[variable]
         s = summary_row(da, label, date, units)
-        row.update({f"{label} median": s["median"], f"{label} ci_low": s["ci_low"],
-                    f"{label} ci_high": s["ci_high"], f"{label} mcse_median": s["mcse_median"]})
+        row.update(
+            {
+                f"{label} median": s["median"],
+                f"{label} ci_low": s["ci_low"],
+                f"{label} ci_high": s["ci_high"],
+                f"{label} mcse_median": s["mcse_median"],
+            }
+        )
     table = model.diagnostics.table
-    row.update({
-        "ci_prob": CI_PROB, "ci_kind": CI_KIND,
-        "divergences": summary["divergences"], "max_r_hat": summary["max_r_hat"],
-        "min_ess": float(min(table["ess_bulk"].min(), table["ess_tail"].min())),
-        "converged": bool(summary["converged"]),
-        "seed": task["seed"], "draws": task["draws"], "tune": task["tune"],
-        "chains": task["chains"], "compile_seconds": model.compile_seconds,
-        "sampling_seconds": float(model.idata.attrs["sampling_seconds"]),
-    })
+    row.update(
+        {
+            "ci_prob": CI_PROB,
+            "ci_kind": CI_KIND,
+            "divergences": summary["divergences"],
+            "max_r_hat": summary["max_r_hat"],
+            "min_ess": float(min(table["ess_bulk"].min(), table["ess_tail"].min())),
+            "converged": bool(summary["converged"]),
+            "seed": task["seed"],
+            "draws": task["draws"],
+            "tune": task["tune"],
+            "chains": task["chains"],
+            "compile_seconds": model.compile_seconds,
+            "sampling_seconds": float(model.idata.attrs["sampling_seconds"]),
+        }
+    )
     return row
 
 
-def run_variants(paths, settings: VariantSettings = VariantSettings(),
-                 scheduler: str | None = None, workers: int | None = None) -> pd.DataFrame:
+def run_variants(
+    paths,
+    settings: VariantSettings = VariantSettings(),
+    scheduler: str | None = None,
+    workers: int | None = None,
+) -> pd.DataFrame:
     """Fit every model TOML in ``paths`` (via ``sweeps.run_sweep``; same-structure variants
-    share one compile per worker) and return ``variants_table`` of the results."""
+    share one compile per worker) and return ``variants_table`` of the results.
+    """
     from bayes_koryo.validation.sweeps import run_sweep
 
     tasks = [variant_task(p, settings) for p in paths]
@@ -364,7 +424,8 @@ def run_variants(paths, settings: VariantSettings = VariantSettings(),
 
 def variants_table(rows: list[dict], baseline: str = "baseline") -> pd.DataFrame:
     """Results of ``fit_variant`` as a table, with each quantity's median relative to the
-    ``baseline`` variant's (``... shift`` columns: median / baseline median - 1)."""
+    ``baseline`` variant's (``... shift`` columns: median / baseline median - 1).
+    """
     table = pd.DataFrame(rows)
     base = table[table["variant"] == baseline]
     for _, _, label, _ in VARIANT_QUANTITIES:
@@ -377,14 +438,16 @@ VARIANT_NOTES = (
     f"Each quantity: posterior median with its {CI_PROB:.0%} {CI_KIND} and the MCSE of the "
     "median; shift = median / baseline median - 1. Convergence: 0 divergences, max R-hat <= "
     "1.01, min ESS (bulk and tail, over parameters and headline quantities) >= 400 / 1000 "
-    "(headline); unconverged variants are marked converged = False, not dropped.")
+    "(headline); unconverged variants are marked converged = False, not dropped."
+)
 
 
 def tornado(table: pd.DataFrame, baseline: str = "baseline"):
     """Tornado chart: per variant, the shift of each quantity's median from the baseline's
     (bar, %) with the variant's 90% ETI relative to the baseline median (line); the baseline's
     own interval is the grey band. Variants sorted by |shift| of U(May 2013); unconverged
-    variants hatched and labelled. Returns the matplotlib figure."""
+    variants hatched and labelled. Returns the matplotlib figure.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -395,41 +458,61 @@ def tornado(table: pd.DataFrame, baseline: str = "baseline"):
     labels = [q[2] for q in VARIANT_QUANTITIES]
     base = table[table["variant"] == baseline].iloc[0]
     others = table[table["variant"] != baseline].copy()
-    others = others.iloc[np.argsort(-np.abs(others[f"{labels[0]} shift"].to_numpy()),
-                                    kind="stable")[::-1]]
+    others = others.iloc[
+        np.argsort(-np.abs(others[f"{labels[0]} shift"].to_numpy()), kind="stable")[::-1]
+    ]
     with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, len(labels), figsize=(WIDTH_FULL, 0.28 * len(others) + 1.2),
-                                 sharey=True)
+        fig, axes = plt.subplots(
+            1, len(labels), figsize=(WIDTH_FULL, 0.28 * len(others) + 1.2), sharey=True
+        )
         y = np.arange(len(others))
         for ax, label in zip(axes, labels, strict=True):
             ref = float(base[f"{label} median"])
-            ax.axvspan(100 * (base[f"{label} ci_low"] / ref - 1),
-                       100 * (base[f"{label} ci_high"] / ref - 1), color="0.9", zorder=0)
+            ax.axvspan(
+                100 * (base[f"{label} ci_low"] / ref - 1),
+                100 * (base[f"{label} ci_high"] / ref - 1),
+                color="0.9",
+                zorder=0,
+            )
             shift = 100 * others[f"{label} shift"].to_numpy()
             ok = others["converged"].to_numpy(bool)
-            ax.barh(y, shift, color=np.where(shift >= 0, "C0", "C3"), height=0.6,
-                    hatch=None, zorder=2)
+            ax.barh(
+                y, shift, color=np.where(shift >= 0, "C0", "C3"), height=0.6, hatch=None, zorder=2
+            )
             for yi, s, good in zip(y, shift, ok, strict=True):
                 if not good:
-                    ax.barh(yi, s, height=0.6, fill=False, hatch="////", edgecolor="k",
-                            zorder=3)
-            ax.hlines(y, 100 * (others[f"{label} ci_low"] / ref - 1),
-                      100 * (others[f"{label} ci_high"] / ref - 1), color="k", lw=0.7, zorder=4)
+                    ax.barh(yi, s, height=0.6, fill=False, hatch="////", edgecolor="k", zorder=3)
+            ax.hlines(
+                y,
+                100 * (others[f"{label} ci_low"] / ref - 1),
+                100 * (others[f"{label} ci_high"] / ref - 1),
+                color="k",
+                lw=0.7,
+                zorder=4,
+            )
             ax.axvline(0, color="k", lw=0.6)
             ax.set_title(f"{label}\nbaseline {ref:.3g}")
             ax.set_xlabel("% change vs baseline median")
-        names = [v if c else f"{v} (unconverged)" for v, c in
-                 zip(others["variant"], others["converged"], strict=True)]
+        names = [
+            v if c else f"{v} (unconverged)"
+            for v, c in zip(others["variant"], others["converged"], strict=True)
+        ]
         axes[0].set_yticks(y, names)
-        fig.text(0.01, -0.02, f"bars: shift of the median; lines: variant's {CI_PROB:.0%} "
-                 f"{CI_KIND}; grey: baseline's {CI_PROB:.0%} {CI_KIND}", fontsize=7)
+        fig.text(
+            0.01,
+            -0.02,
+            f"bars: shift of the median; lines: variant's {CI_PROB:.0%} "
+            f"{CI_KIND}; grey: baseline's {CI_PROB:.0%} {CI_KIND}",
+            fontsize=7,
+        )
         fig.tight_layout()
     return fig
 
 
 def variants_markdown(table: pd.DataFrame) -> str:
     """Compact markdown of ``variants_table``: each quantity as 'median (low-high) [MCSE]'
-    with digits from ``report.rounded``, its shift from the baseline, and the diagnostics."""
+    with digits from ``report.rounded``, its shift from the baseline, and the diagnostics.
+    """
     from bayes_koryo.outputs.report import rounded
 
     head = ["variant", "changes"]
@@ -441,12 +524,16 @@ def variants_markdown(table: pd.DataFrame) -> str:
         cells = [row["variant"], row["changes"]]
         for _, _, label, _ in VARIANT_QUANTITIES:
             m = row[f"{label} mcse_median"]
-            med, low, high = (rounded(row[f"{label} {k}"], m) for k in ("median", "ci_low",
-                                                                        "ci_high"))
-            cells += [f"{med} ({low}-{high}) [{m:.1g}]",
-                      f"{100 * row[f'{label} shift']:+.1f}%"]
-        cells += [str(row["divergences"]), f"{row['max_r_hat']:.3f}", f"{row['min_ess']:.0f}",
-                  "yes" if row["converged"] else "**NO**"]
+            med, low, high = (
+                rounded(row[f"{label} {k}"], m) for k in ("median", "ci_low", "ci_high")
+            )
+            cells += [f"{med} ({low}-{high}) [{m:.1g}]", f"{100 * row[f'{label} shift']:+.1f}%"]
+        cells += [
+            str(row["divergences"]),
+            f"{row['max_r_hat']:.3f}",
+            f"{row['min_ess']:.0f}",
+            "yes" if row["converged"] else "**NO**",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "Model variants\n\n" + "\n".join(lines) + f"\n\n{VARIANT_NOTES}\n"
 
@@ -470,9 +557,21 @@ def write_variants(table: pd.DataFrame, out_dir, meta: dict | None = None) -> li
 
 
 __all__ = [
-    "VariantSettings", "contraction_flag", "contraction_table", "diagnose_psense",
-    "fit_variant", "overlap_coefficient", "psense_frame", "psense_table", "quantity_draws",
-    "run_variants", "sensitivity_table", "tornado", "variant_task", "variants_markdown",
-    "variants_table", "write_table",
+    "VariantSettings",
+    "contraction_flag",
+    "contraction_table",
+    "diagnose_psense",
+    "fit_variant",
+    "overlap_coefficient",
+    "psense_frame",
+    "psense_table",
+    "quantity_draws",
+    "run_variants",
+    "sensitivity_table",
+    "tornado",
+    "variant_task",
+    "variants_markdown",
+    "variants_table",
+    "write_table",
     "write_variants",
 ]

@@ -69,7 +69,7 @@ def plan_chunks(tasks: Sequence[Any], workers: int) -> list[list[int]]:
             chunks.extend([i] for i in indices)
         else:
             size = math.ceil(len(indices) / slots)
-            chunks.extend(indices[k:k + size] for k in range(0, len(indices), size))
+            chunks.extend(indices[k : k + size] for k in range(0, len(indices), size))
     return chunks
 
 
@@ -83,10 +83,14 @@ def _mp_context():
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def run_sweep(function: Callable[[Any], Any], tasks: Sequence[Any], scheduler: str | None = None,
-              workers: int | None = None,
-              progress: Callable[[int, int], None] | None = None,
-              on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
+def run_sweep(
+    function: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    on_result: Callable[[int, Any], None] | None = None,
+) -> list[Any]:
     """``[function(task) for task in tasks]``, computed in parallel; results in task order.
 
     Parameters
@@ -127,10 +131,12 @@ def _run_pool(function, tasks, workers, progress, on_result) -> list[Any]:
     chunks = plan_chunks(tasks, workers)
     results: list[Any] = [None] * len(tasks)
     done = 0
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
-                             mp_context=_mp_context()) as pool:
-        futures = {pool.submit(run_chunk, function, [tasks[i] for i in chunk]): chunk
-                   for chunk in chunks}
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(chunks)), mp_context=_mp_context()
+    ) as pool:
+        futures = {
+            pool.submit(run_chunk, function, [tasks[i] for i in chunk]): chunk for chunk in chunks
+        }
         pending = set(futures)
         try:
             while pending:
@@ -148,7 +154,8 @@ def _run_pool(function, tasks, workers, progress, on_result) -> list[Any]:
 
 def _deliver(indices, chunk_results, results: list, on_result) -> int:
     """Store one finished chunk's results at their task positions (and hand each to
-    ``on_result``); returns the number of tasks delivered."""
+    ``on_result``); returns the number of tasks delivered.
+    """
     for i, result in zip(indices, chunk_results, strict=True):
         results[i] = result
         if on_result is not None:
@@ -163,8 +170,10 @@ def _run_dask(function, tasks, scheduler, progress, on_result) -> list[Any]:
     with Client(scheduler, set_as_default=False) as client:
         n_workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
         chunks = plan_chunks(tasks, n_workers)
-        futures = {client.submit(run_chunk, function, [tasks[i] for i in chunk],
-                                 pure=False): chunk for chunk in chunks}
+        futures = {
+            client.submit(run_chunk, function, [tasks[i] for i in chunk], pure=False): chunk
+            for chunk in chunks
+        }
         done = 0
         try:
             for future in as_completed(list(futures), loop=client.loop):
