@@ -1,12 +1,13 @@
 # The two commands a user needs (see README.md):
 #   make run   - set up .venv, fit models/baseline.toml on the bundled data, write the report
 #                and the figures to runs/
-#   make test  - set up .venv and run the whole test suite
+#   make test  - set up .venv, run the quality gates (make check) and the whole test suite
 #   make docs  - regenerate docs/headline.md, docs/trajectory.png, docs/report_page.png and
 #                the README headline from runs/baseline.nc
-.PHONY: setup run test lint lock clean docs
+.PHONY: setup run test check lint lock clean docs
 
 VENV := .venv
+PY_SOURCES := bayes_koryo tests benchmarks scripts
 BIN := $(VENV)/bin
 
 setup:
@@ -18,12 +19,18 @@ run: setup
 docs: setup
 	$(BIN)/python scripts/make_docs.py
 
-test: setup
+test: check
 	@bash scripts/setup_test_tools.sh
 	$(BIN)/python -m pytest
 
-lint: setup
-	$(BIN)/ruff check bayes_koryo tests
+# The quality gates `make test` runs first: lint (incl. numpy-style docstrings), formatting,
+# static types of the package. Each fails the build on its first finding.
+check: setup
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+	$(BIN)/mypy
+
+lint: check
 
 # Re-pin every installed package (run after changing dependencies in pyproject.toml).
 lock: setup

@@ -97,8 +97,10 @@ def _output_error(path: Path, problem: str):
 
 
 def check_output_dir(directory: str | Path) -> Path:
-    """Make sure files can be written into ``directory``: create it (with its parents) if
-    needed and write and remove a probe file there. Raises ``OutputPathError`` (one line).
+    """Make sure files can be written into ``directory``, and return it as a Path.
+
+    Creates the folder (with its parents) if needed, then writes and removes a probe file
+    there. Raises ``OutputPathError`` (one line).
     """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
@@ -120,9 +122,11 @@ def check_output_dir(directory: str | Path) -> Path:
 
 
 def check_output_file(path: str | Path, overwrite: bool = False) -> Path:
-    """Make sure ``path`` can be written as a file: not a folder, not an existing file
-    unless ``overwrite``, and its folder creatable and writable (``check_output_dir``).
-    Raises ``OutputPathError`` (one line, exit code 2).
+    """Make sure ``path`` can be written as a file, and return it as a Path.
+
+    The path must not be a folder, nor an existing file unless ``overwrite``, and its folder
+    must be creatable and writable (``check_output_dir``). Raises ``OutputPathError`` (one
+    line, exit code 2).
     """
     path = Path(path)
     if path.is_dir():
@@ -182,10 +186,12 @@ def atomic_write_text(path: str | Path, text: str, overwrite: bool = True) -> Pa
 
 
 def replace_marked_block(path: str | Path, begin: str, end: str, body: str) -> Path:
-    """Replace everything between the marker lines ``begin`` and ``end`` of the text file
-    ``path`` with ``body`` (markers kept), atomically: how generated tables get into
-    README.md, MODEL.md and BENCHMARKS.md. Raises ValueError naming the file when a marker is
-    missing or occurs twice.
+    """Replace everything between the marker lines ``begin`` and ``end`` of a text file.
+
+    The text between the markers of ``path`` becomes ``body`` (markers kept), atomically:
+    how generated tables get into README.md, MODEL.md and BENCHMARKS.md. Returns the path.
+    Raises ValueError naming the file when a marker is missing or occurs twice, or when
+    ``end`` comes before ``begin``.
     """
     path = Path(path)
     text = path.read_text(encoding="utf-8")

@@ -5,14 +5,17 @@ The CLI prints ``str(error)`` as a single line and exits with ``error.exit_code`
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 
 MESSAGE_LIMIT = 300  # characters of a nested error quoted inside another message
 
 
 def one_line(text: object, limit: int | None = None) -> str:
-    """``str(text)`` on one line (line breaks and the blanks around them become one space),
-    cut to ``limit`` characters when given.
+    """Return ``str(text)`` on one line, cut to ``limit`` characters when given.
+
+    Line breaks and the blanks around them become one space.
     """
     line = re.sub(r"\s*[\r\n]+\s*", " ", str(text)).strip()
     return line if limit is None else line[:limit]
@@ -54,9 +57,11 @@ class ResultFileError(KoryoError):
 
 
 class OutputPathError(ResultFileError):
-    """An output location cannot be written (a directory where a file is wanted, a folder
-    that cannot be created or written, an existing file without ``--force``). Raised before
-    any data are read or any model is compiled.
+    """An output location cannot be written.
+
+    A directory where a file is wanted, a folder that cannot be created or written, or an
+    existing file without ``--force``. Raised before any data are read or any model is
+    compiled.
     """
 
 
@@ -67,8 +72,15 @@ class ConvergenceError(KoryoError):
 
 
 class ThresholdError(KoryoError):
-    """``bayes-koryo check``: a saved run misses a convergence or predictive threshold
-    (exit code 1).
+    """A saved run misses a convergence or predictive threshold (``bayes-koryo check``).
+
+    Exit code 1.
     """
 
     exit_code = 1
+
+
+def did_you_mean(key: object, allowed: Iterable[str]) -> str:
+    """Return `` (did you mean 'x'?)`` for the closest of ``allowed`` to ``key``, else ''."""
+    match = difflib.get_close_matches(str(key), list(allowed), n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""

@@ -1,5 +1,7 @@
-"""The package's name and version (the installed distribution's; the source tree's when the
-package runs uninstalled). Every layer may import this module; it imports nothing of ours.
+"""The package's name and version.
+
+The version is the installed distribution's, or the source tree's when the package runs
+uninstalled. Every layer may import this module; it imports nothing of ours.
 """
 
 from importlib import metadata

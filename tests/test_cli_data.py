@@ -103,7 +103,7 @@ def test_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     [["data", "--format", "xml"], ["data", "--bogus"], ["no-such-command"], ["--debug"]],
 )
 def test_usage_errors(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
-    code, out, err = call(capsys, *args)
+    code, _out, err = call(capsys, *args)
     assert code == 2
     assert err.startswith("error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err
@@ -116,12 +116,12 @@ def test_internal_error(
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(cli_data, "load_observations", broken)
-    code, out, err = call(capsys, "data")
+    code, _out, err = call(capsys, "data")
     assert code == 1
     assert err == (
         "error: internal error: ZeroDivisionError: boom (rerun with --debug for the traceback)\n"
     )
-    code, out, err = call(capsys, "--debug", "data")
+    code, _out, err = call(capsys, "--debug", "data")
     assert code == 1
     assert "Traceback (most recent call last)" in err and "ZeroDivisionError" in err
 

@@ -166,7 +166,7 @@ def test_bom_crlf_and_blank_lines_are_accepted(tmp_path: Path) -> None:
     text = "\ufeff" + BUNDLED.replace("\n", "\r\n")
     assert data_hash(load_observations(write(tmp_path, text))) == data_hash(load_observations())
     lines = BUNDLED.splitlines()
-    text = "\n".join(lines[:3] + [""] + lines[3:]) + "\n"
+    text = "\n".join([*lines[:3], "", *lines[3:]]) + "\n"
     assert len(load_observations(write(tmp_path, text))) == 18
 
 

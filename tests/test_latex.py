@@ -52,7 +52,7 @@ def test_every_snippet_compiles_at_both_widths_without_overfull_boxes(rep, tmp_p
 def test_a_table_that_cannot_fit_is_caught(rep, tmp_path):
     """The check can fail: the supplement's seven columns do not fit one journal column."""
     (tmp_path / "supplement.tex").write_text(latex.supplement(rep))
-    with pytest.raises(AssertionError, match="overfull|Error|!"):
+    with pytest.raises(AssertionError, match=r"overfull|Error|!"):
         compile_document(
             tmp_path,
             "too_narrow",

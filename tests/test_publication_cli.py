@@ -55,7 +55,7 @@ def test_plot_functions_return_tidy_data(fitted):
         plots.prior_posterior,
         plots.predictive_check,
     ):
-        fig, data = func(fitted, return_data=True)
+        _fig, data = func(fitted, return_data=True)
         assert isinstance(data, pd.DataFrame) and len(data) > 0
         assert func(fitted).__class__.__name__ == "Figure"
         plt.close("all")

@@ -273,7 +273,7 @@ def test_report_of_the_fitted_model_in_every_format(fitted):
         assert report.render(rep, fmt).strip()
     check_latex(latex.snippet(rep))
     assert webpage.page(rep).rstrip().endswith("</html>")
-    with pytest.raises(ValueError, match="bayes_koryo.outputs.latex"):
+    with pytest.raises(ValueError, match=r"bayes_koryo\.outputs\.latex"):
         report.render(rep, "latex")
     sentence = report.result_sentence(table)
     assert sentence.startswith("We estimate that") and "(90% ETI" in sentence

@@ -61,9 +61,8 @@ def test_simulated_activity_statement_is_a_share_of_the_simulated_count(fitted):
     """The 800k statement is simulated as a share of the *simulated* subscriber count of its
     date, also when the config lists the activity statement before the subscriber kinds
     (the simulator used to read that count before filling it in: the real 1M)."""
-    kinds = ("activity_statement",) + tuple(
-        k for k in fitted.config.kinds if k != "activity_statement"
-    )
+    others = [k for k in fitted.config.kinds if k != "activity_statement"]
+    kinds = ("activity_statement", *others)
     model = KoryoModel(
         fitted.config.replace(observations={"kinds": list(kinds)}), fitted.observations
     )

@@ -92,7 +92,7 @@ def test_nan_and_inf_from_toml_are_refused(tmp_path):
     with pytest.raises(ConfigError, match=r"nan.toml: priors.soldiers.mu: must be finite"):
         load_config(path)
     path.write_text("[priors.official_share]\nalpha = inf\n")
-    with pytest.raises(ConfigError, match="priors.official_share.alpha: must be finite"):
+    with pytest.raises(ConfigError, match=r"priors\.official_share\.alpha: must be finite"):
         load_config(path)
 
 

@@ -217,7 +217,7 @@ def test_a_generated_block_replaces_only_what_is_between_its_markers(tmp_path):
         == "# Title\n<!-- t:begin -->\n| a |\n| 1 |\n<!-- t:end -->\nkept\n"
     )
     path.write_text("no markers\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="doc.md: needs exactly one"):
+    with pytest.raises(ValueError, match=r"doc\.md: needs exactly one"):
         replace_marked_block(path, "<!-- t:begin -->", "<!-- t:end -->", "x")
     assert path.read_text(encoding="utf-8") == "no markers\n"  # untouched
     assert not list(tmp_path.glob(".*"))  # no temporary file left

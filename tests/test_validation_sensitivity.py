@@ -69,7 +69,7 @@ def _conjugate_tree(prior_sd: float, y: np.ndarray, noise_sd: float, seed: int =
         {
             "posterior": xr.Dataset({"theta": (dims, theta)}),
             "log_prior": xr.Dataset({"theta": (dims, lp)}),
-            "log_likelihood": xr.Dataset({"y": (dims + ("obs",), ll)}),
+            "log_likelihood": xr.Dataset({"y": ((*dims, "obs"), ll)}),
         }
     )
 

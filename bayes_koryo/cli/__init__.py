@@ -28,7 +28,8 @@ inside it so that ``data``/``cite`` stay fast, raise a ``KoryoError`` subclass f
 user can fix, and print tabular results with :func:`print_frame`.
 """
 
-from bayes_koryo.cli import data, fitting, reporting, validation  # noqa: F401  (registers the commands)
+# importing the command modules registers their commands on ``app``
+from bayes_koryo.cli import data, fitting, reporting, validation  # noqa: F401
 from bayes_koryo.cli.app import main
 from bayes_koryo.cli.common import app
 

@@ -1,18 +1,26 @@
-"""The entry point: the root callback, and :func:`main`, which turns every failure into one
-line and an exit code (see :mod:`bayes_koryo.cli`).
+"""The entry point: the root callback and :func:`main`.
+
+:func:`main` turns every failure into one line and an exit code (see :mod:`bayes_koryo.cli`).
 """
 
 from __future__ import annotations
 
 import sys
 import traceback
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bayes_koryo.cli.common import PROG, app
 from bayes_koryo.errors import KoryoError, one_line
 from bayes_koryo.version import __version__
+
+if TYPE_CHECKING:
+    from click import ClickException
+    from typer import TyperException
+
+    # a usage or CLI error of typer or of click: both have ``format_message``
+    _CliError = TyperException | ClickException
 
 
 class _State:
@@ -44,9 +52,9 @@ def _root(
 # --------------------------------------------------------------------------- entry point
 
 
-def _framework_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """(usage/CLI error types, abort types) of typer, and of click when typer still uses it."""
-    errors: list[type[BaseException]] = []
+def _framework_errors() -> tuple[tuple[type[_CliError], ...], tuple[type[BaseException], ...]]:
+    """Return the (usage/CLI error, abort) types of typer, and of click if typer still uses it."""
+    errors: list[type[_CliError]] = []
     aborts: list[type[BaseException]] = [KeyboardInterrupt]
     if hasattr(typer, "TyperException"):  # typer >= 0.22 vendors click
         errors.append(typer.TyperException)

@@ -1,5 +1,7 @@
-"""Shared pieces of the command line: output formats, table printing, option types and
-the checks every command makes before it writes a file.
+"""Shared pieces of the command line.
+
+Output formats, table printing, option types, the checks every command makes before it
+writes a file, and the loading of a run file with its report.
 """
 
 from __future__ import annotations
@@ -12,12 +14,20 @@ import re
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
 
 from bayes_koryo.study import CI_KINDS, CI_PROB
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from bayes_koryo.errors import ConfigError, ResultFileError
+    from bayes_koryo.inference.diagnostics import Diagnostics
+    from bayes_koryo.inference.fit import KoryoModel
+    from bayes_koryo.outputs.report import Report
 
 PROG = "bayes-koryo"
 
@@ -54,7 +64,7 @@ def _integral_columns(df: pd.DataFrame) -> set[str]:
 
 
 def _plain(value: object, integral: bool) -> object:
-    """A JSON-ready Python value: None for missing, ISO strings for dates."""
+    """Return ``value`` JSON-ready: None for missing, ISO strings for dates, plain numbers."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, pd.Timestamp):
@@ -143,13 +153,15 @@ DataOption = Annotated[
 ConfigArg = Annotated[Path, typer.Argument(help="Model config TOML, e.g. models/baseline.toml.")]
 
 
-def config_error(message: str):
+def config_error(message: str) -> ConfigError:
+    """Return a :class:`~bayes_koryo.errors.ConfigError` (exit code 2) for the caller to raise."""
     from bayes_koryo.errors import ConfigError
 
     return ConfigError(message)
 
 
 def check_interval(ci_kind: str, ci_prob: float) -> None:
+    """Raise a ConfigError unless ``ci_kind`` is ETI or HDI (any case) and 0 < ``ci_prob`` < 1."""
     if ci_kind.upper() not in CI_KINDS:
         raise config_error(f"--ci-kind: expected ETI or HDI, got {ci_kind!r}")
     if not 0 < ci_prob < 1:
@@ -157,8 +169,10 @@ def check_interval(ci_kind: str, ci_prob: float) -> None:
 
 
 def write_text_output(path: Path, text: str, overwrite: bool = True) -> None:
-    """Write a text output atomically (see bayes_koryo.atomic); refuse to replace an
-    existing file unless ``overwrite``.
+    """Write a text output atomically (see ``bayes_koryo.atomic``).
+
+    An existing file is replaced only with ``overwrite``; otherwise :func:`exists_error` is
+    raised.
     """
     from bayes_koryo.atomic import atomic_write_text
 
@@ -169,31 +183,57 @@ def write_text_output(path: Path, text: str, overwrite: bool = True) -> None:
 
 
 def check_output_file_before_work(path: Path, overwrite: bool) -> None:
+    """Fail before any work unless ``path`` can be written as a file (``--force``: replaced).
+
+    See ``bayes_koryo.atomic.check_output_file``; raises ``OutputPathError`` (exit code 2).
+    """
     from bayes_koryo.atomic import check_output_file
 
     check_output_file(path, overwrite=overwrite)
 
 
 def check_output_dir_before_work(path: Path) -> None:
+    """Fail before any work unless files can be written into the folder ``path``.
+
+    See ``bayes_koryo.atomic.check_output_dir`` (creates the folder if needed); raises
+    ``OutputPathError`` (exit code 2).
+    """
     from bayes_koryo.atomic import check_output_dir
 
     check_output_dir(path)
 
 
-def exists_error(path: Path):
+def exists_error(path: Path) -> ResultFileError:
+    """Return the error for an output file that exists already and no ``--force``."""
     from bayes_koryo.errors import ResultFileError
 
     return ResultFileError(f"{path}: exists already (use --force to overwrite)")
 
 
-def load_model_and_report(run: Path, ci_kind: str, ci_prob: float = CI_PROB):
-    """(model, Report) of a run file (warns on stderr when the run did not converge)."""
+def fitted_run(model: KoryoModel) -> tuple[xr.DataTree, Diagnostics]:
+    """Return the draws and the diagnostics of a fitted or loaded model.
+
+    ``fit`` and ``load_run`` set both; a model without them is a bug (an internal error).
+    """
+    if model.idata is None or model.diagnostics is None:
+        raise RuntimeError(f"{model.config.name}: the model has no draws or diagnostics")
+    return model.idata, model.diagnostics
+
+
+def load_model_and_report(
+    run: Path, ci_kind: str, ci_prob: float = CI_PROB
+) -> tuple[KoryoModel, Report]:
+    """Load a run file and build its Report; return ``(model, report)``.
+
+    Checks the interval options first, and warns on stderr when the run did not converge.
+    """
     from bayes_koryo.inference.fit import load_run
     from bayes_koryo.outputs import report as rep
 
     check_interval(ci_kind, ci_prob)
     model = load_run(run)
-    if not model.diagnostics.converged:
+    _, diagnostics = fitted_run(model)
+    if not diagnostics.converged:
         typer.echo(
             f"warning: {run} did not pass the convergence checks; do not cite its numbers", err=True
         )

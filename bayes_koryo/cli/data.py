@@ -53,6 +53,3 @@ def cite_command(
 ) -> None:
     """Print BibTeX entries for this package and for every data source."""
     sys.stdout.write(bibtex(load_observations(data), load_demography(demography)))
-
-
-# --------------------------------------------------------------------------- model commands

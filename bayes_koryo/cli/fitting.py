@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,10 +13,14 @@ from bayes_koryo.cli.common import (
     app,
     check_output_dir_before_work,
     check_output_file_before_work,
+    fitted_run,
     load_model_and_report,
     write_text_output,
 )
 from bayes_koryo.data import load_observations
+
+if TYPE_CHECKING:
+    from bayes_koryo.inference.fit import KoryoModel
 
 
 def _fit_and_save(
@@ -29,7 +33,7 @@ def _fit_and_save(
     chains: int | None,
     force: bool,
     progress: bool,
-):
+) -> KoryoModel:
     from bayes_koryo.atomic import check_output_file
     from bayes_koryo.inference.fit import KoryoModel
 
@@ -44,7 +48,7 @@ def _fit_and_save(
     model.sample_prior_predictive()
     model.sample_posterior_predictive()
     model.save(out, overwrite=force)
-    summary = model.diagnostics.summary()
+    summary = fitted_run(model)[1].summary()
     typer.echo(
         f"wrote {out}: divergences {summary['divergences']}, max R-hat "
         f"{summary['max_r_hat']:.3f}, min ESS bulk {summary['min_ess_bulk']:.0f}, "
@@ -103,13 +107,17 @@ def run(
         Path, typer.Option("--out-dir", help="Folder for the run and report.")
     ] = Path("runs"),
     seed: Annotated[int | None, typer.Option(help="Integer seed (default: config).")] = None,
-    allow_unconverged: Annotated[bool, typer.Option("--allow-unconverged")] = False,
+    allow_unconverged: Annotated[
+        bool, typer.Option("--allow-unconverged", help="Exit 0 even when diagnostics fail.")
+    ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing run and report.")
     ] = False,
 ) -> None:
-    """The main job: fit CONFIG on the bundled data, write OUT_DIR/NAME.nc, NAME_report.md,
-    the self-contained page NAME_report.html and the figures NAME_*.png / NAME_*.pdf.
+    """Fit CONFIG on the bundled data and write the run, its report and its figures.
+
+    The main job: writes OUT_DIR/NAME.nc, NAME_report.md, the self-contained
+    page NAME_report.html and the figures NAME_*.png / NAME_*.pdf.
     """
     from bayes_koryo.model.config import load_config
     from bayes_koryo.outputs.report import render
@@ -133,17 +141,20 @@ def run(
 
 @app.command()
 def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")]) -> None:
-    """Exit 0 only when the run passes the convergence gate and every reported figure lies in
-    its 90% posterior predictive interval
-    (exit 1, listing what failed, otherwise).
+    """Check a run: its convergence gate and its posterior predictive coverage.
+
+    Exit 0 only when the run passes the convergence gate and every reported
+    figure lies in its 90% posterior predictive interval (exit 1, listing what
+    failed, otherwise).
     """
     from bayes_koryo.errors import ThresholdError
     from bayes_koryo.inference.checks import posterior_predictive_table
     from bayes_koryo.inference.fit import load_run
 
     model = load_run(run)
-    failures = list(model.diagnostics.messages)
-    if "posterior_predictive" not in model.idata.children:
+    idata, diagnostics = fitted_run(model)
+    failures = list(diagnostics.messages)
+    if "posterior_predictive" not in idata.children:
         model.sample_posterior_predictive()
     ppc = posterior_predictive_table(model)
     for row in ppc[~ppc["inside_90"]].itertuples():
@@ -161,8 +172,8 @@ def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")
     typer.echo(
         diagnostics_line(
             {
-                "diagnostics_json": json.dumps(model.diagnostics.summary()),
-                **{k: v for k, v in model.idata.attrs.items() if k != "diagnostics_json"},
+                "diagnostics_json": json.dumps(diagnostics.summary()),
+                **{k: v for k, v in idata.attrs.items() if k != "diagnostics_json"},
             }
         )
     )
@@ -188,8 +199,10 @@ def plot(
     run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the figures.")] = Path("."),
 ) -> None:
-    """Write the publication figures (trajectory, decomposition, prior vs posterior,
-    posterior predictive check) as PNG and PDF.
+    """Write the publication figures of a run as PNG and PDF.
+
+    The figures: trajectory, decomposition, prior vs posterior and posterior
+    predictive check.
     """
     from bayes_koryo.inference.fit import load_run
 

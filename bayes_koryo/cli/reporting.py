@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -15,10 +15,14 @@ from bayes_koryo.cli.common import (
     check_interval,
     check_output_file_before_work,
     config_error,
+    fitted_run,
     load_model_and_report,
     write_text_output,
 )
 from bayes_koryo.study import CI_KIND, CI_PROB
+
+if TYPE_CHECKING:
+    from bayes_koryo.outputs.report import Report
 
 
 @app.command()
@@ -63,29 +67,16 @@ def report(
         ),
     ] = None,
 ) -> None:
-    """Headline table with MCSE-backed digits, probabilities and provenance. With
-    --format latex: the paper's headline table (--table full: the supplement); with
-    --out-dir the four LaTeX snippets (preamble: booktabs, tabularx, longtable).
+    """Print or write the report of a run (md, latex, html, csv or json).
+
+    Headline table with MCSE-backed digits, probabilities and provenance. With
+    --format latex: the paper's headline table (--table full: the supplement);
+    with --out-dir the four LaTeX snippets (preamble: booktabs, tabularx,
+    longtable).
     """
     from bayes_koryo.outputs import latex
 
-    latex_only = {
-        "--table": table != "headline",
-        "--width": width != "text",
-        "--quantities": quantities is not None,
-        "--out-dir": out_dir is not None,
-    }
-    if fmt != "latex" and any(latex_only.values()):
-        raise config_error(
-            f"{', '.join(k for k, v in latex_only.items() if v)}: only with --format latex"
-        )
-    if out is not None and out_dir is not None:
-        raise config_error("--out and --out-dir: give one of them")
-    if table not in latex.TABLES or width not in latex.WIDTHS:
-        raise config_error(
-            f"--table: one of {', '.join(latex.TABLES)}; --width: one of "
-            f"{', '.join(latex.WIDTHS)} (got {table!r}, {width!r})"
-        )
+    _check_report_options(fmt, out, table, width, quantities, out_dir)
     if out is not None:  # refuse before the work
         check_output_file_before_work(out, force)
     if out_dir is not None:
@@ -115,6 +106,31 @@ def report(
         typer.echo(f"wrote {out}", err=True)
 
 
+def _check_report_options(
+    fmt: str, out: Path | None, table: str, width: str, quantities: str | None, out_dir: Path | None
+) -> None:
+    """Raise a ConfigError for options of ``report`` that do not go together."""
+    from bayes_koryo.outputs import latex
+
+    latex_only = {
+        "--table": table != "headline",
+        "--width": width != "text",
+        "--quantities": quantities is not None,
+        "--out-dir": out_dir is not None,
+    }
+    if fmt != "latex" and any(latex_only.values()):
+        raise config_error(
+            f"{', '.join(k for k, v in latex_only.items() if v)}: only with --format latex"
+        )
+    if out is not None and out_dir is not None:
+        raise config_error("--out and --out-dir: give one of them")
+    if table not in latex.TABLES or width not in latex.WIDTHS:
+        raise config_error(
+            f"--table: one of {', '.join(latex.TABLES)}; --width: one of "
+            f"{', '.join(latex.WIDTHS)} (got {table!r}, {width!r})"
+        )
+
+
 def _report_text(run: Path, fmt: str, ci_kind: str, ci_prob: float = CI_PROB) -> str:
     from bayes_koryo.outputs import report as rep
 
@@ -125,8 +141,8 @@ def _report_text(run: Path, fmt: str, ci_kind: str, ci_prob: float = CI_PROB) ->
     return rep.render(_load_report(run, ci_kind, ci_prob), fmt)
 
 
-def _load_report(run: Path, ci_kind: str, ci_prob: float = CI_PROB):
-    """The Report of a run file (warns on stderr when the run did not converge)."""
+def _load_report(run: Path, ci_kind: str, ci_prob: float = CI_PROB) -> Report:
+    """Return the Report of a run file (warns on stderr when the run did not converge)."""
     return load_model_and_report(run, ci_kind, ci_prob)[1]
 
 
@@ -141,8 +157,9 @@ def forecast(
     ci_kind: Annotated[str, typer.Option("--ci-kind", help="ETI or HDI.")] = CI_KIND,
     ci_prob: Annotated[float, typer.Option("--ci-prob", help="Interval mass.")] = CI_PROB,
 ) -> None:
-    """Posterior predictive of reported subscriptions and unique users at any date up to the
-    model's horizon (fields as in the JSON report).
+    """Forecast reported subscriptions and unique users at any date up to the model's horizon.
+
+    Summaries of their posterior predictive, with the fields of the JSON report.
     """
     from bayes_koryo.inference.fit import load_run
     from bayes_koryo.outputs import report as rep
@@ -161,8 +178,5 @@ def forecast(
     sys.stdout.write(
         rep.to_json(table)
         if fmt == "json"
-        else rep.forecast_markdown(table, dict(model.idata.attrs))
+        else rep.forecast_markdown(table, dict(fitted_run(model)[0].attrs))
     )
-
-
-# --------------------------------------------------------------------------- sensitivity

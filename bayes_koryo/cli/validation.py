@@ -1,5 +1,6 @@
-"""``sensitivity-table``, ``sensitivity``, ``lfo``, ``sbc`` and ``recovery``: the checks of
-the model and the inference.
+"""The checks of the model and the inference.
+
+Commands ``sensitivity-table``, ``sensitivity``, ``lfo``, ``sbc`` and ``recovery``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from bayes_koryo.cli.common import (
     app,
     check_output_dir_before_work,
     config_error,
+    fitted_run,
     print_frame,
 )
 
@@ -55,8 +57,9 @@ def sensitivity_table_command(
         typer.Option("--out", help="Write OUT.csv, OUT.json and OUT.md (default: print markdown)."),
     ] = None,
 ) -> None:
-    """Power-scaling sensitivity, contraction and prior/posterior overlap of every free
-    parameter and headline quantity of a fitted run.
+    """Tabulate power-scaling sensitivity, contraction and prior/posterior overlap of a run.
+
+    One row per free parameter and headline quantity of the fitted run.
 
     Thresholds: ``bayes_koryo.validation.sensitivity``.
     """
@@ -67,10 +70,11 @@ def sensitivity_table_command(
         check_output_dir_before_work(out.parent)
     model = load_run(run)
     table = sens.sensitivity_table(model)
+    attrs = fitted_run(model)[0].attrs
     meta = {
         "run": str(run),
-        "run_id": model.idata.attrs.get("run_id"),
-        "seed": int(model.idata.attrs["seed"]),
+        "run_id": attrs.get("run_id"),
+        "seed": int(attrs["seed"]),
         "prior_seed": int(table["prior_seed"].iloc[0]),
     }
     if out is None:
@@ -95,9 +99,12 @@ def sensitivity_command(
     tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
     chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
 ) -> None:
-    """Fit every model variant (growth forms, priors, left-out figures) and write
-    OUT_DIR/variants.csv|json|md and the tornado chart OUT_DIR/tornado.png|pdf (U(May 2013),
-    U/S, penetration 10+ relative to the variant named 'baseline').
+    """Fit every model variant and compare its headline numbers with the baseline.
+
+    Fits every variant (growth forms, priors, left-out figures) and writes
+    OUT_DIR/variants.csv|json|md and the tornado chart OUT_DIR/tornado.png|pdf
+    (U(May 2013), U/S, penetration 10+ relative to the variant named
+    'baseline').
     """
     from bayes_koryo.validation import sensitivity as sens
 
@@ -137,9 +144,12 @@ def lfo_command(
     tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
     chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
 ) -> None:
-    """Leave-future-out: refit each model on the figures up to each cut-off and score every
-    later reported subscriber figure (log predictive density, 50%/90% coverage); writes
-    OUT_DIR/lfo_scores.* (one row per figure) and OUT_DIR/lfo_summary.* (per model).
+    """Leave-future-out: score each model's forecasts of the figures after each cut-off.
+
+    Refits each model on the figures up to each cut-off and scores every later
+    reported subscriber figure (log predictive density, 50%/90% coverage);
+    writes OUT_DIR/lfo_scores.* (one row per figure) and OUT_DIR/lfo_summary.*
+    (per model).
     """
     from bayes_koryo.validation import lfo
 
@@ -245,11 +255,14 @@ def sbc_command(
     workers: WorkersOpt = None,
     seed: SbcSeedOpt = None,
 ) -> None:
-    """Simulation-based calibration: fit CONFIG to data simulated from its prior and check
-    that the ranks of the true values are uniform (every free parameter, the log-likelihood,
-    U(May 2013)). Writes OUT_DIR/sbc_table.csv|json, sbc_ecdf.png|pdf, sbc_ranks.nc and
-    recovery_table.csv|json (OUT_DIR/partial/: the same for the simulations finished so far,
-    every 10); exit 1 when a quantity's rank ECDF leaves its simultaneous 95% band.
+    """Simulation-based calibration: check that CONFIG's posterior ranks the truth uniformly.
+
+    Fits CONFIG to data simulated from its prior and checks that the ranks of
+    the true values are uniform (every free parameter, the log-likelihood, U(May
+    2013)). Writes OUT_DIR/sbc_table.csv|json, sbc_ecdf.png|pdf, sbc_ranks.nc
+    and recovery_table.csv|json (OUT_DIR/partial/: the same for the simulations
+    finished so far, every 10); exit 1 when a quantity's rank ECDF leaves its
+    simultaneous 95% band.
     """
     from bayes_koryo.errors import ThresholdError
     from bayes_koryo.validation import sbc
@@ -318,10 +331,13 @@ def recovery_command(
     workers: WorkersOpt = None,
     seed: SbcSeedOpt = None,
 ) -> None:
-    """Parameter recovery: fit CONFIG to data simulated from known parameter values drawn
-    across the prior; per free parameter and U(May 2013) the coverage of the 50% and 90% ETIs
-    (binomial MC error), correlation of posterior median and truth, and contraction. Writes
-    OUT_DIR/recovery_table.csv|json and sbc_ranks.nc (every truth and posterior summary).
+    """Parameter recovery: fit CONFIG to data simulated from known parameter values.
+
+    The parameter values are drawn across the prior. Reports, per free parameter
+    and U(May 2013), the coverage of the 50% and 90% ETIs (binomial MC error),
+    the correlation of posterior median and truth, and the contraction. Writes
+    OUT_DIR/recovery_table.csv|json and sbc_ranks.nc (every truth and posterior
+    summary).
     """
     from bayes_koryo.validation import sbc
 

@@ -9,12 +9,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from bayes_koryo.inference.summaries import interval
 from bayes_koryo.study import CI_PROB, TWO_MILLION_DATE
+
+if TYPE_CHECKING:
+    from bayes_koryo.model.graph import ObservationBlock
 
 PENETRATION_LIMIT = 0.25
 """Brief: U(May 2013) / population aged 10+ < 25% with prior probability > 0.95."""
@@ -74,9 +79,10 @@ def penetration_prior_probability(prior: xr.Dataset) -> float:
 
 
 def posterior_predictive_table(kmodel) -> pd.DataFrame:
-    """Each reported figure against its posterior replicate (counts in millions; the
-    activity statement as the active share). Rounded figures count as inside an interval
-    when their rounding cell overlaps it.
+    """Compare each reported figure with its posterior replicate.
+
+    Counts are in millions, the activity statement is the active share. Rounded figures
+    count as inside an interval when their rounding cell overlaps it.
     """
     from bayes_koryo.model.graph import observation_blocks
 
@@ -86,13 +92,14 @@ def posterior_predictive_table(kmodel) -> pd.DataFrame:
     for block in observation_blocks(kmodel.observations, kmodel.config, grid):
         draws = np.exp(pp[f"reported_{block.kind}"].values)
         draws = draws.reshape(-1, draws.shape[-1])
+        bounds = _log_cell_bounds(block)
         for j, date in enumerate(block.dates):
             d = draws[:, j]
             lo50, hi50 = interval(d, 0.5, "ETI")
             lo90, hi90 = interval(d, 0.9, "ETI")
             value = float(np.exp(block.log_value[j]))
-            if block.is_interval:
-                cell = (float(np.exp(block.log_lower[j])), float(np.exp(block.log_upper[j])))
+            if bounds is not None:
+                cell = (float(np.exp(bounds[0][j])), float(np.exp(bounds[1][j])))
                 in50 = cell[0] <= hi50 and cell[1] >= lo50
                 in90 = cell[0] <= hi90 and cell[1] >= lo90
             else:
@@ -117,9 +124,20 @@ def posterior_predictive_table(kmodel) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _log_cell_bounds(block: ObservationBlock) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the (log lower, log upper) rounding-cell bounds of an interval block, else None."""
+    if not block.is_interval:
+        return None
+    if block.log_lower is None or block.log_upper is None:
+        raise ValueError(f"observation block {block.kind!r}: interval likelihood without bounds")
+    return block.log_lower, block.log_upper
+
+
 def plot_prior_predictive(prior: xr.Dataset, observations: pd.DataFrame, path=None):
-    """Prior predictive S(t) (median, 50% and 90% ETI) with the reported points; returns
-    (figure, tidy data).
+    """Plot the prior predictive S(t) (median, 50% and 90% ETI) with the reported points.
+
+    S(t) is in millions of registered SIMs (log scale). Returns (figure, tidy data); with
+    ``path``, the figure is also written there (atomically, format from the suffix).
     """
     import matplotlib
 

@@ -1,9 +1,11 @@
-"""Convergence diagnostics and the thresholds a cited number must pass (Vehtari et al. 2021):
-rank-normalised R-hat ≤ 1.01, bulk and tail ESS ≥ 1000 for headline quantities and ≥ 400
-for the rest, 0 divergences after warm-up, E-BFMI ≥ 0.3, no draw at the maximum tree depth.
+"""Convergence diagnostics and the thresholds a cited number must pass.
+
+The thresholds (Vehtari et al. 2021): rank-normalised R-hat ≤ 1.01, bulk and tail ESS ≥ 1000
+for headline quantities and ≥ 400 for the rest, 0 divergences after warm-up, E-BFMI ≥ 0.3, no
+draw at the maximum tree depth.
 
 ``diagnose(idata, config)`` returns a tidy table (one row per scalar quantity checked) and a
-summary; ``failures(...)`` lists what misses a threshold, as sentences.
+summary; ``Diagnostics.messages`` lists what misses a threshold, as sentences.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ VECTOR_PARAMETERS = ("pace_innovation_observed", "pace_innovation_forecast")
 
 
 def headline_draws(posterior: xr.Dataset) -> dict[str, xr.DataArray]:
-    """The headline quantities as named (chain, draw) arrays."""
+    """Return the headline quantities as named (chain, draw) arrays."""
     out = {
         f"unique_users[{d}]": posterior["unique_users"].sel(date=d)
         for d in HEADLINE_DATES
@@ -71,12 +73,15 @@ class Diagnostics:
 
     @property
     def converged(self) -> bool:
+        """True when every check passed (no failure message)."""
         return not self.messages
 
     @property
     def short_of_draws_only(self) -> bool:
-        """True when every failed check is an effective-sample-size minimum: the chains
-        agree and the sampler is healthy, so more draws (not a new model) fix the run.
+        """True when every failed check is an effective-sample-size minimum.
+
+        The chains then agree and the sampler is healthy, so more draws (not a new model) fix
+        the run.
         """
         return bool(self.messages) and all(" ess-" in m for m in self.messages)
 
@@ -107,8 +112,11 @@ def _row(name: str, draws: xr.DataArray, headline: bool) -> dict:
 
 
 def diagnose(idata, config: ModelConfig) -> Diagnostics:
-    """Check every free parameter and headline quantity of a fitted run against the
-    thresholds of this module.
+    """Check a fitted run against the thresholds of this module.
+
+    Every free parameter, the worst element of each free vector parameter and every headline
+    quantity get a row of R-hat and bulk / tail ESS; the sampler statistics give the
+    divergence, tree-depth and E-BFMI checks.
     """
     posterior = idata["posterior"].to_dataset()
     rows = [_row(name, draws, True) for name, draws in headline_draws(posterior).items()]

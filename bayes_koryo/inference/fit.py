@@ -46,7 +46,8 @@ _COMPILED: dict[str, object] = {}
 NON_NUMERIC_STATS = ("divergence_message",)
 
 
-def _as_config(config) -> ModelConfig:
+def as_config(config) -> ModelConfig:
+    """Return ``config`` as a ModelConfig: the defaults for None, else load a TOML path."""
     if config is None:
         return default_config()
     if isinstance(config, ModelConfig):
@@ -64,7 +65,7 @@ class KoryoModel:
     """
 
     def __init__(self, config=None, observations: pd.DataFrame | None = None):
-        self.config = _as_config(config)
+        self.config = as_config(config)
         self.observations = load_observations() if observations is None else observations
         self.model = build_model(self.observations, self.config)
         check_initial_point(self.model, self.config)
@@ -75,7 +76,10 @@ class KoryoModel:
 
     # ------------------------------------------------------------------ compile-once data swap
     def _data_values(self) -> dict[str, np.ndarray]:
-        """Current values of the model's pm.Data containers (observations and hyperparameters)."""
+        """Return the current values of the model's pm.Data containers.
+
+        These are the observations and the prior hyperparameters.
+        """
         return {
             name: var.get_value()
             for name, var in self.model.named_vars.items()
@@ -83,7 +87,7 @@ class KoryoModel:
         }
 
     def _layout(self, observations: pd.DataFrame) -> tuple[pd.DatetimeIndex, list, list]:
-        """(grid, blocks, block layout) of ``observations`` under this config."""
+        """Return (grid, blocks, block layout) of ``observations`` under this config."""
         grid = time_grid(self.config, observations["date"])
         blocks = observation_blocks(observations, self.config, grid)
         layout = [(b.kind, [str(d) for d in b.dates], b.is_interval) for b in blocks]
@@ -120,8 +124,10 @@ class KoryoModel:
 
     # ------------------------------------------------------------------ sampling
     def structure_key(self) -> str:
-        """What the compiled code depends on: growth form, sampler coordinates, prior families,
-        kinds, grid and observation layout. Models with equal keys share one compiled model.
+        """Return the key of what the compiled code depends on, as JSON text.
+
+        The key holds the growth form, sampler coordinates, prior families, kinds, grid and
+        observation layout. Models with equal keys share one compiled model.
         """
         grid, _, layout = self._layout(self.observations)
         return json.dumps(
@@ -137,7 +143,7 @@ class KoryoModel:
         )
 
     def compiled(self):
-        """The nutpie-compiled model with this model's data and prior values.
+        """Return the nutpie-compiled model with this model's data and prior values.
 
         Compiled once per structure (``structure_key``) and process; every other model of
         the same structure reuses the compiled code with its own values swapped in.
@@ -164,11 +170,13 @@ class KoryoModel:
         return self._compiled
 
     def _initial_point_func(self, base):
-        """Nutpie's initial-point function (jittered support points, unconstrained space, one
-        flat array) built on this model's own graph. The compiled model of the structure keeps
-        the function of the model it was compiled from, whose pm.Data - the prior values -
-        ``with_data`` does not reach: without this, the starting points and hence the draws
-        of a fit would depend on which model of the structure this process compiled first.
+        """Build nutpie's initial-point function on this model's own graph.
+
+        The function returns jittered support points in unconstrained space, as one flat
+        array. The compiled model of the structure keeps the function of the model it was
+        compiled from, whose pm.Data - the prior values - ``with_data`` does not reach: without
+        this, the starting points and hence the draws of a fit would depend on which model of
+        the structure this process compiled first.
         """
         from nutpie.compile_pymc import _rv_dict_to_flat_array_wrapper, _wrap_with_lock
         from pymc.initial_point import make_initial_point_fn
@@ -208,10 +216,11 @@ class KoryoModel:
 
         s = self.config.sampler
         seed = s.seed if seed is None else int(seed)
+        n_chains = chains or s.chains
         settings = {
             "draws": draws or s.draws,
             "tune": tune or s.tune,
-            "chains": chains or s.chains,
+            "chains": n_chains,
             "target_accept": s.target_accept,
             "adaptation": s.adaptation,
             "maxdepth": s.max_tree_depth,
@@ -223,7 +232,7 @@ class KoryoModel:
             seed=seed,
             progress_bar=progress,
             save_warmup=False,
-            cores=min(settings["chains"], _cpu_count()),
+            cores=min(n_chains, _cpu_count()),
             **settings,
         )
         sampling_seconds = time.perf_counter() - start
@@ -301,7 +310,7 @@ class KoryoModel:
         )
         at = years_since(self.config.launch, dates)
         clock = np.concatenate(
-            [np.zeros(post["effective_clock"].shape[:2] + (1,)), post["effective_clock"].values],
+            [np.zeros((*post["effective_clock"].shape[:2], 1)), post["effective_clock"].values],
             axis=-1,
         )
         coverage = np.concatenate(
@@ -354,9 +363,11 @@ class KoryoModel:
         return prior
 
     def sample_posterior_predictive(self, seed: int | None = None) -> xr.DataTree:
-        """Replicated reported figures, added to ``self.idata``: one variable per kind of
-        figure (log scale, as fitted) and ``reported_subscriptions`` on the whole grid
-        (millions; the latent count with the audited-count reporting error).
+        """Add replicated reported figures to ``self.idata`` and return it.
+
+        The ``posterior_predictive`` group gets one variable per kind of figure (log scale, as
+        fitted) and ``reported_subscriptions`` on the whole grid (millions; the latent count
+        with the audited-count reporting error).
         """
         if self.idata is None:
             raise ConfigError("sample_posterior_predictive: fit the model first")
@@ -413,25 +424,35 @@ def check_initial_point(model: pm.Model, config: ModelConfig) -> None:
 
 
 def _known_to(compiled, values: dict) -> dict:
-    """The entries of ``values`` that the compiled logp uses (nutpie drops the others, such as
-    the observed values of interval likelihoods, which only their bounds enter).
+    """Return the entries of ``values`` that the compiled logp uses.
+
+    Nutpie drops the others, such as the observed values of interval likelihoods, which only
+    their bounds enter.
     """
     known = {var.name for var in compiled.shared_var_keys}
     return {name: value for name, value in values.items() if name in known}
 
 
 def _cpu_count() -> int:
+    """Return the number of CPUs this process may use."""
     import os
 
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    count = os.cpu_count()
+    if count is None:
+        raise RuntimeError("fit: cannot determine the number of CPUs of this machine")
+    return count
 
 
-__all__ = ["KoryoModel"]
+__all__ = ["KoryoModel", "as_config", "load_run"]
 
 
 def load_run(path: str | Path) -> KoryoModel:
-    """Read a saved run (verified by :func:`~bayes_koryo.inference.runs.read_run`) and
-    rebuild its fitted KoryoModel: config, observations, posterior and diagnostics.
+    """Read a saved run and rebuild its fitted KoryoModel.
+
+    The file is verified by :func:`~bayes_koryo.inference.runs.read_run`; the model gets its
+    config, observations, posterior and diagnostics back.
     """
     saved = read_run(path)
     try:

@@ -18,6 +18,7 @@ import numpy as np
 import pytensor
 import xarray as xr
 from pytensor.compile import SharedVariable
+from pytensor.graph.basic import Variable
 from pytensor.graph.replace import graph_replace
 from pytensor.graph.traversal import ancestors
 
@@ -26,10 +27,11 @@ _FUNCTIONS: dict[tuple[str, str], _DrawFunction] = {}
 
 
 class _DrawFunction:
-    """One compiled function of a draw of the free variables (constrained values) and the
-    model's ``pm.Data`` values; ``kind`` "derived" gives the deterministics, "log_density"
-    the elementwise log-likelihood (observed variables) and log-prior (each prior quantity,
-    ``model.prior_log_densities``).
+    """One compiled function of a draw of the free variables and the ``pm.Data`` values.
+
+    The free variables enter with their constrained values. ``kind`` "derived" gives the
+    deterministics, "log_density" the elementwise log-likelihood (observed variables) and
+    log-prior (each prior quantity, ``model.prior_log_densities``), in nats.
     """
 
     def __init__(self, model, config, kind: str):
@@ -62,7 +64,8 @@ class _DrawFunction:
         ]
         self.data = [v.name for v in shared]
         data_inputs = [v.type(name=v.name) for v in shared]
-        outputs = graph_replace(outputs, dict(zip(shared, data_inputs, strict=True)), strict=True)
+        replacements: dict[Variable, Variable] = dict(zip(shared, data_inputs, strict=True))
+        outputs = graph_replace(outputs, replacements, strict=True)
         self.fn = pytensor.function(
             list(umodel.value_vars) + data_inputs, outputs, on_unused_input="ignore"
         )
@@ -77,7 +80,7 @@ class _DrawFunction:
         columns = [
             np.ascontiguousarray(
                 posterior[name].transpose("chain", "draw", ...).values, dtype=dtype
-            ).reshape((n,) + posterior[name].shape[2:])
+            ).reshape((n, *posterior[name].shape[2:]))
             for name, dtype in zip(self.inputs, self.dtypes, strict=True)
         ]
         data = [np.asarray(model[name].get_value()) for name in self.data]
@@ -88,7 +91,7 @@ class _DrawFunction:
             variables = {}
             for name in group_names:
                 values = np.stack([r[k] for r in results]).reshape(
-                    (n_chain, n_draw) + np.shape(results[0][k])
+                    (n_chain, n_draw, *np.shape(results[0][k]))
                 )
                 dims = list(
                     model.named_vars_to_dims.get(name)
@@ -108,7 +111,7 @@ class _DrawFunction:
 
 
 def draw_function(kmodel, kind: str) -> _DrawFunction:
-    """The compiled ``kind`` function for ``kmodel``'s structure (compiled on first use)."""
+    """Return the compiled ``kind`` function for ``kmodel``'s structure (compiled on first use)."""
     key = (kmodel.structure_key(), kind)
     if key not in _FUNCTIONS:
         _FUNCTIONS[key] = _DrawFunction(kmodel.model, kmodel.config, kind)
@@ -121,8 +124,9 @@ def derived_quantities(kmodel, posterior: xr.Dataset) -> xr.Dataset:
 
 
 def log_densities(kmodel, posterior: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
-    """(log_likelihood, log_prior) elementwise at every draw (as PyMC's
-    ``compute_log_likelihood`` / ``compute_log_prior``), in nats.
+    """Return (log_likelihood, log_prior) elementwise at every draw, in nats.
+
+    The same values as PyMC's ``compute_log_likelihood`` / ``compute_log_prior``.
     """
     out = draw_function(kmodel, "log_density")(kmodel, posterior)
     return out["log_likelihood"], out["log_prior"]

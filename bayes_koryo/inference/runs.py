@@ -53,8 +53,10 @@ DEPENDENCIES = (
 
 
 def versions() -> dict[str, str]:
-    """Versions of Python, bayes_koryo and the numerical dependencies in this process, and
-    the PyTensor flags the draws depend on (``bayes_koryo.model.numerics``).
+    """Return the versions of Python, bayes_koryo and the numerical dependencies.
+
+    These are the versions in this process, plus the PyTensor flags the draws depend on
+    (``bayes_koryo.model.numerics``).
     """
     from bayes_koryo.model.numerics import numerics_settings
 
@@ -75,7 +77,7 @@ def run_id(
 
 
 def observations_to_dataset(observations: pd.DataFrame) -> xr.Dataset:
-    """The observations table as a Dataset (dim ``observation``), strings kept as text."""
+    """Convert the observations table to a Dataset (dim ``observation``), strings as text."""
     data = {}
     for column in OBSERVATION_COLUMNS:
         values = observations[column]
@@ -121,7 +123,7 @@ def save_run(model, path: str | Path, overwrite: bool = False) -> Path:
 
 
 def _write_tree(tree: xr.DataTree, path: Path) -> None:
-    """The only place a run file's bytes are written (a hook for fault-injection tests)."""
+    """Write a run file's bytes: the only place that does (a hook for fault-injection tests)."""
     tree.to_netcdf(path, engine="h5netcdf")
 
 

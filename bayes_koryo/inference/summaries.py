@@ -25,7 +25,7 @@ def as_draws(draws) -> xr.DataArray:
 
 
 def check_kind(kind: str) -> str:
-    """The interval kind, upper-cased; ValueError unless it is 'ETI' or 'HDI'."""
+    """Return the interval kind upper-cased; raise ValueError unless it is 'ETI' or 'HDI'."""
     if str(kind).upper() not in CI_KINDS:
         raise ValueError(f"interval kind must be one of {CI_KINDS}, got {kind!r}")
     return str(kind).upper()
@@ -36,8 +36,7 @@ def interval(draws, prob: float = CI_PROB, kind: str = CI_KIND) -> tuple[float, 
 
     ``draws``: a (chain, draw) DataArray or a flat array of draws.
     """
-    if kind not in CI_KINDS:
-        raise ValueError(f"interval kind must be one of {CI_KINDS}, got {kind!r}")
+    kind = check_kind(kind)
     ds = as_draws(draws).rename(None).to_dataset(name="x")
     func = azs.eti if kind == "ETI" else azs.hdi
     bounds = func(ds, prob=prob)["x"].values

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
 import math
 import re
 import tomllib
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bayes_koryo.errors import ConfigError
+from bayes_koryo.errors import ConfigError, did_you_mean
 from bayes_koryo.model.growth import GROWTH_FORMS
 from bayes_koryo.model.priors import DEFAULT_PRIORS, Prior
 from bayes_koryo.study import KINDS, KORYOLINK_LAUNCH, PACKAGE_SEED, PRODUCTION_DRAWS
@@ -76,7 +75,7 @@ DEFAULTS: dict[str, Any] = {
     },
 }
 
-_SECTIONS = {
+_SECTIONS: dict[str, type] = {
     "name": str,
     "description": str,
     "extends": str,
@@ -86,7 +85,7 @@ _SECTIONS = {
     "priors": dict,
     "sampler": dict,
 }
-_SUBKEYS = {
+_SUBKEYS: dict[str, dict[str, type]] = {
     "growth": {"form": str},
     "time": {"launch": str, "horizon": str},
     "observations": {"kinds": list, "activity_depressed": bool, "log_sd": dict},
@@ -165,19 +164,14 @@ class ModelConfig:
         }
 
     def replace(self, **overrides: Any) -> ModelConfig:
-        """A new config with nested overrides merged in (same layout as the TOML)."""
+        """Return a new config with nested overrides merged in (same layout as the TOML)."""
         return config_from_dict(_deep_merge(self.to_dict(), overrides), source="<override>")
-
-
-def _suggest(key: str, allowed) -> str:
-    match = difflib.get_close_matches(str(key), list(allowed), n=1)
-    return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 def _check_keys(table: dict, allowed, where: str) -> None:
     for key in table:
         if not isinstance(key, str) or key not in allowed:
-            raise ConfigError(f"{where}: unknown key {str(key)!r}{_suggest(key, allowed)}")
+            raise ConfigError(f"{where}: unknown key {str(key)!r}{did_you_mean(key, allowed)}")
 
 
 def _check_type(value: Any, expected: type, where: str) -> None:
@@ -225,7 +219,35 @@ MAX_CHAINS = 64
 
 
 def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfig:
-    """Validate ``user`` (TOML layout), merge it over DEFAULTS and return a ModelConfig."""
+    """Validate ``user`` (TOML layout), merge it over DEFAULTS and return a ModelConfig.
+
+    Raises ConfigError, prefixed with ``source``, at the first invalid key or value.
+    """
+    _check_layout(user, source)
+    merged = _deep_merge(DEFAULTS, {k: v for k, v in user.items() if k != "extends"})
+    _check_name(merged["name"], source)
+    form = _growth_form(merged["growth"], source)
+    launch, horizon = _time_window(merged["time"], source)
+    obs = merged["observations"]
+    kinds = _observation_kinds(obs, source)
+    priors = _priors(merged["priors"], source)
+    sampler = _sampler_settings(merged["sampler"], source)
+    return ModelConfig(
+        name=merged["name"],
+        description=merged["description"],
+        growth_form=form,
+        launch=launch,
+        horizon=horizon,
+        kinds=kinds,
+        activity_depressed=bool(obs["activity_depressed"]),
+        log_sd={k: float(v) for k, v in obs["log_sd"].items()},
+        priors=priors,
+        sampler=sampler,
+    )
+
+
+def _check_layout(user: dict[str, Any], source: str) -> None:
+    """Check the user's tables and keys: known names with values of the right type."""
     if not isinstance(user, dict):
         raise ConfigError(f"{source}: a model config must be a table")
     _check_keys(user, _SECTIONS, source)
@@ -235,22 +257,33 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
             _check_keys(value, _SUBKEYS[key], f"{source}: [{key}]")
             for sub, sub_value in value.items():
                 _check_type(sub_value, _SUBKEYS[key][sub], f"{source}: {key}.{sub}")
-    merged = _deep_merge(DEFAULTS, {k: v for k, v in user.items() if k != "extends"})
-    if not _NAME.fullmatch(merged["name"]):
+
+
+def _check_name(name: str, source: str) -> None:
+    """Check that the config's name can serve as a file name."""
+    if not _NAME.fullmatch(name):
         raise ConfigError(
-            f"{source}: name: {merged['name'][:70]!r} is not a valid run name "
+            f"{source}: name: {name[:70]!r} is not a valid run name "
             "(letters, digits, '_', '.', '-'; at most 64; used as a file name)"
         )
 
-    form = merged["growth"]["form"]
+
+def _growth_form(growth: dict[str, Any], source: str) -> str:
+    """Return the growth form of the ``[growth]`` table, one of GROWTH_FORMS."""
+    form = growth["form"]
     if form not in GROWTH_FORMS:
         raise ConfigError(
             f"{source}: growth.form: unknown form {form!r}"
-            f"{_suggest(form, GROWTH_FORMS)}; choose one of "
+            f"{did_you_mean(form, GROWTH_FORMS)}; choose one of "
             f"{', '.join(GROWTH_FORMS)}"
         )
-    launch = _parse_date(merged["time"]["launch"], f"{source}: time.launch")
-    horizon = _parse_date(merged["time"]["horizon"], f"{source}: time.horizon")
+    return form
+
+
+def _time_window(time: dict[str, Any], source: str) -> tuple[dt.date, dt.date]:
+    """Return (launch, horizon) of the ``[time]`` table: ordered, and a window of bounded size."""
+    launch = _parse_date(time["launch"], f"{source}: time.launch")
+    horizon = _parse_date(time["horizon"], f"{source}: time.horizon")
     if horizon <= launch:
         raise ConfigError(f"{source}: time.horizon {horizon} must be after time.launch {launch}")
     if launch < EARLIEST_LAUNCH or (horizon - launch).days > MAX_WINDOW_YEARS * 365.25:
@@ -259,13 +292,17 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
             f"{EARLIEST_LAUNCH.year} or later and span at most "
             f"{MAX_WINDOW_YEARS} years"
         )
+    return launch, horizon
 
-    obs = merged["observations"]
+
+def _observation_kinds(obs: dict[str, Any], source: str) -> tuple[str, ...]:
+    """Return the kinds of the ``[observations]`` table, after checking them and its log-sds."""
     kinds = tuple(obs["kinds"])
     for kind in kinds:
         if not isinstance(kind, str) or kind not in KINDS:
             raise ConfigError(
-                f"{source}: observations.kinds: unknown kind {kind!r}{_suggest(str(kind), KINDS)}"
+                f"{source}: observations.kinds: unknown kind {kind!r}"
+                f"{did_you_mean(str(kind), KINDS)}"
             )
     if not kinds or len(set(kinds)) != len(kinds):
         raise ConfigError(
@@ -279,10 +316,18 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
             raise ConfigError(
                 f"{source}: observations.log_sd.{kind}: must be > 0 and finite, got {sd!r}"
             )
+    return kinds
 
+
+def _priors(specs: dict[str, Any], source: str) -> dict[str, Prior]:
+    """Return the validated priors of the ``[priors]`` tables, hyperparameters as floats.
+
+    A prior keeps the default's justification while its family is the default's one (else
+    "user-supplied"), and always the default's source and units.
+    """
     priors: dict[str, Prior] = {}
-    _check_keys(merged["priors"], DEFAULT_PRIORS, f"{source}: [priors]")
-    for name, spec in merged["priors"].items():
+    _check_keys(specs, DEFAULT_PRIORS, f"{source}: [priors]")
+    for name, spec in specs.items():
         if not isinstance(spec, dict) or "dist" not in spec:
             raise ConfigError(
                 f"{source}: priors.{name}: expected a table with 'dist' and parameters"
@@ -307,8 +352,11 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
             prior.source,
             prior.units,
         )
+    return priors
 
-    s = merged["sampler"]
+
+def _sampler_settings(s: dict[str, Any], source: str) -> SamplerSettings:
+    """Return the SamplerSettings of the ``[sampler]`` table, each setting checked."""
     for key, most in (("draws", MAX_DRAWS), ("tune", MAX_DRAWS), ("chains", MAX_CHAINS)):
         if not 1 <= s[key] <= most:
             raise ConfigError(
@@ -332,26 +380,15 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
             f"{source}: sampler.coordinates: expected one of "
             f"{', '.join(COORDINATES)}, got {s['coordinates']!r}"
         )
-    return ModelConfig(
-        name=merged["name"],
-        description=merged["description"],
-        growth_form=form,
-        launch=launch,
-        horizon=horizon,
-        kinds=kinds,
-        activity_depressed=bool(obs["activity_depressed"]),
-        log_sd={k: float(v) for k, v in obs["log_sd"].items()},
-        priors=priors,
-        sampler=SamplerSettings(
-            int(s["draws"]),
-            int(s["tune"]),
-            int(s["chains"]),
-            int(s["seed"]),
-            float(s["target_accept"]),
-            str(s["adaptation"]),
-            int(s["max_tree_depth"]),
-            str(s["coordinates"]),
-        ),
+    return SamplerSettings(
+        int(s["draws"]),
+        int(s["tune"]),
+        int(s["chains"]),
+        int(s["seed"]),
+        float(s["target_accept"]),
+        str(s["adaptation"]),
+        int(s["max_tree_depth"]),
+        str(s["coordinates"]),
     )
 
 
@@ -386,5 +423,5 @@ def load_config(path: str | Path) -> ModelConfig:
 
 
 def default_config() -> ModelConfig:
-    """The baseline configuration built from the defaults in code."""
+    """Return the baseline configuration built from the defaults in code."""
     return config_from_dict({}, source="<defaults>")

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,8 +71,6 @@ FREE_PARAMETERS_COMMON = (
     "inactive_share",
 )
 """Free scalar random variables shared by every growth form (plus the curve's own)."""
-
-"""Date of the 2-million milestone whose subscriptions the model decomposes."""
 
 
 def free_parameters(config: ModelConfig) -> tuple[str, ...]:
@@ -168,6 +167,7 @@ class ObservationBlock:
 
     @property
     def is_interval(self) -> bool:
+        """True for interval-censored figures (rounding cells), False for point figures."""
         return self.log_lower is not None
 
 
@@ -240,13 +240,13 @@ itself for point figures), and the kind's log-scale sd."""
 
 
 def table_rows(blocks: list[ObservationBlock]) -> list[slice]:
-    """The rows of the observation table that hold each block."""
+    """Return the rows of the observation table that hold each block."""
     ends = np.cumsum([len(b.dates) for b in blocks])
     return [slice(int(end - len(b.dates)), int(end)) for b, end in zip(blocks, ends, strict=True)]
 
 
 def observation_table(blocks: list[ObservationBlock], config: ModelConfig) -> np.ndarray:
-    """The (rows x OBSERVATION_TABLE_COLUMNS) float64 matrix of ``blocks``, in block order.
+    """Build the (rows x OBSERVATION_TABLE_COLUMNS) float64 matrix of ``blocks``, in block order.
 
     One shared variable for all observations instead of four per kind keeps nutpie's compile
     time low (see ``bayes_koryo.model.priors``).
@@ -254,8 +254,9 @@ def observation_table(blocks: list[ObservationBlock], config: ModelConfig) -> np
     parts = []
     for block in blocks:
         base_kind = block.kind.removesuffix("_point").removesuffix("_interval")
-        lower = block.log_lower if block.is_interval else block.log_value
-        upper = block.log_upper if block.is_interval else block.log_value
+        lower, upper = block.log_lower, block.log_upper
+        if lower is None or upper is None:  # a point figure: its cell is the value itself
+            lower = upper = block.log_value
         sd = np.full(len(block.dates), config.log_sd[base_kind])
         parts.append(np.column_stack([block.log_value, lower, upper, sd]))
     return np.concatenate(parts).astype(np.float64)
@@ -313,8 +314,10 @@ support (a Normal) keeps its own coordinate."""
 
 
 def sampler_coordinates(config: ModelConfig) -> dict[str, str]:
-    """The pinned coordinates a model built with ``config`` samples, each mapped to the prior
-    quantity it stands in for (``PINNED_COORDINATES``; empty for ``coordinates = "original"``).
+    """Return the pinned coordinates a model built with ``config`` samples.
+
+    Each coordinate is mapped to the prior quantity it stands in for (``PINNED_COORDINATES``);
+    empty for ``coordinates = "original"``.
     """
     if config.sampler.coordinates != "pinned":
         return {}
@@ -330,8 +333,9 @@ def sampler_coordinates(config: ModelConfig) -> dict[str, str]:
 
 
 class _Priors:
-    """Creates the model's prior quantities from the config, hyperparameters read from the
-    model's ``HYPERPARAMETER_DATA`` vector, in the sampler coordinates the config asks for.
+    """Factory for the model's prior quantities, in the sampler coordinates the config asks for.
+
+    Hyperparameters are read from the model's ``HYPERPARAMETER_DATA`` vector ``hyper``.
     """
 
     def __init__(self, config: ModelConfig, hyper):
@@ -343,13 +347,16 @@ class _Priors:
         }
 
     def hyperparameters(self, name: str) -> dict:
+        """Return the (symbolic) hyperparameters of the prior of ``name``, by parameter name."""
         keys = DISTRIBUTIONS[self.priors[name].dist][1]
         return {key: self.hyper[self.position[(name, key)]] for key in keys}
 
     def __call__(self, name: str, log_scale=None, **kwargs):
-        """The quantity ``name`` with its prior. With ``log_scale`` (log of a positive
-        expression of other variables) and a pinned coordinate for ``name``, the sampler moves
-        log(name) + log_scale instead and ``name`` is derived from it.
+        """Create the quantity ``name`` with its prior.
+
+        With ``log_scale`` (log of a positive expression of other variables) and a pinned
+        coordinate for ``name``, the sampler moves log(name) + log_scale instead and ``name``
+        is derived from it.
         """
         coordinate = self.pinned.get(name)
         if coordinate is None or log_scale is None:
@@ -363,9 +370,11 @@ class _Priors:
 
 
 def prior_log_densities(model: pm.Model, config: ModelConfig) -> dict[str, object]:
-    """Log prior density (nats, on each quantity's own scale, no Jacobian) of every prior
-    quantity (``free_parameters``) and of the standard-normal pace innovations, as symbolic
-    functions of ``model``'s random variables: the ``log_prior`` group of a run.
+    """Return the log prior density of every prior quantity, as symbolic functions of the model.
+
+    One term (nats, on each quantity's own scale, no Jacobian) per prior quantity
+    (``free_parameters``) and per standard-normal pace innovation vector, as functions of
+    ``model``'s random variables: the ``log_prior`` group of a run.
     """
     priors = _Priors(config, model[HYPERPARAMETER_DATA])
     terms = {
@@ -389,19 +398,9 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
     blocks = observation_blocks(observations, config, grid)
     periods = pace_periods(grid, observations.loc[observations["kind"].isin(config.kinds), "date"])
     table = observation_table(blocks, config)
-    coords = {
-        "date": grid,
-        "period": periods.ends,
-        "observed_period": periods.ends[: periods.observed],
-        "forecast_period": periods.ends[periods.observed :],
-        **{f"{b.kind}_date": b.dates for b in blocks},
-        "hyperparameter": [
-            hyperparameter_name(v, k) for v, k in hyperparameter_layout(config.priors)
-        ],
-        "observation_column": list(OBSERVATION_TABLE_COLUMNS),
-        "observation_row": np.arange(len(table)),
-    }
-    with pm.Model(coords=coords) as model:
+    # the random variables are created in the order of the generative story (module
+    # docstring); the order fixes the random draws of a seed, so keep it
+    with pm.Model(coords=_model_coords(config, grid, periods, blocks, table)) as model:
         prior = _Priors(
             config,
             pm.Data(
@@ -411,21 +410,10 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         observed_table = pm.Data(
             OBSERVATION_TABLE, table, dims=("observation_row", "observation_column")
         )
-        # 1. demography (millions of people)
-        population_total = prior("population_total")
-        population_10plus = population_total - prior("children_under_10")
-        addressable = population_10plus - prior("soldiers")
-        # 2. registered SIMs per unique user r' = r / ((1 - iota)(1 - omega))
-        heavy_share = prior("heavy_user_share")
-        sims_per_heavy_user = 2.0 + prior("sims_beyond_two")
-        official_share = prior("official_share")
-        inactive_share = prior("inactive_share")
-        sims_per_private_user = 1.0 + heavy_share * (sims_per_heavy_user - 1.0)
-        log_sims_per_user = (
-            pt.log(sims_per_private_user) - pt.log1p(-inactive_share) - pt.log1p(-official_share)
-        )
+        population = _demography(prior)  # 1. demography (millions of people)
+        sims = _sims_per_user(prior)  # 2. registered SIMs per unique user r'
         # 3. ceilings: users M = ceiling_share * A; subscriptions K = M r'
-        log_ceiling_scale = pt.log(addressable) + log_sims_per_user
+        log_ceiling_scale = pt.log(population.addressable) + sims.log_per_user
         ceiling_share = prior("ceiling_share", log_scale=log_ceiling_scale)
         log_subscription_ceiling = pt.log(ceiling_share) + log_ceiling_scale
         # 4. diffusion within the covered population, on the access-regime clock
@@ -444,46 +432,141 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
             log_subscription_ceiling + diffusion["log_fraction_at_reports"]
         )
         # 5. one likelihood per kind of figure
-        log_active_share = pt.log1p(-inactive_share)
+        log_active_share = pt.log1p(-sims.inactive_share)
         if config.activity_depressed:
             log_active_share = log_active_share + pt.log1p(-prior("activity_depression"))
         _likelihood(blocks, observed_table, periods, log_subscriptions_at_reports, log_active_share)
-
-        # named derived quantities (millions; shares as fractions)
-        pm.Deterministic("period_pace_deviation", diffusion["period_deviation"], dims="period")
-        # what the likelihood sees (equal to `subscriptions` at the report dates; tested)
-        pm.Deterministic(
-            "subscriptions_at_reports", pt.exp(log_subscriptions_at_reports), dims="observed_period"
+        _derived_quantities(
+            grid,
+            population,
+            sims,
+            ceiling_share,
+            diffusion,
+            log_subscriptions,
+            log_subscriptions_at_reports,
         )
-        user_ceiling = pm.Deterministic("user_ceiling", ceiling_share * addressable)
-        users = pm.Deterministic(
-            "unique_users", pt.exp(log_subscriptions - log_sims_per_user), dims="date"
-        )
-        subscriptions = pm.Deterministic("subscriptions", pt.exp(log_subscriptions), dims="date")
-        pm.Deterministic("penetration_10plus", users / population_10plus, dims="date")
-        pm.Deterministic("penetration_addressable", users / addressable, dims="date")
-        pm.Deterministic("addressable_population", addressable)
-        pm.Deterministic("population_10plus", population_10plus)
-        sims_per_user = pm.Deterministic("sims_per_user", pt.exp(log_sims_per_user))
-        pm.Deterministic("real_user_share", 1.0 / sims_per_user)
-        pm.Deterministic("sims_per_private_user", sims_per_private_user)
-        pm.Deterministic("sims_per_heavy_user", sims_per_heavy_user)
-        pm.Deterministic("subscription_ceiling", user_ceiling * sims_per_user)
-        pm.Deterministic("pace_deviation", diffusion["pace_deviation"], dims="date")
-        pm.Deterministic("effective_clock", diffusion["clock"], dims="date")
-        pm.Deterministic("population_coverage", diffusion["coverage"], dims="date")
-        # decomposition of registered SIMs at the 2M milestone
-        k = int(grid.get_indexer([pd.Timestamp(DECOMPOSITION_DATE)])[0])
-        if k >= 0:
-            s_k, u_k = subscriptions[k], users[k]
-            pm.Deterministic("decomposition_unique_users", u_k)
-            pm.Deterministic("decomposition_extra_sims", u_k * (sims_per_private_user - 1.0))
-            pm.Deterministic(
-                "decomposition_official_lines", s_k * (1.0 - inactive_share) * official_share
-            )
-            pm.Deterministic("decomposition_inactive_numbers", s_k * inactive_share)
-    model.report_dates = pd.DatetimeIndex(sorted(set(observations["date"])))  # type: ignore[attr-defined]
+    model.report_dates = pd.DatetimeIndex(sorted(set(observations["date"])))
     return model
+
+
+def _model_coords(
+    config: ModelConfig,
+    grid: pd.DatetimeIndex,
+    periods: PacePeriods,
+    blocks: list[ObservationBlock],
+    table: np.ndarray,
+) -> dict[str, Any]:
+    """Return the coordinates (dims) of the model: dates, periods, hyperparameters, table."""
+    return {
+        "date": grid,
+        "period": periods.ends,
+        "observed_period": periods.ends[: periods.observed],
+        "forecast_period": periods.ends[periods.observed :],
+        **{f"{b.kind}_date": b.dates for b in blocks},
+        "hyperparameter": [
+            hyperparameter_name(v, k) for v, k in hyperparameter_layout(config.priors)
+        ],
+        "observation_column": list(OBSERVATION_TABLE_COLUMNS),
+        "observation_row": np.arange(len(table)),
+    }
+
+
+@dataclass(frozen=True)
+class _Population:
+    """Symbolic population quantities (millions of people)."""
+
+    aged_10plus: Any  # total - children under 10
+    addressable: Any  # A = aged 10+ - soldiers
+
+
+def _demography(prior: _Priors) -> _Population:
+    """Create the demography priors (step 1): the population aged 10+ and addressable A."""
+    population_total = prior("population_total")
+    population_10plus = population_total - prior("children_under_10")
+    return _Population(population_10plus, population_10plus - prior("soldiers"))
+
+
+@dataclass(frozen=True)
+class _SimsPerUser:
+    """Symbolic SIM holdings: r = 1 + pi (m - 1) per private user and r' per unique user."""
+
+    per_heavy_user: Any  # m = 2 + sims_beyond_two
+    per_private_user: Any  # r
+    official_share: Any  # omega
+    inactive_share: Any  # iota
+    log_per_user: Any  # log r' = log r - log(1 - iota) - log(1 - omega)
+
+
+def _sims_per_user(prior: _Priors) -> _SimsPerUser:
+    """Create the priors of SIMs per user (step 2): registered SIMs r' = r / ((1-iota)(1-omega))."""
+    heavy_share = prior("heavy_user_share")
+    sims_per_heavy_user = 2.0 + prior("sims_beyond_two")
+    official_share = prior("official_share")
+    inactive_share = prior("inactive_share")
+    sims_per_private_user = 1.0 + heavy_share * (sims_per_heavy_user - 1.0)
+    log_sims_per_user = (
+        pt.log(sims_per_private_user) - pt.log1p(-inactive_share) - pt.log1p(-official_share)
+    )
+    return _SimsPerUser(
+        sims_per_heavy_user,
+        sims_per_private_user,
+        official_share,
+        inactive_share,
+        log_sims_per_user,
+    )
+
+
+def _derived_quantities(
+    grid: pd.DatetimeIndex,
+    population: _Population,
+    sims: _SimsPerUser,
+    ceiling_share,
+    diffusion: dict,
+    log_subscriptions,
+    log_subscriptions_at_reports,
+) -> None:
+    """Name the derived quantities of the model (millions; shares as fractions)."""
+    pm.Deterministic("period_pace_deviation", diffusion["period_deviation"], dims="period")
+    # what the likelihood sees (equal to `subscriptions` at the report dates; tested)
+    pm.Deterministic(
+        "subscriptions_at_reports", pt.exp(log_subscriptions_at_reports), dims="observed_period"
+    )
+    user_ceiling = pm.Deterministic("user_ceiling", ceiling_share * population.addressable)
+    users = pm.Deterministic(
+        "unique_users", pt.exp(log_subscriptions - sims.log_per_user), dims="date"
+    )
+    subscriptions = pm.Deterministic("subscriptions", pt.exp(log_subscriptions), dims="date")
+    pm.Deterministic("penetration_10plus", users / population.aged_10plus, dims="date")
+    pm.Deterministic("penetration_addressable", users / population.addressable, dims="date")
+    pm.Deterministic("addressable_population", population.addressable)
+    pm.Deterministic("population_10plus", population.aged_10plus)
+    sims_per_user = pm.Deterministic("sims_per_user", pt.exp(sims.log_per_user))
+    pm.Deterministic("real_user_share", 1.0 / sims_per_user)
+    pm.Deterministic("sims_per_private_user", sims.per_private_user)
+    pm.Deterministic("sims_per_heavy_user", sims.per_heavy_user)
+    pm.Deterministic("subscription_ceiling", user_ceiling * sims_per_user)
+    pm.Deterministic("pace_deviation", diffusion["pace_deviation"], dims="date")
+    pm.Deterministic("effective_clock", diffusion["clock"], dims="date")
+    pm.Deterministic("population_coverage", diffusion["coverage"], dims="date")
+    # decomposition of registered SIMs at the 2M milestone
+    _decomposition(grid, users, subscriptions, sims)
+
+
+def _decomposition(grid: pd.DatetimeIndex, users, subscriptions, sims: _SimsPerUser) -> None:
+    """Split the registered SIMs at DECOMPOSITION_DATE (the 2M milestone), if on the grid.
+
+    The parts (millions): unique users, their extra SIMs, official lines, inactive numbers.
+    """
+    k = int(grid.get_indexer([pd.Timestamp(DECOMPOSITION_DATE)])[0])
+    if k >= 0:
+        s_k, u_k = subscriptions[k], users[k]
+        pm.Deterministic("decomposition_unique_users", u_k)
+        pm.Deterministic("decomposition_extra_sims", u_k * (sims.per_private_user - 1.0))
+        pm.Deterministic(
+            "decomposition_official_lines",
+            s_k * (1.0 - sims.inactive_share) * sims.official_share,
+        )
+        pm.Deterministic("decomposition_inactive_numbers", s_k * sims.inactive_share)
 
 
 def _diffusion(
@@ -494,8 +577,10 @@ def _diffusion(
     curve: dict,
     log_initial_rate=None,
 ) -> dict:
-    """log(c(t) F(tau(t))) on the grid and at the report dates, with the pace deviations, the
-    clock tau and the coverage c: the generalized Bass model within the covered population.
+    """Build the generalized Bass model within the covered population (step 4).
+
+    Returns log(c(t) F(tau(t))) on the grid and at the report dates, with the pace
+    deviations, the clock tau and the coverage c.
 
     c(t): population coverage, interpolated through the reported figures (2010-2011) and two
     prior-driven knots (launch, end-2009). tau(t) = integral of the access-regime pace
@@ -563,9 +648,10 @@ def _likelihood(
     log_subscriptions_at_reports,
     log_active_share,
 ) -> None:
-    """One observed variable per kind of figure: audited counts log-normal around S(t),
-    rounded figures interval-censored (``interval_logp``); the activity statement is the
-    active share falling in its cell.
+    """Create one observed variable per kind of figure (step 5).
+
+    Audited counts are log-normal around S(t), rounded figures interval-censored
+    (``interval_logp``); the activity statement is the active share falling in its cell.
     """
     report_dates_used = periods.ends[: periods.observed]
     for block, rows in zip(blocks, table_rows(blocks), strict=True):

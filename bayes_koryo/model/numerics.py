@@ -31,8 +31,10 @@ def use_reproducible_numerics() -> None:
 
 
 def numerics_settings() -> dict[str, object]:
-    """The values of ``REPRODUCIBLE_FLAGS`` the package compiles with (recorded in every run
-    file); sets them first, so the answer does not depend on what was imported before.
+    """Return the values of ``REPRODUCIBLE_FLAGS`` the package compiles with.
+
+    Recorded in every run file. Sets them first, so the answer does not depend on what was
+    imported before.
     """
     use_reproducible_numerics()
     return {name: getattr(pytensor.config, name) for name in REPRODUCIBLE_FLAGS}

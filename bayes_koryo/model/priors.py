@@ -20,9 +20,9 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bayes_koryo.errors import ConfigError
+from bayes_koryo.errors import ConfigError, did_you_mean
 
-DISTRIBUTIONS: dict[str, tuple[type, tuple[str, ...]]] = {
+DISTRIBUTIONS: dict[str, tuple[type[pm.Distribution], tuple[str, ...]]] = {
     "Normal": (pm.Normal, ("mu", "sigma")),
     "HalfNormal": (pm.HalfNormal, ("sigma",)),
     "LogNormal": (pm.LogNormal, ("mu", "sigma")),
@@ -74,6 +74,7 @@ class Prior:
     units: str = ""
 
     def to_dict(self) -> dict:
+        """Return the plain-data form ``{"dist": family, **hyperparameters}`` (TOML layout)."""
         return {"dist": self.dist, **self.params}
 
     def validate(self, name: str) -> None:
@@ -91,7 +92,7 @@ class Prior:
                 f"priors.{name}: {self.dist} takes parameters {', '.join(expected)}"
                 + (f"; missing {', '.join(missing)}" if missing else "")
                 + (
-                    f"; unknown {', '.join(map(str, extra))}{_did_you_mean(extra[0], expected)}"
+                    f"; unknown {', '.join(map(str, extra))}{did_you_mean(extra[0], expected)}"
                     if extra
                     else ""
                 )
@@ -110,8 +111,9 @@ class Prior:
         self._check_domain(name)
 
     def _check_domain(self, name: str) -> None:
-        """The family's support must lie in the parameter's domain (see DOMAINS); a Normal
-        may spill over only a negligible mass (MAX_MASS_OUTSIDE).
+        """Check that the family's support lies in the parameter's domain (see DOMAINS).
+
+        A Normal may spill over only a negligible mass (MAX_MASS_OUTSIDE). Raises ConfigError.
         """
         domain = DOMAINS.get(name)
         support = SUPPORTS[self.dist]
@@ -133,13 +135,6 @@ class Prior:
             f"priors.{name}: {self.dist} has support on {DOMAIN_TEXT[support]} but {name} "
             f"takes {DOMAIN_TEXT[domain]}; use one of {', '.join(_families_for(domain))}"
         )
-
-
-def _did_you_mean(key: object, allowed) -> str:
-    import difflib
-
-    match = difflib.get_close_matches(str(key), list(allowed), n=1)
-    return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 def _families_for(domain: str) -> list[str]:
@@ -396,8 +391,9 @@ DOMAINS: dict[str, str] = {
 
 
 def prior_interval(prior: Prior, mass: float = 0.9) -> tuple[float, float]:
-    """The equal-tailed interval of ``prior`` with probability ``mass``, computed by PreliZ
-    (same families and parametrisations as PyMC; Gamma's beta is a rate).
+    """Return the equal-tailed interval of ``prior`` with probability ``mass``.
+
+    Computed by PreliZ (same families and parametrisations as PyMC; Gamma's beta is a rate).
     """
     import preliz
 
@@ -407,8 +403,10 @@ def prior_interval(prior: Prior, mass: float = 0.9) -> tuple[float, float]:
 
 
 def prior_table() -> list[dict]:
-    """Rows (variable, distribution, 90% ETI of the prior by PreliZ, units, justification,
-    source) for docs and notebooks.
+    """Tabulate the default priors for docs and notebooks.
+
+    One row per prior: variable, distribution, 90% ETI of the prior by PreliZ, units,
+    justification, source.
     """
     rows = []
     for name, p in DEFAULT_PRIORS.items():
@@ -441,7 +439,7 @@ def hyperparameter_layout(priors: dict[str, Prior]) -> list[tuple[str, str]]:
 
 
 def hyperparameter_values(priors: dict[str, Prior]) -> np.ndarray:
-    """The hyperparameter vector of ``priors`` (float64, ``hyperparameter_layout`` order)."""
+    """Return the hyperparameter vector of ``priors`` (float64, ``hyperparameter_layout`` order)."""
     return np.array(
         [float(priors[name].params[key]) for name, key in hyperparameter_layout(priors)],
         dtype=np.float64,
@@ -449,16 +447,19 @@ def hyperparameter_values(priors: dict[str, Prior]) -> np.ndarray:
 
 
 def _unnamed(prior: Prior, hyperparameters: dict, **kwargs):
-    """The unnamed PyMC distribution of family ``prior.dist`` with ``hyperparameters``
-    (numeric or symbolic, by parameter name); ``kwargs`` such as ``size`` go to ``.dist``.
+    """Return the unnamed PyMC distribution of family ``prior.dist`` with ``hyperparameters``.
+
+    Hyperparameters are numeric or symbolic, by parameter name; ``kwargs`` such as ``size`` go
+    to ``.dist``.
     """
     dist_cls, param_names = DISTRIBUTIONS[prior.dist]
     return dist_cls.dist(**{key: hyperparameters[key] for key in param_names}, **kwargs)
 
 
 def prior_distribution(prior: Prior, **kwargs):
-    """The unnamed PyMC distribution of ``prior`` with its own (numeric) values, outside any
-    model: for prior CDFs and draws (``kwargs`` such as ``size`` go to ``.dist``).
+    """Return the unnamed PyMC distribution of ``prior`` with its own (numeric) values.
+
+    Outside any model: for prior CDFs and draws (``kwargs`` such as ``size`` go to ``.dist``).
     """
     return _unnamed(prior, prior.params, **kwargs)
 
@@ -474,7 +475,7 @@ def make_random_variable(name: str, prior: Prior, hyperparameters: dict, **kwarg
 
 
 def make_shifted_log_variable(name: str, prior: Prior, hyperparameters: dict, log_offset, **kwargs):
-    """A random variable ``name`` = log(X) + ``log_offset`` with X ~ ``prior`` (positive).
+    """Create the random variable ``name`` = log(X) + ``log_offset``, X ~ ``prior`` (positive).
 
     A change of coordinates, not of prior: X keeps exactly its prior distribution given
     ``log_offset`` (a symbolic function of other variables). PyMC derives the density of the
@@ -496,8 +497,9 @@ def make_shifted_log_variable(name: str, prior: Prior, hyperparameters: dict, lo
 
 
 def prior_log_density(prior: Prior, hyperparameters: dict, value):
-    """Log density (nats) of ``prior`` at ``value`` on the quantity's own scale (no Jacobian),
-    as a symbolic expression: the log_prior term of a quantity the sampler reaches through
-    other coordinates.
+    """Return the log density (nats) of ``prior`` at ``value``, as a symbolic expression.
+
+    On the quantity's own scale (no Jacobian): the log_prior term of a quantity the sampler
+    reaches through other coordinates.
     """
     return pm.logp(_unnamed(prior, hyperparameters), value)

@@ -16,9 +16,10 @@ from bayes_koryo.model.graph import MILLION, observation_blocks, time_grid
 
 
 def prior_draw(model: pm.Model, names: list[str], seed: int) -> list[np.ndarray]:
-    """One joint draw of the variables ``names`` of ``model``: the same values as
-    ``pm.draw(..., random_seed=seed)``, but compiled once per model and list of names (a
-    compile takes ~10 s; SBC simulates hundreds of data sets).
+    """Draw the variables ``names`` of ``model`` jointly, once.
+
+    The same values as ``pm.draw(..., random_seed=seed)``, but compiled once per model and
+    list of names (a compile takes ~10 s; SBC simulates hundreds of data sets).
     """
     from pymc.pytensorf import compile as compile_pymc
     from pymc.pytensorf import reseed_rngs
@@ -38,7 +39,7 @@ def prior_draw(model: pm.Model, names: list[str], seed: int) -> list[np.ndarray]
 
 
 def simulate_observations(kmodel, seed: int) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """(simulated observations, true values of every free and derived variable).
+    """Return (simulated observations, true values of every free and derived variable).
 
     Exactly the observation model of ``build_model``: an audited count is the replicate
     itself; for a rounded figure the replicate falls in one cell of a partition of the log
@@ -78,11 +79,12 @@ def simulate_observations(kmodel, seed: int) -> tuple[pd.DataFrame, dict[str, np
             )
         else:
             scale = np.full(len(rows), MILLION)
-        if block.is_interval:
-            width = block.log_upper - block.log_lower
-            cell = np.floor((replicate - block.log_lower) / width)
-            log_lower = block.log_lower + cell * width
-            log_value = log_lower + (block.log_value - block.log_lower)
+        real_lower, real_upper = block.log_lower, block.log_upper
+        if real_lower is not None and real_upper is not None:  # a rounded figure: the real log cell
+            width = real_upper - real_lower
+            cell = np.floor((replicate - real_lower) / width)
+            log_lower = real_lower + cell * width
+            log_value = log_lower + (block.log_value - real_lower)
             simulated.loc[rows, "lower"] = np.exp(log_lower) * scale
             simulated.loc[rows, "upper"] = np.exp(log_lower + width) * scale
             simulated.loc[rows, "value"] = np.exp(log_value) * scale

@@ -32,7 +32,7 @@ def bib_escape(text: str) -> str:
 
 
 def bib_url(url: str) -> str:
-    """A URL for a ``url`` field or ``\\url{}``: verbatim except %, #, braces and spaces."""
+    r"""Escape a URL for a ``url`` field or ``\url{}``: only %, #, braces and spaces change."""
     url = re.sub(r"[{}\s]", lambda m: f"%{ord(m.group()):02X}", url.strip())
     return url.replace("%", r"\%").replace("#", r"\#")
 

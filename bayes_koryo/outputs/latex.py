@@ -1,4 +1,4 @@
-"""LaTeX snippets that drop into a paper, with the numbers of the Markdown/JSON report.
+r"""LaTeX snippets that drop into a paper, with the numbers of the Markdown/JSON report.
 
 Four snippets, each written as its own file by ``write_snippets`` (``bayes-koryo report RUN
 --format latex --out-dir DIR``) and each compiled by the tests with pdflatex in a plain
@@ -15,12 +15,12 @@ Four snippets, each written as its own file by ``write_snippets`` (``bayes-koryo
   the median, R-hat, bulk/tail ESS), then the probabilities table. Laid out for the text
   width in portrait as a ``longtable`` with a fixed-width, wrapping label column, so that the
   31 rows may break across pages with the header repeated. Why not landscape or
-  ``\\resizebox``: a rotated page or a table scaled to fit gives another font size than the
-  rest of the paper; seven short numeric columns fit the text width at ``\\footnotesize``.
+  ``\resizebox``: a rotated page or a table scaled to fit gives another font size than the
+  rest of the paper; seven short numeric columns fit the text width at ``\footnotesize``.
 - ``sentence.tex`` / ``methods.tex``: the result sentence and the methods paragraph
   (``Report.sentence``, ``report.methods_text``), escaped.
 
-Preamble the snippets need: ``\\usepackage{booktabs,tabularx,longtable}`` (``array`` comes
+Preamble the snippets need: ``\usepackage{booktabs,tabularx,longtable}`` (``array`` comes
 with ``tabularx``); all three are in TeX Live's base and recommended collections.
 """
 
@@ -102,12 +102,12 @@ def tex_escape(text: object) -> str:
 
 
 def _range(text: object) -> str:
-    """An interval "a – b" of the report as a LaTeX range "a--b" (en dash, no spaces)."""
+    """Turn an interval "a – b" of the report into a LaTeX range "a--b" (en dash, no spaces)."""
     return tex_escape(str(text).replace(" – ", "–"))
 
 
 def quantity_key(name: str, date: str | None) -> str:
-    """The key of a report row: ``name`` or ``name[YYYY-MM-DD]`` (as in ``--quantities``)."""
+    """Return a report row's key: ``name`` or ``name[YYYY-MM-DD]`` (as in ``--quantities``)."""
     return f"{name}[{date}]" if isinstance(date, str) else name
 
 
@@ -128,7 +128,7 @@ def parse_quantities(text: str | None) -> list[str] | None:
 
 
 def _rows(report: Report, keys: list[str] | None) -> pd.DataFrame:
-    """The report's rows (raw table) in the order of ``keys`` (default: the headline)."""
+    """Return the report's rows (raw table) in the order of ``keys`` (default: the headline)."""
     table = report.table.assign(
         key=[
             quantity_key(n, d)
@@ -145,7 +145,7 @@ def _rows(report: Report, keys: list[str] | None) -> pd.DataFrame:
 
 
 def _note(report: Report) -> str:
-    """The note under a table: interval convention, rounding, diagnostics, provenance."""
+    """Return the note under a table: interval convention, rounding, diagnostics, provenance."""
     a = report.attrs
     version = json.loads(a.get("versions_json", "{}") or "{}").get("bayes_koryo", "?")
     run = (
@@ -293,7 +293,7 @@ def snippet(
     quantities: list[str] | None = None,
     width: str = "text",
 ) -> str:
-    """The text ``--format latex`` prints: the headline table or the supplement."""
+    """Return the text ``--format latex`` prints: the headline table or the supplement."""
     if table not in TABLES:
         raise ConfigError(f"--table: expected one of {', '.join(TABLES)}, got {table!r}")
     return headline_table(report, quantities, width) if table == "headline" else supplement(report)

@@ -15,19 +15,28 @@ Intervals are equal-tailed (the package convention, ``report.CI_PROB``/``CI_KIND
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from bayes_koryo.atomic import atomic_path
-from bayes_koryo.outputs.report import CI_KIND, CI_PROB, interval_label
+from bayes_koryo.inference.summaries import interval_label
+from bayes_koryo.study import CI_KIND, CI_PROB, DECOMPOSITION_DATE
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 INNER_PROB = 0.5
 """Mass of the inner band of the trajectory and predictive figures."""
@@ -35,7 +44,7 @@ INNER_PROB = 0.5
 FIGURES = ("trajectory", "decomposition", "prior_posterior", "predictive_check")
 FORMATS = ("png", "pdf")
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "font.family": "serif",
     "font.serif": ["DejaVu Serif"],
     "font.size": 8,
@@ -87,9 +96,10 @@ def _millions(x):
 
 
 def trajectory(model, prob: float = CI_PROB, return_data: bool = False):
-    """U(t) (unique users) and S(t) (registered SIMs) with the reported figures: the whole
-    horizon on a linear scale (left) and the reporting period on a log scale (right), where
-    the rounding cells of rounded figures are visible.
+    """Plot U(t) (unique users) and S(t) (registered SIMs) with the reported figures.
+
+    The whole horizon on a linear scale (left) and the reporting period on a log scale
+    (right), where the rounding cells of rounded figures are visible.
     """
     post = model.idata["posterior"].to_dataset()
     dates = pd.DatetimeIndex(post["date"].values)
@@ -156,14 +166,14 @@ def trajectory(model, prob: float = CI_PROB, return_data: bool = False):
         zoom.set_xlim(*window)
         zoom.set_ylim(5e-4, 4)
         zoom.set_title("Reporting period (log scale); bars: rounding cells")
-        zoom.xaxis.set_major_locator(matplotlib.dates.YearLocator())
-        zoom.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%Y"))
+        zoom.xaxis.set_major_locator(mdates.YearLocator())
+        zoom.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
         fig.tight_layout()
     return (fig, data) if return_data else fig
 
 
 def _reported_points(ax, obs: pd.DataFrame) -> None:
-    """The reported figures by kind; figures with a rounding cell as [lower, upper] bars."""
+    """Draw the reported figures by kind; figures with a rounding cell as [lower, upper] bars."""
     for kind, (marker, color, label) in KIND_STYLE.items():
         rows = obs[obs["kind"] == kind]
         if rows.empty:
@@ -202,13 +212,31 @@ PART_LABELS = {
     "inactive_numbers": "inactive numbers",
 }
 
+_PART_COLORS = ("C0", "C9", "C4", "C8")
+"""Colours of the parts of the decomposition (``PART_LABELS`` order), in both panels."""
+
 
 def decomposition(model, prob: float = CI_PROB, return_data: bool = False):
-    """The registered SIMs of May 2013 split into users, extra SIMs, official lines and
-    inactive numbers: stacked posterior medians, and each part's posterior and prior
-    intervals (the parts are prior-driven except the inactive share).
+    """Plot what the registered SIMs of May 2013 consist of.
+
+    Users, extra SIMs, official lines and inactive numbers: stacked posterior medians, and
+    each part's posterior and prior intervals (the parts are prior-driven except the
+    inactive share).
     """
-    from bayes_koryo.model.graph import DECOMPOSITION_DATE
+    data = _decomposition_data(model, prob)
+    parts = data[data["part"] != "total"]
+    with plt.rc_context(STYLE):
+        fig, (ax1, ax2) = plt.subplots(
+            1, 2, figsize=(WIDTH_FULL, 2.8), gridspec_kw={"width_ratios": [1, 1.5]}
+        )
+        _stacked_parts(ax1, data, model.observations, prob)
+        _part_intervals(ax2, parts, prob)
+        fig.tight_layout()
+    return (fig, data) if return_data else fig
+
+
+def _decomposition_data(model, prob: float) -> pd.DataFrame:
+    """Return median and bounds of each part and of the total S, with the parts' priors."""
     from bayes_koryo.outputs.report import DECOMPOSITION_PARTS, prior_dataset
 
     post = model.idata["posterior"].to_dataset()
@@ -237,104 +265,108 @@ def decomposition(model, prob: float = CI_PROB, return_data: bool = False):
             "prior_high": np.nan,
         }
     )
-    data = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def _stacked_parts(ax1: Axes, data: pd.DataFrame, reported: pd.DataFrame, prob: float) -> None:
+    """Draw the left panel: the parts' stacked medians, the total S and the reported figure."""
     parts = data[data["part"] != "total"]
-    colors = ["C0", "C9", "C4", "C8"]
-    with plt.rc_context(STYLE):
-        fig, (ax1, ax2) = plt.subplots(
-            1, 2, figsize=(WIDTH_FULL, 2.8), gridspec_kw={"width_ratios": [1, 1.5]}
+    left = 0.0
+    t = data[data["part"] == "total"].iloc[0]
+    for (_, r), color in zip(parts.iterrows(), _PART_COLORS, strict=True):
+        ax1.barh(
+            0,
+            r["median"],
+            left=left,
+            color=color,
+            edgecolor="white",
+            height=0.55,
+            label=r["label"],
         )
-        left = 0.0
-        t = data[data["part"] == "total"].iloc[0]
-        for (_, r), color in zip(parts.iterrows(), colors, strict=True):
-            ax1.barh(
+        if r["median"] > 0.08 * max(t["high"], 1.0):
+            ax1.text(
+                left + r["median"] / 2,
                 0,
-                r["median"],
-                left=left,
-                color=color,
-                edgecolor="white",
-                height=0.55,
-                label=r["label"],
+                f"{r['median']:.2f}",
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="white",
             )
-            if r["median"] > 0.08 * max(t["high"], 1.0):
-                ax1.text(
-                    left + r["median"] / 2,
-                    0,
-                    f"{r['median']:.2f}",
-                    ha="center",
-                    va="center",
-                    fontsize=6.5,
-                    color="white",
-                )
-            left += r["median"]
-        ax1.errorbar(
-            t["median"],
-            -0.55,
-            xerr=[[t["median"] - t["low"]], [t["high"] - t["median"]]],
-            fmt="o",
-            color="k",
-            ms=3,
-            capsize=2,
-            lw=0.8,
-        )
+        left += r["median"]
+    ax1.errorbar(
+        t["median"],
+        -0.55,
+        xerr=[[t["median"] - t["low"]], [t["high"] - t["median"]]],
+        fmt="o",
+        color="k",
+        ms=3,
+        capsize=2,
+        lw=0.8,
+    )
+    ax1.text(
+        t["low"] - 0.04,
+        -0.55,
+        f"total S: median {t['median']:.2f},\n"
+        f"{interval_label(prob)} {t['low']:.2f}–{t['high']:.2f}",
+        ha="right",
+        va="center",
+        fontsize=6.5,
+    )
+    may = reported[
+        (reported["date"] == pd.Timestamp(DECOMPOSITION_DATE)) & reported["lower"].notna()
+    ]
+    if not may.empty:
+        lo, hi = may["lower"].iloc[0] / 1e6, may["upper"].iloc[0] / 1e6
+        ax1.axvspan(lo, hi, color="k", alpha=0.08, lw=0)
         ax1.text(
-            t["low"] - 0.04,
-            -0.55,
-            f"total S: median {t['median']:.2f},\n"
-            f"{interval_label(prob)} {t['low']:.2f}–{t['high']:.2f}",
-            ha="right",
-            va="center",
+            (lo + hi) / 2,
+            0.45,
+            f"reported\n{may['value'].iloc[0] / 1e6:g} million",
+            ha="center",
+            va="bottom",
             fontsize=6.5,
         )
-        reported = model.observations
-        may = reported[
-            (reported["date"] == pd.Timestamp(DECOMPOSITION_DATE)) & reported["lower"].notna()
-        ]
-        if not may.empty:
-            lo, hi = may["lower"].iloc[0] / 1e6, may["upper"].iloc[0] / 1e6
-            ax1.axvspan(lo, hi, color="k", alpha=0.08, lw=0)
-            ax1.text(
-                (lo + hi) / 2, 0.45, "reported\n2 million", ha="center", va="bottom", fontsize=6.5
-            )
-        ax1.set_ylim(-1.2, 0.9)
-        ax1.set_yticks([])
-        ax1.spines["left"].set_visible(False)
-        ax1.set_xlim(0, max(t["high"], left) * 1.05)
-        ax1.set_xlabel("million SIMs, 28 May 2013")
-        ax1.set_title("Posterior medians, stacked (colours as right)")
-        y = np.arange(len(parts))[::-1]
-        for yi, (_, r), color in zip(y, parts.iterrows(), colors, strict=True):
-            ax2.plot(
-                [r["prior_low"], r["prior_high"]],
-                [yi - 0.22] * 2,
-                color=PRIOR_COLOR,
-                lw=1.2,
-                solid_capstyle="butt",
-            )
-            ax2.plot([r["low"], r["high"]], [yi] * 2, color=color, lw=1.2)
-            ax2.plot(
-                [r["low50"], r["high50"]], [yi] * 2, color=color, lw=3.5, solid_capstyle="butt"
-            )
-            ax2.plot(r["median"], yi, "o", color="white", mec=color, ms=4)
-        ax2.plot([], [], color="0.2", lw=1.2, label=f"posterior {interval_label(prob)}")
-        ax2.plot([], [], color="0.2", lw=3.5, label=f"posterior {INNER_PROB:.0%} ETI")
-        ax2.plot([], [], color=PRIOR_COLOR, lw=1.2, label=f"prior {interval_label(prob)}")
-        ax2.set_yticks(y, parts["label"])
-        ax2.set_xlabel("million SIMs, 28 May 2013")
-        ax2.set_xlim(0, None)
-        ax2.set_title("Each part: posterior and prior intervals")
-        ax2.legend(loc="upper center", bbox_to_anchor=(0.45, -0.2), ncol=3)
-        ax2.grid(axis="x", lw=0.3, color="0.85")
-        fig.tight_layout()
-    return (fig, data) if return_data else fig
+    ax1.set_ylim(-1.2, 0.9)
+    ax1.set_yticks([])
+    ax1.spines["left"].set_visible(False)
+    ax1.set_xlim(0, max(t["high"], left) * 1.05)
+    ax1.set_xlabel("million SIMs, 28 May 2013")
+    ax1.set_title("Posterior medians, stacked (colours as right)")
+
+
+def _part_intervals(ax2: Axes, parts: pd.DataFrame, prob: float) -> None:
+    """Draw the right panel: each part's posterior and prior intervals."""
+    y = np.arange(len(parts))[::-1]
+    for yi, (_, r), color in zip(y, parts.iterrows(), _PART_COLORS, strict=True):
+        ax2.plot(
+            [r["prior_low"], r["prior_high"]],
+            [yi - 0.22] * 2,
+            color=PRIOR_COLOR,
+            lw=1.2,
+            solid_capstyle="butt",
+        )
+        ax2.plot([r["low"], r["high"]], [yi] * 2, color=color, lw=1.2)
+        ax2.plot([r["low50"], r["high50"]], [yi] * 2, color=color, lw=3.5, solid_capstyle="butt")
+        ax2.plot(r["median"], yi, "o", color="white", mec=color, ms=4)
+    ax2.plot([], [], color="0.2", lw=1.2, label=f"posterior {interval_label(prob)}")
+    ax2.plot([], [], color="0.2", lw=3.5, label=f"posterior {INNER_PROB:.0%} ETI")
+    ax2.plot([], [], color=PRIOR_COLOR, lw=1.2, label=f"prior {interval_label(prob)}")
+    ax2.set_yticks(y, parts["label"])
+    ax2.set_xlabel("million SIMs, 28 May 2013")
+    ax2.set_xlim(0, None)
+    ax2.set_title("Each part: posterior and prior intervals")
+    ax2.legend(loc="upper center", bbox_to_anchor=(0.45, -0.2), ncol=3)
+    ax2.grid(axis="x", lw=0.3, color="0.85")
 
 
 # --------------------------------------------------------------------------- (c) prior vs posterior
 
 
 def prior_posterior(model, prob: float = CI_PROB, return_data: bool = False):
-    """Prior (grey) against posterior (blue) density of every free parameter, with the
-    contraction 1 - var(posterior) / var(prior) in each panel.
+    """Plot the prior (grey) against the posterior (blue) density of every free parameter.
+
+    Each panel shows the contraction 1 - var(posterior) / var(prior).
     """
     from bayes_koryo.model.graph import free_parameters
     from bayes_koryo.outputs.report import prior_dataset
@@ -399,8 +431,10 @@ def prior_posterior(model, prob: float = CI_PROB, return_data: bool = False):
 
 
 def predictive_check(model, return_data: bool = False):
-    """Every reported figure (or its rounding cell) against the 50% and 90% intervals of
-    its posterior predictive replicate, as ratios to the replicate's median.
+    """Plot every reported figure against its posterior predictive replicate.
+
+    Each figure (or its rounding cell) against the 50% and 90% intervals of its replicate,
+    as ratios to the replicate's median.
     """
     from bayes_koryo.inference.checks import posterior_predictive_table
 
@@ -484,7 +518,7 @@ def save_figure(fig, path: Path) -> Path:
 def write_figures(model, out_dir, prefix: str = "", formats=FORMATS) -> list[Path]:
     """Write the four figures to ``out_dir`` as ``{prefix}{name}.{png,pdf}``; returns paths."""
     out_dir = Path(out_dir)
-    makers = {
+    makers: dict[str, Callable[[Any], Figure]] = {
         "trajectory": trajectory,
         "decomposition": decomposition,
         "prior_posterior": prior_posterior,

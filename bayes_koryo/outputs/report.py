@@ -128,10 +128,10 @@ def supported_decimals(mcse: float, max_significant: int = 3, value: float = 1.0
     significant digits of ``value``.
     """
     if not math.isfinite(mcse) or mcse <= 0:
-        return max(0, max_significant - 1 - int(math.floor(math.log10(abs(value) or 1))))
-    decimals = -int(math.ceil(math.log10(2.0 * mcse)))
+        return max(0, max_significant - 1 - math.floor(math.log10(abs(value) or 1)))
+    decimals = -math.ceil(math.log10(2.0 * mcse))
     if value:
-        decimals = min(decimals, max_significant - 1 - int(math.floor(math.log10(abs(value)))))
+        decimals = min(decimals, max_significant - 1 - math.floor(math.log10(abs(value))))
     return decimals
 
 
@@ -154,7 +154,7 @@ def _sig(x: float, digits: int = 2) -> str:
         return ""
     if x == 0:
         return "0"
-    return round_to(x, max(digits - 1 - int(math.floor(math.log10(abs(x)))), -12))
+    return round_to(x, max(digits - 1 - math.floor(math.log10(abs(x))), -12))
 
 
 # --------------------------------------------------------------------------- numbers
@@ -217,8 +217,9 @@ def summary_row(
 
 
 def _interval_mcse(ds: xr.Dataset, prob: float, kind: str, bound: float, side: int) -> float:
-    """MCSE of an interval bound: of the matching quantile (for an HDI bound, the quantile at
-    the bound's empirical probability).
+    """Return the MCSE of an interval bound: the MCSE of the matching quantile.
+
+    For an HDI bound, that is the quantile at the bound's empirical probability.
     """
     if kind == "ETI":
         q = (1 - prob) / 2 if side == 0 else (1 + prob) / 2
@@ -238,6 +239,7 @@ class Claim:
     threshold: float
 
     def event(self, ds: xr.Dataset) -> xr.DataArray:
+        """Return, per draw of ``ds``, whether the claim holds (a boolean array)."""
         da = ds[self.variable]
         if self.date is not None:
             da = da.sel(date=self.date)
@@ -295,8 +297,10 @@ def _probability(event: xr.DataArray) -> tuple[float, float, float]:
 
 
 def probabilities(idata, prior: xr.Dataset | None = None) -> pd.DataFrame:
-    """Posterior probabilities that answer the article's doubts directly, with MCSE (and the
-    prior probability of the same event when ``prior`` is given).
+    """Return the posterior probabilities of ``CLAIMS``, with their MCSE.
+
+    They answer the article's doubts directly; with ``prior``, each row also has the prior
+    probability of the same event.
     """
     posterior = idata["posterior"].to_dataset() if hasattr(idata, "children") else idata
     rows = []
@@ -304,16 +308,17 @@ def probabilities(idata, prior: xr.Dataset | None = None) -> pd.DataFrame:
         if claim.variable not in posterior:
             continue
         p, mcse, n = _probability(claim.event(posterior))
-        has_prior = prior is not None and claim.variable in prior
-        prior_event = claim.event(prior) if has_prior else None
+        prior_event = claim.event(prior) if prior is not None and claim.variable in prior else None
         rows.append(
             {
                 "claim": claim.text,
                 "probability": p,
                 "mcse": mcse,
                 "draws": n,
-                "prior_probability": float(prior_event.mean()) if has_prior else math.nan,
-                "prior_draws": int(prior_event.size) if has_prior else 0,
+                "prior_probability": (
+                    float(prior_event.mean()) if prior_event is not None else math.nan
+                ),
+                "prior_draws": int(prior_event.size) if prior_event is not None else 0,
             }
         )
     return pd.DataFrame(
@@ -322,7 +327,7 @@ def probabilities(idata, prior: xr.Dataset | None = None) -> pd.DataFrame:
 
 
 def format_probability(p: float, mcse: float, draws: int) -> str:
-    """A probability with the digits its MCSE supports; 0 and 1 as bounds ('> 0.9997')."""
+    """Format a probability with the digits its MCSE supports; 0 and 1 as bounds ('> 0.9997')."""
     if not math.isfinite(p):
         return ""
     if p >= 1.0:  # every draw agrees: only a bound is supported
@@ -351,26 +356,28 @@ class Report:
 
     @property
     def prob(self) -> float:
+        """Mass of the table's intervals (``CI_PROB`` for an empty table)."""
         return float(self.table["ci_prob"].iloc[0]) if len(self.table) else CI_PROB
 
     @property
     def kind(self) -> str:
+        """Kind of the table's intervals, ETI or HDI (``CI_KIND`` for an empty table)."""
         return str(self.table["ci_kind"].iloc[0]) if len(self.table) else CI_KIND
 
     def sentence(self) -> str:
-        """The result sentence (``result_sentence``) with the fitted data's own count."""
+        """Return the result sentence (``result_sentence``) with the fitted data's own count."""
         return result_sentence(self.table, self.attrs.get(REPORTED_AT_DECOMPOSITION))
 
 
 def prior_dataset(model, draws: int = PRIOR_DRAWS, seed: int | None = None) -> xr.Dataset:
-    """The run's prior draws; sampled (seed recorded as ``prior_seed``) when it has none."""
+    """Return the run's prior draws; sampled (seed recorded as ``prior_seed``) if it has none."""
     if "prior" not in model.idata.children:
         model.sample_prior_predictive(draws=draws, seed=seed)
     return model.idata["prior"].to_dataset()
 
 
 def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
-    """The report of a fitted (or loaded) KoryoModel."""
+    """Build the report of a fitted (or loaded) KoryoModel."""
     kind = check_kind(kind)
     prior = prior_dataset(model)
     posterior = model.idata["posterior"].to_dataset()
@@ -403,7 +410,7 @@ def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
 
 
 def render(report: Report, fmt: str) -> str:
-    """The report as text: ``md``, ``csv`` or ``json`` (``TEXT_FORMATS``)."""
+    """Render the report as text: ``md``, ``csv`` or ``json`` (``TEXT_FORMATS``)."""
     if fmt == "md":
         return markdown(report.table, report.probabilities, report.attrs)
     # the convergence flag comes from the run's diagnostics, whoever built the table
@@ -419,8 +426,9 @@ def render(report: Report, fmt: str) -> str:
 
 
 def to_json(table: pd.DataFrame) -> str:
-    """The stable JSON report: a list with one object per row, fields ``JSON_FIELDS`` (raw
-    numbers; NaN as null).
+    """Return the stable JSON report: a list with one object per row of ``table``.
+
+    Each object has the fields ``JSON_FIELDS`` (raw numbers; NaN as null).
     """
     records = []
     for row in table.loc[:, list(JSON_FIELDS)].to_dict(orient="records"):
@@ -482,7 +490,7 @@ def _sampler(attrs: dict) -> dict:
 
 
 def table_note(table: pd.DataFrame) -> str:
-    """The sentence under every table: units, interval kind and mass, rounding."""
+    """Return the sentence under every table: units, interval kind and mass, rounding."""
     prob, kind = float(table["ci_prob"].iloc[0]), str(table["ci_kind"].iloc[0])
     return (
         f"Counts in millions; shares as fractions. Intervals: {interval_label(prob, kind)} "
@@ -514,8 +522,10 @@ def diagnostics_line(attrs: dict) -> str:
 
 
 def _statistic(diagnostics: dict, key: str, spec: str) -> str:
-    """One diagnostic of a run's summary, formatted; "not measured" when the sampler did not
-    record it (None), "?" when the run file predates the statistic.
+    """Format one diagnostic of a run's summary with the format ``spec``.
+
+    "not measured" when the sampler did not record it (None), "?" when the run file
+    predates the statistic.
     """
     if key not in diagnostics:
         return "?"
@@ -554,7 +564,7 @@ quantities they stand in for, for the methods paragraph."""
 
 
 def _coordinates_text(config_json: str | None) -> str:
-    """The methods sentence on the sampler coordinates of a run's config ("" if original)."""
+    """Return the methods sentence on a run config's sampler coordinates ("" if original)."""
     from bayes_koryo.model.config import config_from_dict
     from bayes_koryo.model.graph import sampler_coordinates
 
@@ -610,7 +620,7 @@ REPORTED_AT_DECOMPOSITION = "reported_subscribers_at_decomposition"
 
 
 def reported_at_decomposition(observations: pd.DataFrame) -> float | None:
-    """The largest reported subscriber count dated ``DECOMPOSITION_DATE`` (millions), or None."""
+    """Return the largest subscriber count reported on ``DECOMPOSITION_DATE`` (millions) or None."""
     rows = observations[
         (observations["quantity"] == "subscribers")
         & (observations["date"] == pd.Timestamp(DECOMPOSITION_DATE))
@@ -619,9 +629,10 @@ def reported_at_decomposition(observations: pd.DataFrame) -> float | None:
 
 
 def result_sentence(table: pd.DataFrame, reported: float | None = None) -> str:
-    """One sentence ready to paste, generated from the table; ``reported`` is the subscriber
-    figure of the fitted data on 28 May 2013 (millions; ``reported_at_decomposition``), and
-    the sentence names no count when it is None.
+    """Return the result sentence, ready to paste, generated from the table.
+
+    ``reported`` is the subscriber figure of the fitted data on 28 May 2013 (millions;
+    ``reported_at_decomposition``); the sentence names no count when it is None.
     """
     row = table[(table["quantity"] == "unique_users") & (table["date"] == TWO_MILLION_DATE)]
     share = table[table["quantity"] == "real_user_share"]
@@ -683,7 +694,7 @@ PROBABILITY_HEADER = ("claim", "posterior probability", "MCSE", "prior probabili
 
 
 def markdown(table: pd.DataFrame, probs: pd.DataFrame, attrs: dict) -> str:
-    """The Markdown report: headline table, probabilities, methods, result sentence, footer."""
+    """Render the Markdown report: table, probabilities, result sentence, methods, provenance."""
     report = Report(table, probs, attrs)
     human = formatted(table)
     lines = [f"# bayes_koryo report: {attrs.get('config_name', '?')}", ""]
@@ -722,8 +733,6 @@ def _md_table(head: list[str], rows: list[list]) -> list[str]:
     return out + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
 
 
-# --------------------------------------------------------------------------- LaTeX
-
 # --------------------------------------------------------------------------- forecasts
 
 FORECAST_QUANTITIES = (
@@ -735,9 +744,11 @@ FORECAST_QUANTITIES = (
 def forecast_table(
     model, dates, prob: float = CI_PROB, kind: str = CI_KIND, seed: int | None = None
 ) -> pd.DataFrame:
-    """Posterior predictive of reported subscriptions and unique users at ``dates`` (any
-    date after launch, up to the horizon), one row per (quantity, date), fields
-    ``JSON_FIELDS``; the prior interval comes from the same forecast of the prior draws.
+    """Summarise the posterior predictive of subscriptions and users at ``dates``.
+
+    The quantities are reported subscriptions and unique users; ``dates`` may be any dates
+    after launch, up to the horizon. One row per (quantity, date), fields ``JSON_FIELDS``;
+    the prior interval comes from the same forecast of the prior draws.
     """
     import copy
 
@@ -768,8 +779,9 @@ def forecast_table(
 
 
 def run_converged(model) -> bool:
-    """Whether a fitted or loaded model passed every convergence check (its diagnostics;
-    for a loaded run these are recomputed from the draws).
+    """Return whether a fitted or loaded model passed every convergence check.
+
+    The checks are its diagnostics; for a loaded run these are recomputed from the draws.
     """
     if model.diagnostics is not None:
         return bool(model.diagnostics.converged)
@@ -777,7 +789,7 @@ def run_converged(model) -> bool:
 
 
 def forecast_markdown(table: pd.DataFrame, attrs: dict) -> str:
-    """The forecast table in Markdown, MCSE-rounded, with its interval note and run id."""
+    """Render the forecast table in Markdown, MCSE-rounded, with its interval note and run id."""
     human = formatted(table)
     lines = _md_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
     lines += [
@@ -805,8 +817,10 @@ HEADLINE_ROWS = (
 
 
 def headline_rows(report: Report) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of the README's headline table (``HEADLINE_ROWS``): label, median,
-    interval, prior interval, MCSE of the median and R-hat, MCSE-rounded.
+    """Return (header, rows) of the README's headline table (``HEADLINE_ROWS``).
+
+    Columns: label, median, interval, prior interval, MCSE of the median and R-hat; every
+    number MCSE-rounded.
     """
     table, label = report.table, interval_label(report.prob, report.kind)
     rows = []
@@ -832,8 +846,10 @@ def headline_rows(report: Report) -> tuple[list[str], list[list[str]]]:
 
 
 def headline_markdown(report: Report) -> str:
-    """The short headline table of the README (a subset of the full report), with the key
-    probabilities, the result sentence and the run's provenance.
+    """Render the README's short headline table in Markdown.
+
+    A subset of the full report, with the key probabilities, the result sentence and the
+    run's provenance.
     """
     table = report.table
     lines = _md_table(*headline_rows(report))

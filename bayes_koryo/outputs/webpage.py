@@ -101,6 +101,7 @@ class Figure:
     png: bytes
 
     def img_tag(self) -> str:
+        """Return the ``<img>`` element with the PNG inline as a base64 ``data:`` URL."""
         data = base64.b64encode(self.png).decode("ascii")
         return (
             f'<img src="data:image/png;base64,{data}" alt="{html_lib.escape(self.alt)}" '
@@ -136,11 +137,11 @@ def _table(head: list[str], rows: list[list]) -> list[str]:
         "<tbody>",
     ]
     out += ["<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in rows]
-    return out + ["</tbody>", "</table>"]
+    return [*out, "</tbody>", "</table>"]
 
 
 def page(report: Report, figures: list[Figure] | tuple = ()) -> str:
-    """The report as one standalone HTML page (every text escaped; see the module)."""
+    """Render the report as one standalone HTML page (every text escaped; see the module)."""
     e = html_lib.escape
     a = report.attrs
     title = f"bayes_koryo report: {a.get('config_name', '?')}"

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bayes_koryo.outputs.report import CI_KIND
+from bayes_koryo.study import CI_KIND
 
 DEFAULT_CUTOFFS = ("2010-12-31", "2011-06-30", "2011-09-30", "2012-02-29")
 """End-2010, mid-2011, Sep-2011 and Feb-2012 (after the 1M milestone)."""
@@ -58,7 +58,7 @@ def split_observations(
 
 
 def lfo_task(config_path, cutoff: str, settings=None) -> dict:
-    """A sweep task (plain data) for one model TOML and cut-off."""
+    """Build the sweep task (plain data) for one model TOML and cut-off."""
     from bayes_koryo.model.config import load_config
     from bayes_koryo.validation.sensitivity import VariantSettings
 
@@ -87,7 +87,10 @@ def lfo_task(config_path, cutoff: str, settings=None) -> dict:
 
 
 def _interval_logp(mu, lower, upper, sd) -> np.ndarray:
-    """The model's interval likelihood (``model.interval_logp``) at numpy values."""
+    """Evaluate the model's interval likelihood (``model.interval_logp``) at numpy values.
+
+    ``mu`` and the bounds are on the log scale (log millions); returns log probabilities.
+    """
     import pytensor.tensor as pt
 
     from bayes_koryo.model.graph import interval_logp
@@ -155,6 +158,8 @@ def fit_lfo(task: dict) -> list[dict]:
         log_densities=False,
     )  # not needed here: saves two pytensor compiles
     scores = score_figures(model, test, task["seed"])
+    if model.diagnostics is None:
+        raise RuntimeError(f"lfo: the fit of {config.name!r} left no diagnostics")
     summary = model.diagnostics.summary()
     scores.insert(0, "model", config.name)
     scores.insert(1, "growth_form", config.growth_form)
@@ -169,6 +174,7 @@ def fit_lfo(task: dict) -> list[dict]:
 
 
 def _elpd_summary(scores: pd.DataFrame) -> pd.DataFrame:
+    """Summarise ``scores`` per model: elpd, its difference to the best model, coverage."""
     rows = []
     for model, g in scores.groupby("model", sort=False):
         n = len(g)
@@ -204,13 +210,15 @@ def _elpd_summary(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sum_se(terms: pd.Series) -> float:
-    """Standard error of the sum of ``terms`` treated as exchangeable: sqrt(n var)."""
+    """Return the standard error of the sum of exchangeable ``terms``: sqrt(n var)."""
     return float(math.sqrt(len(terms) * terms.var(ddof=1))) if len(terms) > 1 else math.nan
 
 
 def summarise_lfo(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per model: sum of elpd (SE), difference to the best model (SE of the paired
-    differences), 50%/90% coverage; over all cut-offs (``cutoff = "all"``) and per cut-off.
+    """Summarise the leave-future-out scores per model.
+
+    Per model: sum of elpd (SE), difference to the best model (SE of the paired differences),
+    50%/90% coverage; over all cut-offs (``cutoff = "all"``) and per cut-off.
     """
     parts = [_elpd_summary(scores).assign(cutoff="all")]
     for cutoff, g in scores.groupby("cutoff"):

@@ -104,6 +104,21 @@ ELEMENTWISE = "pace_deviation_observed"
 RECOVERY_PROBS = (0.5, 0.9)
 """Masses of the equal-tailed intervals whose coverage recovery reports."""
 
+_QUANTITY_COLUMNS = (
+    "truth",
+    "rank",
+    "n_ranked",
+    "ess_bulk",
+    "pit",
+    "median",
+    "sd",
+    "eti50_low",
+    "eti50_high",
+    "eti90_low",
+    "eti90_high",
+)
+"""Per-quantity results of one simulation (``sbc_simulation``), in their stored order."""
+
 _MODELS: dict[str, tuple] = {}
 """Per-process models by config and data: (template on the real data, fitter)."""
 
@@ -120,8 +135,10 @@ def test_quantities(config) -> tuple[str, ...]:
 
 
 def recovery_quantities(config) -> tuple[str, ...]:
-    """Quantities of the recovery table: every free parameter (vectors as their mean) and
-    U(May 2013) (the log-likelihood has no true value of its own).
+    """Return the names of the quantities of the recovery table.
+
+    Every free parameter (vectors as their mean) and U(May 2013); not the log-likelihood,
+    which has no true value of its own.
     """
     return tuple(q for q in test_quantities(config) if q != LOG_LIKELIHOOD)
 
@@ -142,11 +159,11 @@ def sbc_tasks(
     chains: int = SBC_SETTINGS["chains"],
     thin: int = SBC_SETTINGS["thin"],
 ) -> list[dict]:
-    """The sweep's tasks (plain data): one per simulation, each with its own seed."""
+    """Build the sweep's tasks (plain data): one per simulation, each with its own seed."""
     from bayes_koryo.data import load_observations
-    from bayes_koryo.inference.fit import _as_config
+    from bayes_koryo.inference.fit import as_config
 
-    config = _as_config(config)
+    config = as_config(config)
     observations = load_observations() if observations is None else observations
     if simulations < 2:
         from bayes_koryo.errors import ConfigError
@@ -177,10 +194,11 @@ def sbc_tasks(
 
 
 def _models(task: dict):
-    """(template, fitter) KoryoModels for the task's config and data, built once per process.
+    """Return the (template, fitter) KoryoModels of the task's config and data.
 
-    The template keeps the real observations (simulations start from its layout); the fitter
-    gets each simulated data set. Both share the per-process compiled model.
+    Both are built once per process. The template keeps the real observations (simulations
+    start from its layout); the fitter gets each simulated data set. Both share the
+    per-process compiled model.
     """
     from bayes_koryo.inference.fit import KoryoModel
     from bayes_koryo.model.config import config_from_dict
@@ -197,17 +215,21 @@ def _models(task: dict):
 
 
 def _summed_log_likelihood(log_lik: xr.Dataset) -> xr.DataArray:
-    """Sum of the elementwise log-likelihood over every observation, dims (chain, draw)."""
-    return sum(
+    """Sum the elementwise log-likelihood over every observation; dims (chain, draw), nats."""
+    total = sum(
         log_lik[v].sum([d for d in log_lik[v].dims if d not in ("chain", "draw")])
         for v in log_lik.data_vars
-    ).transpose("chain", "draw")
+    )
+    if not isinstance(total, xr.DataArray):
+        raise ValueError("sbc: the log-likelihood group has no variables")
+    return total.transpose("chain", "draw")
 
 
 def truth_log_likelihood(kmodel, truth: dict) -> float:
-    """Summed log-likelihood of ``kmodel``'s current observations at the true values of
-    its free variables (the same compiled function as the posterior draws' log-likelihood,
-    ``postprocess.log_densities``).
+    """Compute the summed log-likelihood (nats) of ``kmodel``'s observations at the truth.
+
+    The truth is the true values of the free variables; the log-likelihood comes from the
+    same compiled function as the posterior draws' (``postprocess.log_densities``).
     """
     from bayes_koryo.inference import postprocess
 
@@ -229,7 +251,7 @@ def truth_log_likelihood(kmodel, truth: dict) -> float:
 
 
 def _draws_and_truth(idata, truth: dict, kmodel) -> dict[str, tuple[np.ndarray, float]]:
-    """(posterior draws with dims (chain, draw), true value) of every test quantity."""
+    """Return (posterior draws with dims (chain, draw), true value) of every test quantity."""
     post = idata["posterior"].to_dataset()
     dates = pd.DatetimeIndex(kmodel.model.coords["date"])
     out = {}
@@ -256,8 +278,9 @@ def _draws_and_truth(idata, truth: dict, kmodel) -> dict[str, tuple[np.ndarray, 
 
 
 def thinned(draws: np.ndarray, thin: int) -> tuple[np.ndarray, float]:
-    """(kept draws, bulk ESS): every t-th draw of each chain of ``draws`` (chain, draw), with
-    t = max(thin, ceil(N / ESS_bulk)) so that the kept draws are near-independent.
+    """Thin ``draws`` (chain, draw) to near-independent draws; return (kept draws, bulk ESS).
+
+    Every t-th draw of each chain is kept, with t = max(thin, ceil(N / ESS_bulk)).
     """
     import arviz_stats  # noqa: F401  (registers the .azstats accessor)
 
@@ -268,16 +291,14 @@ def thinned(draws: np.ndarray, thin: int) -> tuple[np.ndarray, float]:
 
 
 def sbc_simulation(task: dict) -> dict:
-    """One SBC simulation (the sweep's function): simulate, refit, rank. Plain-data result.
+    """Run one SBC simulation (the sweep's function): simulate, refit, rank.
 
-    Keys: ``seed`` and the derived ``simulation_seed``/``fit_seed``/``pit_seed``; per test
-    quantity (arrays in ``quantities`` order): ``truth``, ``rank`` (0..``n_ranked``),
-    ``n_ranked`` (L, after thinning to the ESS), ``ess_bulk``, ``pit``, ``median``, ``sd``
-    and the 50%/90% ETI bounds from all draws; ``element_rank``/``element_n_ranked`` (every
-    ``pace_deviation_observed`` element); sampler diagnostics.
+    Returns plain data. Keys: ``seed`` and the derived ``simulation_seed``/``fit_seed``/
+    ``pit_seed``; per test quantity (arrays in ``quantities`` order): ``truth``, ``rank``
+    (0..``n_ranked``), ``n_ranked`` (L, after thinning to the ESS), ``ess_bulk``, ``pit``,
+    ``median``, ``sd`` and the 50%/90% ETI bounds from all draws; ``element_rank``/
+    ``element_n_ranked`` (every ``pace_deviation_observed`` element); sampler diagnostics.
     """
-    from bayes_koryo.outputs.report import interval
-
     template, fitter = _models(task)
     sim_seed, fit_seed, pit_seed = (
         int(s) for s in np.random.SeedSequence(task["seed"]).generate_state(3)
@@ -297,45 +318,8 @@ def sbc_simulation(task: dict) -> dict:
         "pit_seed": pit_seed,
         "quantities": names,
     }
-    columns: dict[str, list] = {
-        k: []
-        for k in (
-            "truth",
-            "rank",
-            "n_ranked",
-            "ess_bulk",
-            "pit",
-            "median",
-            "sd",
-            "eti50_low",
-            "eti50_high",
-            "eti90_low",
-            "eti90_high",
-        )
-    }
-    for j, name in enumerate(names):
-        draws, true_value = pairs[name]
-        kept, ess = thinned(draws, task["thin"])
-        rank = int(np.sum(kept < true_value))
-        columns["truth"].append(true_value)
-        columns["rank"].append(rank)
-        columns["n_ranked"].append(kept.size)
-        columns["ess_bulk"].append(ess)
-        columns["pit"].append((rank + u[j]) / (kept.size + 1))
-        columns["median"].append(float(np.median(draws)))
-        columns["sd"].append(float(np.std(draws)))
-        for prob in RECOVERY_PROBS:
-            low, high = interval(draws.ravel(), prob, "ETI")
-            columns[f"eti{prob * 100:.0f}_low"].append(low)
-            columns[f"eti{prob * 100:.0f}_high"].append(high)
-    result.update({k: np.asarray(v) for k, v in columns.items()})
-    elements = idata["posterior"][ELEMENTWISE].transpose("chain", "draw", ...).values
-    element_truth = np.asarray(truth[ELEMENTWISE])
-    kept = [thinned(elements[..., k], task["thin"])[0] for k in range(elements.shape[-1])]
-    result["element_rank"] = np.array(
-        [int(np.sum(d < element_truth[k])) for k, d in enumerate(kept)]
-    )
-    result["element_n_ranked"] = np.array([d.size for d in kept])
+    result.update(_rank_quantities(pairs, u, task["thin"]))
+    result.update(_element_ranks(idata, truth, task["thin"]))
     summary = fitter.diagnostics.summary()
     result.update(
         {
@@ -351,8 +335,51 @@ def sbc_simulation(task: dict) -> dict:
     return result
 
 
+def _rank_quantities(
+    pairs: dict[str, tuple[np.ndarray, float]], u: np.ndarray, thin: int
+) -> dict[str, np.ndarray]:
+    """Rank the true value of each test quantity among its thinned posterior draws.
+
+    ``pairs`` maps each quantity to its (chain, draw) draws and true value, ``u`` holds one
+    U(0, 1) value per quantity for the PIT. Returns one array per column of
+    ``_QUANTITY_COLUMNS``, in the order of ``pairs``.
+    """
+    from bayes_koryo.inference.summaries import interval
+
+    columns: dict[str, list] = {k: [] for k in _QUANTITY_COLUMNS}
+    for j, (draws, true_value) in enumerate(pairs.values()):
+        kept, ess = thinned(draws, thin)
+        rank = int(np.sum(kept < true_value))
+        columns["truth"].append(true_value)
+        columns["rank"].append(rank)
+        columns["n_ranked"].append(kept.size)
+        columns["ess_bulk"].append(ess)
+        columns["pit"].append((rank + u[j]) / (kept.size + 1))
+        columns["median"].append(float(np.median(draws)))
+        columns["sd"].append(float(np.std(draws)))
+        for prob in RECOVERY_PROBS:
+            low, high = interval(draws.ravel(), prob, "ETI")
+            columns[f"eti{prob * 100:.0f}_low"].append(low)
+            columns[f"eti{prob * 100:.0f}_high"].append(high)
+    return {k: np.asarray(v) for k, v in columns.items()}
+
+
+def _element_ranks(idata: xr.DataTree, truth: dict, thin: int) -> dict[str, np.ndarray]:
+    """Rank the true value of every ``ELEMENTWISE`` element among its thinned draws.
+
+    Returns ``element_rank`` and ``element_n_ranked`` (L of each element), one per period.
+    """
+    elements = idata["posterior"][ELEMENTWISE].transpose("chain", "draw", ...).values
+    element_truth = np.asarray(truth[ELEMENTWISE])
+    kept = [thinned(elements[..., k], thin)[0] for k in range(elements.shape[-1])]
+    return {
+        "element_rank": np.array([int(np.sum(d < element_truth[k])) for k, d in enumerate(kept)]),
+        "element_n_ranked": np.array([d.size for d in kept]),
+    }
+
+
 def _count(value: int | None) -> int:
-    """A sampler count of a fit's diagnostics summary; -1 where it was not measured."""
+    """Return a sampler count of a fit's diagnostics summary; -1 where it was not measured."""
     return -1 if value is None else int(value)
 
 
@@ -360,9 +387,11 @@ def _count(value: int | None) -> int:
 
 
 def collect(results: list[dict], tasks: list[dict], master_seed: int) -> xr.DataTree:
-    """The sweep's results as one DataTree: ``prior_sbc`` (PIT values of the ranks in simuk's
-    layout, dims chain = 1, draw = simulation; ``arviz_plots.plot_ecdf_pit`` reads it) and
-    ``simulations`` (truths, ranks, L, posterior summaries, seeds, diagnostics).
+    """Collect the sweep's results into one DataTree.
+
+    Groups: ``prior_sbc`` (PIT values of the ranks in simuk's layout, dims chain = 1, draw =
+    simulation; ``arviz_plots.plot_ecdf_pit`` reads it) and ``simulations`` (truths, ranks, L,
+    posterior summaries, seeds, diagnostics).
     """
     names = results[0]["quantities"]
     n = len(results)
@@ -375,21 +404,8 @@ def collect(results: list[dict], tasks: list[dict], master_seed: int) -> xr.Data
         {q: (("chain", "draw"), stack("pit")[None, :, j]) for j, q in enumerate(names)},
         coords={"chain": [0], "draw": sim},
     )
-    per_sim = {
-        k: (("simulation", "quantity"), stack(k))
-        for k in (
-            "truth",
-            "rank",
-            "n_ranked",
-            "ess_bulk",
-            "pit",
-            "median",
-            "sd",
-            "eti50_low",
-            "eti50_high",
-            "eti90_low",
-            "eti90_high",
-        )
+    per_sim: dict[str, tuple[tuple[str, ...], np.ndarray]] = {
+        k: (("simulation", "quantity"), stack(k)) for k in _QUANTITY_COLUMNS
     }
     per_sim[f"{ELEMENTWISE}_rank"] = (("simulation", "period"), stack("element_rank"))
     per_sim[f"{ELEMENTWISE}_n_ranked"] = (("simulation", "period"), stack("element_n_ranked"))
@@ -432,9 +448,11 @@ def collect(results: list[dict], tasks: list[dict], master_seed: int) -> xr.Data
 
 
 def pool(trees: list[xr.DataTree]) -> xr.DataTree:
-    """Several SBC runs of one config at the same settings, with different master seeds, as
-    one run: the simulations side by side (each keeps its own seeds), ``master_seed`` the
-    seeds joined by "+". Calibration and recovery tables of the result use all simulations.
+    """Pool several SBC runs of one config into one run.
+
+    The runs must share the settings and differ in master seed. The simulations are placed
+    side by side (each keeps its own seeds), ``master_seed`` is the seeds joined by "+".
+    Calibration and recovery tables of the result use all simulations.
     """
     from bayes_koryo.errors import ConfigError
 
@@ -467,7 +485,7 @@ def pool(trees: list[xr.DataTree]) -> xr.DataTree:
 
 
 def _master_seed(tree: xr.DataTree) -> int | str:
-    """The master seed of a run (int), or the seeds of a pooled run ("a+b")."""
+    """Return the master seed of a run (int), or the seeds of a pooled run ("a+b")."""
     seed = tree.attrs["master_seed"]
     return seed if isinstance(seed, str) else int(seed)
 
@@ -475,8 +493,10 @@ def _master_seed(tree: xr.DataTree) -> int | str:
 def simultaneous_band(
     n: int, band_prob: float = BAND_PROB, trials: int = BAND_TRIALS, seed: int = BAND_SEED
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x, lower, upper): ArviZ's simultaneous ``band_prob`` band for the ECDF of ``n`` uniform
-    values, at the evaluation points x = 0, 1/n, ..., 1 (ECDF values, not differences).
+    """Return (x, lower, upper): ArviZ's simultaneous ``band_prob`` band for a uniform ECDF.
+
+    The band is that of the ECDF of ``n`` uniform values, at the evaluation points x = 0,
+    1/n, ..., 1 (ECDF values, not differences).
     """
     from arviz_stats.ecdf_utils import ecdf_pit
 
@@ -487,11 +507,12 @@ def simultaneous_band(
 
 
 def _ecdf(values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Return the empirical CDF of ``values`` at the points ``x``."""
     return np.searchsorted(np.sort(values), x, side="right") / len(values)
 
 
 def band_check(values, x, lower, upper) -> tuple[bool, float, float]:
-    """(inside the band, max |ECDF - x| / band half-width on that side, max |ECDF - x|).
+    """Return (inside the band, max |ECDF - x| / band half-width on that side, max |ECDF - x|).
 
     The ratio leaves out the points where that side of the band is cut off at 0 or 1 (near
     the ends an ECDF of 0 or 1 touches such a bound by construction, which would read as a
@@ -553,12 +574,14 @@ def calibration_table(
     trials: int = BAND_TRIALS,
     band_seed: int = BAND_SEED,
 ) -> pd.DataFrame:
-    """Pass/fail per test quantity: ECDF of its PIT values inside the simultaneous
-    ``band_prob`` band (a calibration band, not a credible interval); also the family-wise
-    (Bonferroni) verdict and ArviZ's ``pot_c`` p-value. For the scalar free parameters the
-    same band ratio and p-value of the prior CDF of the truths (``truth_prior_cdf``: the
-    share of any deviation that the draw of the simulations alone produces) and its
-    correlation with the PIT values; NaN for the other quantities.
+    """Tabulate pass/fail per test quantity.
+
+    A quantity passes when the ECDF of its PIT values stays inside the simultaneous
+    ``band_prob`` band (a calibration band, not a credible interval); the table also gives the
+    family-wise (Bonferroni) verdict and ArviZ's ``pot_c`` p-value. For the scalar free
+    parameters, the same band ratio and p-value of the prior CDF of the truths
+    (``truth_prior_cdf``: the share of any deviation that the draw of the simulations alone
+    produces) and its correlation with the PIT values; NaN for the other quantities.
     """
     import arviz_stats  # noqa: F401  (registers the .azstats accessor)
 
@@ -609,10 +632,12 @@ def calibration_table(
 
 
 def recovery_table(tree: xr.DataTree) -> pd.DataFrame:
-    """Per quantity: coverage of the 50% and 90% ETIs with binomial MC error (the sd of the
-    coverage of a calibrated posterior, sqrt(p(1-p)/n) at the nominal p), Pearson
-    correlation of posterior median and truth, and mean contraction
-    1 - mean posterior variance / variance of the truths (prior variance).
+    """Tabulate parameter recovery per quantity.
+
+    Columns: coverage of the 50% and 90% ETIs with binomial MC error (the sd of the coverage
+    of a calibrated posterior, sqrt(p(1-p)/n) at the nominal p), Pearson correlation of
+    posterior median and truth, and mean contraction 1 - mean posterior variance / variance
+    of the truths (prior variance).
     """
     sims = tree["simulations"].to_dataset()
     config = json.loads(tree.attrs["config"])
@@ -648,8 +673,10 @@ def recovery_table(tree: xr.DataTree) -> pd.DataFrame:
 
 @dataclass
 class SBCResult:
-    """An SBC sweep: the DataTree of ranks (``tree``), the calibration table and the
-    recovery table built from the same fits.
+    """An SBC sweep: the DataTree of ranks and the tables built from its fits.
+
+    ``tree`` holds the ranks (:func:`collect`), ``table`` the calibration table and
+    ``recovery`` the recovery table of the same fits.
     """
 
     tree: xr.DataTree
@@ -665,6 +692,7 @@ class SBCResult:
 
     @property
     def failed(self) -> list[str]:
+        """Test quantities outside their simultaneous 95% band."""
         return list(self.table.loc[~self.table["pass"], "quantity"])
 
 
@@ -683,14 +711,14 @@ def run_sbc(
     partial_dir=None,
     partial_every: int = 10,
 ) -> SBCResult:
-    """Run SBC (and recovery from the same fits) for ``config`` (path, ModelConfig or None
-    for the baseline) on simulated data with the real layout of ``observations``.
+    """Run SBC, and recovery from the same fits, for ``config``.
 
-    ``workers=1`` runs in this process (reusing its compiled model); otherwise see
-    ``sweeps.run_sweep``. Returns an :class:`SBCResult`. Nothing is written, except with
-    ``partial_dir``: every ``partial_every`` finished simulations the outputs of those
-    finished so far (in completion order) are written there (:func:`write_outputs`), so a
-    long sweep that is stopped leaves its partial result.
+    ``config`` is a path, a ModelConfig or None for the baseline; the data are simulated
+    with the real layout of ``observations``. ``workers=1`` runs in this process (reusing
+    its compiled model); otherwise see ``sweeps.run_sweep``. Returns an :class:`SBCResult`.
+    Nothing is written, except with ``partial_dir``: every ``partial_every`` finished
+    simulations the outputs of those finished so far (in completion order) are written there
+    (:func:`write_outputs`), so a long sweep that is stopped leaves its partial result.
     """
     from bayes_koryo.validation.sweeps import run_sweep
 
@@ -749,8 +777,10 @@ def run_sbc(
 
 
 def recovery(config=None, simulations: int = 50, seed: int = SBC_SEED, **kwargs) -> pd.DataFrame:
-    """Parameter recovery table from ``simulations`` fits to data simulated from prior
-    draws (the SBC sweep; ``kwargs`` as for :func:`run_sbc`).
+    """Return the parameter recovery table of an SBC sweep.
+
+    The sweep makes ``simulations`` fits to data simulated from prior draws (``kwargs`` as
+    for :func:`run_sbc`).
     """
     return run_sbc(config, simulations, seed, **kwargs).recovery
 
@@ -765,15 +795,17 @@ def ecdf_figure(
     trials: int = BAND_TRIALS,
     band_seed: int = BAND_SEED,
 ):
-    """ECDF-difference grid: for each test quantity ECDF(PIT) - x with the simultaneous
-    ``band_prob`` band (the band the pass/fail verdict uses); failing panels are marked.
+    """Draw the ECDF-difference grid of an SBC run; return the matplotlib figure.
+
+    For each test quantity ECDF(PIT) - x with the simultaneous ``band_prob`` band (the band
+    the pass/fail verdict uses); failing panels are marked.
     """
     import matplotlib.pyplot as plt
 
     from bayes_koryo.outputs.plots import STYLE, WIDTH_FULL
 
     pit = tree["prior_sbc"].to_dataset()
-    names = list(pit.data_vars)
+    names = [str(name) for name in pit.data_vars]
     n = pit.sizes["draw"]
     x, lower, upper = simultaneous_band(n, band_prob, trials, band_seed)
     verdict = dict(zip(table["quantity"], table["pass"], strict=True))
@@ -808,9 +840,11 @@ def ecdf_figure(
 OUTPUT_PARTS = ("ranks", "calibration", "figure", "recovery")
 
 
-def fit_quality_counts(sims) -> dict[str, int]:
-    """How many of the SBC fits (the ``simulations`` group) failed the package's convergence
-    gate, diverged or mixed poorly.
+def fit_quality_counts(sims) -> dict[str, int | None]:
+    """Count the SBC fits (the ``simulations`` group) that failed a check.
+
+    Counts of the fits that failed the package's convergence gate (None when the run does not
+    record it), diverged or mixed poorly.
     """
     failed = int((sims["converged"].values == 0).sum()) if "converged" in sims else None
     return {
@@ -824,7 +858,9 @@ def fit_quality_counts(sims) -> dict[str, int]:
 
 
 def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
-    """Write into ``out_dir`` (each file atomically) and return the paths:
+    """Write the ``parts`` of an SBC result into ``out_dir`` and return the paths.
+
+    Each file is written atomically:
 
     - ``ranks``: ``sbc_ranks.nc`` (the DataTree of :func:`collect`: PIT values in simuk's
       ``prior_sbc`` layout, per-simulation truths, ranks, seeds and diagnostics);
@@ -840,7 +876,7 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    sims = result.tree["simulations"]
+    sims = result.tree["simulations"].to_dataset()
     meta = {
         "config": result.tree.attrs["config_name"],
         "settings": result.settings,

@@ -41,13 +41,14 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_koryo.outputs.report import CI_KIND, CI_PROB, summary_row
-from bayes_koryo.study import ONE_MILLION_DATE, TWO_MILLION_DATE
+from bayes_koryo.outputs.report import summary_row
+from bayes_koryo.study import CI_KIND, CI_PROB, ONE_MILLION_DATE, TWO_MILLION_DATE
 
 PSENSE_THRESHOLD = 0.05
 """Power-scaling sensitivity above which prior / likelihood count as influential
@@ -86,9 +87,11 @@ def _label(variable: str, date: str | None) -> str:
 
 
 def quantity_draws(ds: xr.Dataset, config) -> xr.Dataset:
-    """The checked quantities as scalar (chain, draw) variables named ``name`` or
-    ``name[YYYY-MM-DD]``, from a posterior or prior Dataset. Headline quantities the model
-    lacks (e.g. the decomposition when the grid misses 28 May 2013) are left out.
+    """Return the checked quantities of a posterior or prior Dataset.
+
+    Each is a scalar (chain, draw) variable named ``name`` or ``name[YYYY-MM-DD]``. Headline
+    quantities the model lacks (e.g. the decomposition when the grid misses 28 May 2013) are
+    left out.
     """
     from bayes_koryo.model.graph import free_parameters
 
@@ -120,10 +123,12 @@ def diagnose_psense(prior: float, likelihood: float, threshold: float = PSENSE_T
 
 
 def psense_frame(tree: xr.DataTree, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
-    """``arviz_stats.psense`` of every posterior variable of ``tree`` (which needs
-    ``log_prior`` and ``log_likelihood`` groups) for prior and likelihood, with the
-    diagnosis of ``diagnose_psense``. Columns: quantity, prior_sensitivity,
-    likelihood_sensitivity (CJS distance per unit log-alpha, alpha = 0.99 / 1.01), diagnosis.
+    """Compute ``arviz_stats.psense`` of every posterior variable of ``tree``.
+
+    ``tree`` needs ``log_prior`` and ``log_likelihood`` groups; both prior and likelihood are
+    power-scaled, and each quantity gets the diagnosis of ``diagnose_psense``. Columns:
+    quantity, prior_sensitivity, likelihood_sensitivity (CJS distance per unit log-alpha,
+    alpha = 0.99 / 1.01), diagnosis.
     """
     from arviz_stats import psense
 
@@ -144,9 +149,10 @@ def psense_frame(tree: xr.DataTree, threshold: float = PSENSE_THRESHOLD) -> pd.D
 
 
 def psense_table(model, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
-    """Power-scaling sensitivity of every checked quantity of a fitted KoryoModel (its run
-    carries ``log_prior`` and ``log_likelihood``); only the free scalar parameters' priors
-    are scaled (module docstring). Columns as ``psense_frame``.
+    """Compute the power-scaling sensitivity of every checked quantity of a fitted KoryoModel.
+
+    The run must carry ``log_prior`` and ``log_likelihood``; only the free scalar parameters'
+    priors are scaled (module docstring). Columns as ``psense_frame``.
     """
     from bayes_koryo.errors import ConfigError
     from bayes_koryo.model.graph import free_parameters
@@ -171,10 +177,11 @@ def psense_table(model, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
 
 
 def overlap_coefficient(a, b, bins: int = OVERLAP_BINS) -> float:
-    """Overlapping coefficient of the densities of draws ``a`` and ``b``: sum over common
-    equal-width histogram bins (``bins`` of them over the 0.5%-99.5% range of the pooled
-    draws, so the outer tails do not stretch the bins) of min(p_a, p_b), p = bin mass.
-    Draws outside that range count in the outermost bins.
+    """Compute the overlapping coefficient of the densities of draws ``a`` and ``b``.
+
+    The coefficient is the sum over common equal-width histogram bins (``bins`` of them over
+    the 0.5%-99.5% range of the pooled draws, so the outer tails do not stretch the bins) of
+    min(p_a, p_b), p = bin mass. Draws outside that range count in the outermost bins.
     """
     a = np.asarray(a, float).ravel()
     b = np.asarray(b, float).ravel()
@@ -188,8 +195,9 @@ def overlap_coefficient(a, b, bins: int = OVERLAP_BINS) -> float:
 
 
 def contraction_flag(contraction: float, overlap: float) -> str:
-    """'data-driven', 'prior-dominated' or 'weakly identified' (thresholds in the module
-    docstring).
+    """Classify a quantity as 'data-driven', 'prior-dominated' or 'weakly identified'.
+
+    The thresholds are in the module docstring.
     """
     if contraction >= CONTRACTION_DATA_DRIVEN:
         return "data-driven"
@@ -199,9 +207,10 @@ def contraction_flag(contraction: float, overlap: float) -> str:
 
 
 def prior_draws(model, draws: int = PRIOR_DRAWS, seed: int | None = None) -> tuple[xr.Dataset, int]:
-    """(prior Dataset, seed): the run's prior group if it has one (seed ``prior_seed``),
-    else ``draws`` new draws from ``KoryoModel.sample_prior_predictive`` (seed: ``seed`` or
-    the config's).
+    """Return (prior Dataset, seed) of a fitted model.
+
+    The run's prior group if it has one (seed ``prior_seed``), else ``draws`` new draws from
+    ``KoryoModel.sample_prior_predictive`` (seed: ``seed`` or the config's).
     """
     idata = model.idata
     if idata is not None and "prior" in idata.children:
@@ -214,9 +223,10 @@ def prior_draws(model, draws: int = PRIOR_DRAWS, seed: int | None = None) -> tup
 
 
 def _contraction(prior: xr.DataArray, post: xr.DataArray) -> tuple[float, float]:
-    """(1 - Var_post / Var_prior, its Monte Carlo standard error). The MCSE propagates the
-    relative errors of both sds (delta method): the posterior sd's from ``arviz.mcse``
-    (method "sd", autocorrelation-aware), the independent prior draws' as
+    """Return (1 - Var_post / Var_prior, its Monte Carlo standard error).
+
+    The MCSE propagates the relative errors of both sds (delta method): the posterior sd's
+    from ``arviz.mcse`` (method "sd", autocorrelation-aware), the independent prior draws' as
     sd * sqrt((kurtosis - 1) / (4 n)).
     """
     import arviz_stats as azs
@@ -231,14 +241,16 @@ def _contraction(prior: xr.DataArray, post: xr.DataArray) -> tuple[float, float]
 
 
 def contraction_table(model, prob: float = CI_PROB, kind: str = CI_KIND) -> pd.DataFrame:
-    """Prior vs posterior of every checked quantity: medians and ``prob`` ``kind`` intervals
-    (posterior with MCSE), contraction, overlap and flag (module docstring).
+    """Compare prior and posterior of every checked quantity.
+
+    Columns: medians and ``prob`` ``kind`` intervals (posterior with MCSE), contraction,
+    overlap and flag (module docstring).
     """
     prior_ds, prior_seed = prior_draws(model)
     post = quantity_draws(model.idata["posterior"].to_dataset(), model.config)
     prior = quantity_draws(prior_ds, model.config)
     rows = []
-    for name in post.data_vars:
+    for name in map(str, post.data_vars):
         row = summary_row(post[name], name, None, "", prob, kind, prior[name])
         a, b = prior[name].values.ravel(), post[name].values.ravel()
         contraction, contraction_mcse = _contraction(prior[name], post[name])
@@ -277,13 +289,14 @@ def sensitivity_table(model, prob: float = CI_PROB, kind: str = CI_KIND) -> pd.D
 
 
 def _fmt(value, digits: int = 3) -> str:
+    """Format a table cell: floats to ``digits`` significant digits, non-finite as empty."""
     if isinstance(value, (float, np.floating)):
         return "" if not math.isfinite(value) else f"{value:.{digits}g}"
     return str(value)
 
 
 def to_markdown(table: pd.DataFrame, title: str = "", notes: str = "") -> str:
-    """A GitHub-flavoured markdown table (numbers to 3 significant digits)."""
+    """Render ``table`` as GitHub-flavoured markdown (numbers to 3 significant digits)."""
     cols = list(table.columns)
     lines = [f"{title}\n" if title else ""]
     lines.append("| " + " | ".join(cols) + " |")
@@ -336,8 +349,10 @@ class VariantSettings:
 
 
 def variant_task(config_path, settings: VariantSettings = VariantSettings()) -> dict:
-    """A sweep task (plain data) for one model TOML; ``structure`` groups same-structure
-    variants onto one worker, which compiles that structure once.
+    """Build the sweep task (plain data) for one model TOML.
+
+    The task's ``structure`` groups same-structure variants onto one worker, which compiles
+    that structure once.
     """
     from bayes_koryo.inference.fit import KoryoModel
 
@@ -366,16 +381,22 @@ def fit_variant(task: dict) -> dict:
 
     config = config_from_dict(task["config"], source=task["path"])
     model = KoryoModel(config)
-    model.fit(
+    idata = model.fit(
         seed=task["seed"],
         draws=task["draws"],
         tune=task["tune"],
         chains=task["chains"],
         log_densities=False,
     )  # not needed here: saves two pytensor compiles
-    post = model.idata["posterior"].to_dataset()
+    if model.diagnostics is None:
+        raise RuntimeError(f"fit_variant: the fit of {config.name!r} left no diagnostics")
+    post = idata["posterior"].to_dataset()
     summary = model.diagnostics.summary()
-    row = {"variant": config.name, "changes": config.description, "growth_form": config.growth_form}
+    row: dict[str, Any] = {
+        "variant": config.name,
+        "changes": config.description,
+        "growth_form": config.growth_form,
+    }
     for variable, date, label, units in VARIANT_QUANTITIES:
         da = post[variable].sel(date=date) if date else post[variable]
         s = summary_row(da, label, date, units)
@@ -401,7 +422,7 @@ def fit_variant(task: dict) -> dict:
             "tune": task["tune"],
             "chains": task["chains"],
             "compile_seconds": model.compile_seconds,
-            "sampling_seconds": float(model.idata.attrs["sampling_seconds"]),
+            "sampling_seconds": float(idata.attrs["sampling_seconds"]),
         }
     )
     return row
@@ -413,8 +434,10 @@ def run_variants(
     scheduler: str | None = None,
     workers: int | None = None,
 ) -> pd.DataFrame:
-    """Fit every model TOML in ``paths`` (via ``sweeps.run_sweep``; same-structure variants
-    share one compile per worker) and return ``variants_table`` of the results.
+    """Fit every model TOML in ``paths`` and return ``variants_table`` of the results.
+
+    The fits run via ``sweeps.run_sweep``; same-structure variants share one compile per
+    worker.
     """
     from bayes_koryo.validation.sweeps import run_sweep
 
@@ -423,8 +446,10 @@ def run_variants(
 
 
 def variants_table(rows: list[dict], baseline: str = "baseline") -> pd.DataFrame:
-    """Results of ``fit_variant`` as a table, with each quantity's median relative to the
-    ``baseline`` variant's (``... shift`` columns: median / baseline median - 1).
+    """Tabulate the results of ``fit_variant``, with the shift from the baseline.
+
+    Each quantity's median is compared with the ``baseline`` variant's (``... shift``
+    columns: median / baseline median - 1).
     """
     table = pd.DataFrame(rows)
     base = table[table["variant"] == baseline]
@@ -443,10 +468,12 @@ VARIANT_NOTES = (
 
 
 def tornado(table: pd.DataFrame, baseline: str = "baseline"):
-    """Tornado chart: per variant, the shift of each quantity's median from the baseline's
-    (bar, %) with the variant's 90% ETI relative to the baseline median (line); the baseline's
-    own interval is the grey band. Variants sorted by |shift| of U(May 2013); unconverged
-    variants hatched and labelled. Returns the matplotlib figure.
+    """Draw a tornado chart of the model variants; return the matplotlib figure.
+
+    Per variant, the shift of each quantity's median from the baseline's (bar, %) with the
+    variant's 90% ETI relative to the baseline median (line); the baseline's own interval is
+    the grey band. Variants sorted by |shift| of U(May 2013); unconverged variants hatched
+    and labelled.
     """
     import matplotlib
 
@@ -510,8 +537,10 @@ def tornado(table: pd.DataFrame, baseline: str = "baseline"):
 
 
 def variants_markdown(table: pd.DataFrame) -> str:
-    """Compact markdown of ``variants_table``: each quantity as 'median (low-high) [MCSE]'
-    with digits from ``report.rounded``, its shift from the baseline, and the diagnostics.
+    """Render ``variants_table`` as compact markdown.
+
+    Each quantity appears as 'median (low-high) [MCSE]' with digits from ``report.rounded``,
+    with its shift from the baseline, followed by the diagnostics.
     """
     from bayes_koryo.outputs.report import rounded
 

@@ -153,8 +153,9 @@ def _run_pool(function, tasks, workers, progress, on_result) -> list[Any]:
 
 
 def _deliver(indices, chunk_results, results: list, on_result) -> int:
-    """Store one finished chunk's results at their task positions (and hand each to
-    ``on_result``); returns the number of tasks delivered.
+    """Store one finished chunk's results at their task positions.
+
+    Each result is also handed to ``on_result``. Returns the number of tasks delivered.
     """
     for i, result in zip(indices, chunk_results, strict=True):
         results[i] = result
