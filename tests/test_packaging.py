@@ -187,3 +187,46 @@ def test_no_function_is_longer_than_the_limit():
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f"{path.relative_to(ROOT)}:{node.name} ({lines} lines)")
     assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def test_the_shipped_configurations_are_the_models_folder():
+    """``bayes-koryo sensitivity`` / ``lfo`` default to the package's configurations, which
+    are the repository's ``models/`` (found without a ``./models`` in the working folder)."""
+    from bayes_koryo.cli.validation import _model_paths
+    from bayes_koryo.model.config import LFO_CONFIGS, shipped_configs
+
+    shipped = shipped_configs()
+    assert [p.name for p in shipped] == sorted(p.name for p in (ROOT / "models").glob("*.toml"))
+    for path in shipped:
+        assert path.read_bytes() == (ROOT / "models" / path.name).read_bytes()
+    assert _model_paths(None) == shipped
+    assert [p.stem for p in shipped_configs(LFO_CONFIGS)] == list(LFO_CONFIGS)
+
+
+def test_the_wheel_carries_the_data_and_the_shipped_configurations(tmp_path):
+    """A non-editable install gets the bundled CSVs and every models/*.toml as real files."""
+    import zipfile
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("bayes_koryo-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"bayes_koryo/model/configs/{p.name}" for p in (ROOT / "models").glob("*.toml")}
+    expected |= {f"bayes_koryo/data/{p.name}" for p in (ROOT / "bayes_koryo/data").glob("*.csv")}
+    assert expected <= names, sorted(expected - names)

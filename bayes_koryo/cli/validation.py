@@ -22,7 +22,14 @@ from bayes_koryo.cli.common import (
 )
 
 ModelsArg = Annotated[
-    list[Path] | None, typer.Argument(help="Model TOMLs (default: every models/*.toml).")
+    list[Path] | None,
+    typer.Argument(help="Model TOMLs (default: every configuration shipped with the package)."),
+]
+LfoModelsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Model TOMLs (default: the shipped baseline, growth_logistic and growth_gompertz)."
+    ),
 ]
 SchedulerOpt = Annotated[
     str | None,
@@ -37,9 +44,12 @@ WorkersOpt = Annotated[
 
 
 def _model_paths(models: list[Path] | None) -> list[Path]:
-    paths = list(models) if models else sorted(Path("models").glob("*.toml"))
+    """Return the model TOMLs given, else every configuration shipped with the package."""
+    from bayes_koryo.model.config import shipped_config_dir, shipped_configs
+
+    paths = list(models) if models else shipped_configs()
     if not paths:
-        raise config_error("no model TOMLs given and none in ./models")
+        raise config_error(f"no model TOMLs given and none in {shipped_config_dir()}")
     return paths
 
 
@@ -125,7 +135,7 @@ def sensitivity_command(
 
 @app.command("lfo")
 def lfo_command(
-    models: ModelsArg = None,
+    models: LfoModelsArg = None,
     cutoff: Annotated[
         list[str] | None,
         typer.Option(
@@ -154,13 +164,9 @@ def lfo_command(
     from bayes_koryo.validation import lfo
 
     check_output_dir_before_work(out_dir)
-    paths = (
-        list(models)
-        if models
-        else [
-            Path("models") / f"{n}.toml" for n in ("baseline", "growth_logistic", "growth_gompertz")
-        ]
-    )
+    from bayes_koryo.model.config import LFO_CONFIGS, shipped_configs
+
+    paths = list(models) if models else shipped_configs(LFO_CONFIGS)
     cutoffs = []
     for text in cutoff or lfo.DEFAULT_CUTOFFS:
         try:

@@ -23,6 +23,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -425,3 +426,29 @@ def load_config(path: str | Path) -> ModelConfig:
 def default_config() -> ModelConfig:
     """Return the baseline configuration built from the defaults in code."""
     return config_from_dict({}, source="<defaults>")
+
+
+LFO_CONFIGS = ("baseline", "growth_logistic", "growth_gompertz")
+"""Shipped configurations that leave-future-out compares by default (the growth forms)."""
+
+
+def shipped_config_dir() -> Path:
+    """Return the folder of the model configurations shipped with the package.
+
+    The same files as the repository's ``models/`` (the package's copy is a link to it in a
+    source checkout, real files in an installed wheel), so ``bayes-koryo sensitivity`` and
+    ``bayes-koryo lfo`` find them wherever the package is installed.
+    """
+    return Path(str(resources.files("bayes_koryo.model").joinpath("configs")))
+
+
+def shipped_configs(names: tuple[str, ...] | None = None) -> list[Path]:
+    """Return the paths of the shipped configurations: all (sorted by name), or ``names``."""
+    folder = shipped_config_dir()
+    if names is None:
+        return sorted(folder.glob("*.toml"))
+    paths = [folder / f"{name}.toml" for name in names]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(f"{folder}: shipped configuration(s) {', '.join(missing)} missing")
+    return paths

@@ -1,0 +1,210 @@
+"""``fit``, ``run``, ``check`` and ``plot``: fit a config, gate it, check and draw a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from bayes_koryo.cli.common import (
+    ConfigArg,
+    app,
+    check_output_dir_before_work,
+    check_output_file_before_work,
+    fitted_run,
+    load_model_and_report,
+    write_text_output,
+)
+from bayes_koryo.data import load_observations
+
+if TYPE_CHECKING:
+    from bayes_koryo.inference.fit import KoryoModel
+
+
+def _fit_and_save(
+    config: Path,
+    out: Path,
+    data: Path | None,
+    seed: int | None,
+    draws: int | None,
+    tune: int | None,
+    chains: int | None,
+    force: bool,
+    progress: bool,
+) -> KoryoModel:
+    from bayes_koryo.atomic import check_output_file
+    from bayes_koryo.inference.fit import KoryoModel
+
+    check_output_file(out, overwrite=force)  # before reading data or compiling
+    model = KoryoModel(config, load_observations(data) if data else None)
+    typer.echo(
+        f"fitting {model.config.name}: {len(model.observations)} observations, "
+        f"growth {model.config.growth_form}",
+        err=True,
+    )
+    model.fit(seed=seed, draws=draws, tune=tune, chains=chains, progress=progress)
+    model.sample_prior_predictive()
+    model.sample_posterior_predictive()
+    model.save(out, overwrite=force)
+    summary = fitted_run(model)[1].summary()
+    typer.echo(
+        f"wrote {out}: divergences {summary['divergences']}, max R-hat "
+        f"{summary['max_r_hat']:.3f}, min ESS bulk {summary['min_ess_bulk']:.0f}, "
+        f"min ESS tail {summary['min_ess_tail']:.0f}",
+        err=True,
+    )
+    return model
+
+
+def _gate(model, allow_unconverged: bool) -> None:
+    from bayes_koryo.errors import ConvergenceError
+
+    if model.diagnostics.converged:
+        return
+    failures = model.diagnostics.messages
+    for line in failures:
+        typer.echo(f"warning: {line}", err=True)
+    draws = model.idata.attrs.get("draws")
+    if model.diagnostics.short_of_draws_only and draws:
+        typer.echo(
+            f"hint: only effective sample sizes are short; refit with more draws "
+            f"(e.g. --draws {2 * int(draws)})",
+            err=True,
+        )
+    if not allow_unconverged:
+        raise ConvergenceError(
+            f"{len(failures)} diagnostic check(s) failed (first: "
+            f"{failures[0]}); the run is saved and marked unconverged"
+        )
+
+
+@app.command()
+def fit(
+    config: ConfigArg,
+    out: Annotated[Path, typer.Option("--out", help="Run file to write (netCDF).")],
+    data: Annotated[Path | None, typer.Option("--data", help="Observations CSV.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Integer seed (default: config).")] = None,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain.")] = None,
+    tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
+    chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing run.")] = False,
+    allow_unconverged: Annotated[
+        bool, typer.Option("--allow-unconverged", help="Exit 0 even when diagnostics fail.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show the sampler's progress bar.")] = True,
+) -> None:
+    """Fit a model config to the observations and save the run (exit 3 if unconverged)."""
+    model = _fit_and_save(config, out, data, seed, draws, tune, chains, force, progress)
+    _gate(model, allow_unconverged)
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Folder for the run and report.")
+    ] = Path("runs"),
+    seed: Annotated[int | None, typer.Option(help="Integer seed (default: config).")] = None,
+    allow_unconverged: Annotated[
+        bool, typer.Option("--allow-unconverged", help="Exit 0 even when diagnostics fail.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing run and report.")
+    ] = False,
+) -> None:
+    """Fit CONFIG on the bundled data and write the run, its report and its figures.
+
+    The main job: writes OUT_DIR/NAME.nc, NAME_report.md, the self-contained
+    page NAME_report.html and the figures NAME_*.png / NAME_*.pdf.
+    """
+    from bayes_koryo.model.config import load_config
+    from bayes_koryo.outputs.report import render
+    from bayes_koryo.outputs.webpage import page, report_figures
+
+    name = load_config(config).name
+    nc = out_dir / f"{name}.nc"
+    md = out_dir / f"{name}_report.md"
+    web = out_dir / f"{name}_report.html"
+    for path in (nc, md, web):  # before fitting, not after
+        check_output_file_before_work(path, force)
+    _fit_and_save(config, nc, None, seed, None, None, None, force, True)
+    model, rep = load_model_and_report(nc, "ETI")
+    write_text_output(md, render(rep, "md"), overwrite=force)
+    write_text_output(web, page(rep, report_figures(model)), overwrite=force)
+    for path in (md, web):
+        typer.echo(f"wrote {path}", err=True)
+    _write_figures(model, out_dir, f"{name}_")
+    _gate(model, allow_unconverged)
+
+
+@app.command()
+def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")]) -> None:
+    """Check a run: its convergence gate and its posterior predictive coverage.
+
+    Exit 0 only when the run passes the convergence gate and every reported
+    figure lies in its 90% posterior predictive interval (exit 1, listing what
+    failed, otherwise).
+    """
+    from bayes_koryo.errors import ThresholdError
+    from bayes_koryo.inference.checks import posterior_predictive_table
+    from bayes_koryo.inference.fit import load_run
+
+    model = load_run(run)
+    idata, diagnostics = fitted_run(model)
+    failures = list(diagnostics.messages)
+    if "posterior_predictive" not in idata.children:
+        model.sample_posterior_predictive()
+    ppc = posterior_predictive_table(model)
+    for row in ppc[~ppc["inside_90"]].itertuples():
+        failures.append(
+            f"{row.kind} {row.date}: reported {row.reported:.4g} outside its 90% "
+            f"posterior predictive interval [{row.pp_90_low:.4g}, "
+            f"{row.pp_90_high:.4g}]"
+        )
+    typer.echo(
+        f"posterior predictive coverage: 50% {ppc['inside_50'].mean():.2f}, "
+        f"90% {ppc['inside_90'].mean():.2f} ({len(ppc)} reported figures)"
+    )
+    from bayes_koryo.outputs.report import diagnostics_line
+
+    typer.echo(
+        diagnostics_line(
+            {
+                "diagnostics_json": json.dumps(diagnostics.summary()),
+                **{k: v for k, v in idata.attrs.items() if k != "diagnostics_json"},
+            }
+        )
+    )
+    for line in failures:
+        typer.echo(f"FAIL: {line}")
+    if failures:
+        raise ThresholdError(f"{run}: {len(failures)} check(s) failed")
+    typer.echo("all checks passed")
+
+
+# --------------------------------------------------------------------------- publication commands
+
+
+def _write_figures(model, out_dir: Path, prefix: str = "") -> None:
+    from bayes_koryo.outputs.plots import write_figures
+
+    for path in write_figures(model, out_dir, prefix=prefix):
+        typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+def plot(
+    run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the figures.")] = Path("."),
+) -> None:
+    """Write the publication figures of a run as PNG and PDF.
+
+    The figures: trajectory, decomposition, prior vs posterior and posterior
+    predictive check.
+    """
+    from bayes_koryo.inference.fit import load_run
+
+    check_output_dir_before_work(out)
+    _write_figures(load_run(run), out, f"{run.stem}_")

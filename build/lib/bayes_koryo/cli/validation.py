@@ -1,0 +1,358 @@
+"""The checks of the model and the inference.
+
+Commands ``sensitivity-table``, ``sensitivity``, ``lfo``, ``sbc`` and ``recovery``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bayes_koryo.cli.common import (
+    ConfigArg,
+    app,
+    check_output_dir_before_work,
+    config_error,
+    fitted_run,
+    print_frame,
+)
+
+ModelsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(help="Model TOMLs (default: every configuration shipped with the package)."),
+]
+LfoModelsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Model TOMLs (default: the shipped baseline, growth_logistic and growth_gompertz)."
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler", help="Dask scheduler address tcp://host:port (default: local processes)."
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option("--workers", help="Local worker processes (default: all cores; 1: this process)."),
+]
+
+
+def _model_paths(models: list[Path] | None) -> list[Path]:
+    """Return the model TOMLs given, else every configuration shipped with the package."""
+    from bayes_koryo.model.config import shipped_config_dir, shipped_configs
+
+    paths = list(models) if models else shipped_configs()
+    if not paths:
+        raise config_error(f"no model TOMLs given and none in {shipped_config_dir()}")
+    return paths
+
+
+def _sweep_settings(seed, draws, tune, chains):
+    from bayes_koryo.validation.sensitivity import VariantSettings
+
+    return VariantSettings(seed=seed, draws=draws, tune=tune, chains=chains)
+
+
+@app.command("sensitivity-table")
+def sensitivity_table_command(
+    run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write OUT.csv, OUT.json and OUT.md (default: print markdown)."),
+    ] = None,
+) -> None:
+    """Tabulate power-scaling sensitivity, contraction and prior/posterior overlap of a run.
+
+    One row per free parameter and headline quantity of the fitted run.
+
+    Thresholds: ``bayes_koryo.validation.sensitivity``.
+    """
+    from bayes_koryo.inference.fit import load_run
+    from bayes_koryo.validation import sensitivity as sens
+
+    if out is not None:
+        check_output_dir_before_work(out.parent)
+    model = load_run(run)
+    table = sens.sensitivity_table(model)
+    attrs = fitted_run(model)[0].attrs
+    meta = {
+        "run": str(run),
+        "run_id": attrs.get("run_id"),
+        "seed": int(attrs["seed"]),
+        "prior_seed": int(table["prior_seed"].iloc[0]),
+    }
+    if out is None:
+        sys.stdout.write(sens.to_markdown(table, notes=sens.SENSITIVITY_NOTES))
+        return
+    for path in sens.write_table(
+        table, out, f"Sensitivity of {run.name}", sens.SENSITIVITY_NOTES, meta
+    ):
+        typer.echo(f"wrote {path}", err=True)
+
+
+@app.command("sensitivity")
+def sensitivity_command(
+    models: ModelsArg = None,
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", help="Folder for the table and chart.")
+    ] = Path("runs/sensitivity"),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    seed: Annotated[int | None, typer.Option(help="Integer seed (default: each config's).")] = None,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain (default: config).")] = None,
+    tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
+    chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
+) -> None:
+    """Fit every model variant and compare its headline numbers with the baseline.
+
+    Fits every variant (growth forms, priors, left-out figures) and writes
+    OUT_DIR/variants.csv|json|md and the tornado chart OUT_DIR/tornado.png|pdf
+    (U(May 2013), U/S, penetration 10+ relative to the variant named
+    'baseline').
+    """
+    from bayes_koryo.validation import sensitivity as sens
+
+    check_output_dir_before_work(out_dir)
+    paths = _model_paths(models)
+    table = sens.run_variants(
+        paths, _sweep_settings(seed, draws, tune, chains), scheduler=scheduler, workers=workers
+    )
+    meta = {"models": [str(p) for p in paths], "seeds": sorted(set(table["seed"].tolist()))}
+    for path in sens.write_variants(table, out_dir, meta):
+        typer.echo(f"wrote {path}", err=True)
+    bad = table.loc[~table["converged"], "variant"].tolist()
+    if bad:
+        typer.echo(
+            f"warning: unconverged variants (marked in the table): {', '.join(bad)}", err=True
+        )
+
+
+@app.command("lfo")
+def lfo_command(
+    models: LfoModelsArg = None,
+    cutoff: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cutoff",
+            help="YYYY-MM-DD: fit on data up to this date; repeat for several "
+            "(default: 2010-12-31, 2011-06-30, 2011-09-30, 2012-02-29).",
+        ),
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the tables.")] = Path(
+        "runs/lfo"
+    ),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    seed: Annotated[int | None, typer.Option(help="Integer seed (default: each config's).")] = None,
+    draws: Annotated[int | None, typer.Option(help="Draws per chain (default: config).")] = None,
+    tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
+    chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
+) -> None:
+    """Leave-future-out: score each model's forecasts of the figures after each cut-off.
+
+    Refits each model on the figures up to each cut-off and scores every later
+    reported subscriber figure (log predictive density, 50%/90% coverage);
+    writes OUT_DIR/lfo_scores.* (one row per figure) and OUT_DIR/lfo_summary.*
+    (per model).
+    """
+    from bayes_koryo.validation import lfo
+
+    check_output_dir_before_work(out_dir)
+    from bayes_koryo.model.config import LFO_CONFIGS, shipped_configs
+
+    paths = list(models) if models else shipped_configs(LFO_CONFIGS)
+    cutoffs = []
+    for text in cutoff or lfo.DEFAULT_CUTOFFS:
+        try:
+            cutoffs.append(dt.date.fromisoformat(text.strip()).isoformat())
+        except ValueError:
+            raise config_error(f"--cutoff: expected YYYY-MM-DD, got {text!r}") from None
+    scores, summary = lfo.run_lfo(
+        paths,
+        cutoffs,
+        _sweep_settings(seed, draws, tune, chains),
+        scheduler=scheduler,
+        workers=workers,
+    )
+    for path in lfo.write_lfo(
+        scores, summary, out_dir, {"models": [str(p) for p in paths], "cutoffs": cutoffs}
+    ):
+        typer.echo(f"wrote {path}", err=True)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _sbc_run(
+    config: Path,
+    simulations: int,
+    draws,
+    tune,
+    chains,
+    thin,
+    seed,
+    scheduler,
+    workers,
+    partial_dir: Path | None = None,
+):
+    from bayes_koryo.validation import sbc
+
+    settings = {
+        k: v if v is not None else sbc.SBC_SETTINGS[k]
+        for k, v in (("draws", draws), ("tune", tune), ("chains", chains), ("thin", thin))
+    }
+    seed = sbc.SBC_SEED if seed is None else seed
+    typer.echo(
+        f"{simulations} simulations of {config}: {settings['chains']} chains x "
+        f"{settings['draws']} draws after {settings['tune']} warm-up, thinned by >= "
+        f"{settings['thin']}, seed {seed}",
+        err=True,
+    )
+
+    def progress(done: int, total: int) -> None:
+        typer.echo(f"  {done}/{total} simulations done", err=True)
+
+    return sbc.run_sbc(
+        config,
+        simulations=simulations,
+        seed=seed,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+        partial_dir=partial_dir,
+        **settings,
+    )
+
+
+SimulationsOpt = Annotated[
+    int, typer.Option("--simulations", help="Number of simulated data sets (each fitted once).")
+]
+SbcSeedOpt = Annotated[
+    int | None,
+    typer.Option(help="Integer master seed (default: bayes_koryo.validation.sbc.SBC_SEED)."),
+]
+SbcDrawsOpt = Annotated[
+    int | None,
+    typer.Option(help="Draws per chain (default: bayes_koryo.validation.sbc.SBC_SETTINGS)."),
+]
+SbcTuneOpt = Annotated[int | None, typer.Option(help="Warm-up draws per chain.")]
+SbcChainsOpt = Annotated[int | None, typer.Option(help="Chains per fit.")]
+SbcThinOpt = Annotated[int | None, typer.Option(help="Minimum thinning of the ranked draws.")]
+
+
+@app.command("sbc")
+def sbc_command(
+    config: ConfigArg,
+    simulations: SimulationsOpt = 200,
+    draws: SbcDrawsOpt = None,
+    tune: SbcTuneOpt = None,
+    chains: SbcChainsOpt = None,
+    thin: SbcThinOpt = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the outputs.")] = Path(
+        "runs/sbc"
+    ),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    seed: SbcSeedOpt = None,
+) -> None:
+    """Simulation-based calibration: check that CONFIG's posterior ranks the truth uniformly.
+
+    Fits CONFIG to data simulated from its prior and checks that the ranks of
+    the true values are uniform (every free parameter, the log-likelihood, U(May
+    2013)). Writes OUT_DIR/sbc_table.csv|json, sbc_ecdf.png|pdf, sbc_ranks.nc
+    and recovery_table.csv|json (OUT_DIR/partial/: the same for the simulations
+    finished so far, every 10); exit 1 when a quantity's rank ECDF leaves its
+    simultaneous 95% band.
+    """
+    from bayes_koryo.errors import ThresholdError
+    from bayes_koryo.validation import sbc
+
+    check_output_dir_before_work(out_dir)
+    result = _sbc_run(
+        config,
+        simulations,
+        draws,
+        tune,
+        chains,
+        thin,
+        seed,
+        scheduler,
+        workers,
+        partial_dir=out_dir / "partial",
+    )
+    for path in sbc.write_outputs(result, out_dir):
+        typer.echo(f"wrote {path}", err=True)
+    shown = result.table[
+        [
+            "quantity",
+            "pass",
+            "band_ratio",
+            "p_value_pot_c",
+            "pass_familywise",
+            "ranked_draws_median",
+        ]
+    ].copy()
+    for column in ("pass", "pass_familywise"):
+        shown[column] = shown[column].map({True: "yes", False: "NO"})
+    shown["band_ratio"] = shown["band_ratio"].round(2)
+    shown["p_value_pot_c"] = shown["p_value_pot_c"].round(3)
+    print_frame(
+        shown,
+        title=f"SBC: {simulations} simulations, {result.seconds:.0f} s "
+        "(band_ratio: max |ECDF - x| / band half-width; > 1 fails)",
+    )
+    counts = sbc.fit_quality_counts(result.tree["simulations"])
+    typer.echo(
+        f"{counts['fits_failing_the_gate']} of {counts['fits']} fits failed the "
+        f"convergence gate ({counts['divergent_fits']} with divergences, "
+        f"{counts['fits_r_hat_above_1.01']} with R-hat > 1.01); all are ranked"
+    )
+    if not result.passed:
+        raise ThresholdError(
+            f"sbc: {len(result.failed)} of {len(result.table)} test "
+            f"quantities outside their simultaneous 95% band: "
+            f"{', '.join(result.failed)}"
+        )
+    typer.echo("all test quantities inside their simultaneous 95% bands")
+
+
+@app.command("recovery")
+def recovery_command(
+    config: ConfigArg,
+    simulations: SimulationsOpt = 50,
+    draws: SbcDrawsOpt = None,
+    tune: SbcTuneOpt = None,
+    chains: SbcChainsOpt = None,
+    thin: SbcThinOpt = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the outputs.")] = Path(
+        "runs/recovery"
+    ),
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    seed: SbcSeedOpt = None,
+) -> None:
+    """Parameter recovery: fit CONFIG to data simulated from known parameter values.
+
+    The parameter values are drawn across the prior. Reports, per free parameter
+    and U(May 2013), the coverage of the 50% and 90% ETIs (binomial MC error),
+    the correlation of posterior median and truth, and the contraction. Writes
+    OUT_DIR/recovery_table.csv|json and sbc_ranks.nc (every truth and posterior
+    summary).
+    """
+    from bayes_koryo.validation import sbc
+
+    check_output_dir_before_work(out_dir)
+    result = _sbc_run(config, simulations, draws, tune, chains, thin, seed, scheduler, workers)
+    for path in sbc.write_outputs(result, out_dir, parts=("ranks", "recovery")):
+        typer.echo(f"wrote {path}", err=True)
+    print_frame(
+        result.recovery.drop(columns=["master_seed"]).round(3),
+        title=f"Recovery: {simulations} simulations (intervals: ETI; MC error: "
+        "binomial sd at the nominal coverage)",
+    )

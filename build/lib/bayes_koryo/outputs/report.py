@@ -1,0 +1,870 @@
+"""Citable summaries of a fitted run: one row per headline quantity, digits backed by MCSE.
+
+One interval convention for the whole package: ``CI_PROB`` (0.90) equal-tailed intervals
+(``CI_KIND = "ETI"``); HDI on request (``kind="HDI"``). Every table states both, and every
+public function (and CLI option) that takes an interval mass or kind defaults to them.
+
+Counts are in millions (people or SIMs); shares are fractions.
+
+Entry points: ``build_report(model)`` returns a :class:`Report` (the raw table, the
+probabilities and the provenance); ``render(report, fmt)`` writes it as ``md``, ``csv`` or
+``json`` (the JSON fields are documented in the README) — the LaTeX snippets are
+``bayes_koryo.outputs.latex`` and the HTML page ``bayes_koryo.outputs.webpage``, both built on
+this module;
+``forecast_table(model, dates)`` summarises ``KoryoModel.forecast`` the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import arviz_stats as azs
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_koryo.inference.summaries import as_draws, check_kind, interval, interval_label
+from bayes_koryo.study import (
+    CI_KIND,
+    CI_PROB,
+    DECOMPOSITION_DATE,
+    HEADLINE_DATES,
+    KIND_NAMES,
+    ONE_MILLION_DATE,
+    TWO_MILLION_DATE,
+)
+
+REPORT_FORMATS = ("md", "latex", "html", "csv", "json")
+"""Formats of ``bayes-koryo report --format``."""
+TEXT_FORMATS = ("md", "csv", "json")
+"""Formats ``render`` writes (latex: ``bayes_koryo.outputs.latex``; html:
+``bayes_koryo.outputs.webpage``)."""
+JSON_FIELDS = (
+    "quantity",
+    "date",
+    "units",
+    "median",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+    "ci_prob",
+    "ci_kind",
+    "prior_ci_low",
+    "prior_ci_high",
+    "r_hat",
+    "ess_bulk",
+    "ess_tail",
+    "mcse_median",
+    "mcse_mean",
+    "mcse_ci_low",
+    "mcse_ci_high",
+    "converged",
+)
+"""Fields of every object of the JSON report (and columns of the CSV), in order.
+``converged`` is false on every row of a run that missed a convergence threshold."""
+
+PRIOR_DRAWS = 2000
+"""Prior draws sampled for the prior intervals when a run file carries no prior group."""
+
+DECOMPOSITION_PARTS = ("unique_users", "extra_sims", "official_lines", "inactive_numbers")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A reported quantity: variable name in the posterior, optional date, units."""
+
+    name: str
+    variable: str
+    date: str | None
+    units: str
+
+
+def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
+    """Headline quantities in report order (Feb 2012 and May 2013 first)."""
+    first = list(HEADLINE_DATES)
+    dates = first + [
+        d for d in (pd.Timestamp(x).strftime("%Y-%m-%d") for x in report_dates) if d not in first
+    ]
+    dates = [d for d in dates if np.datetime64(d) in posterior["date"].values]
+    out = [Quantity("unique_users", "unique_users", d, "million people") for d in dates]
+    out += [
+        Quantity("penetration_10plus", "penetration_10plus", TWO_MILLION_DATE, "fraction"),
+        Quantity(
+            "penetration_addressable", "penetration_addressable", TWO_MILLION_DATE, "fraction"
+        ),
+        Quantity("sims_per_user", "sims_per_user", None, "SIMs per person"),
+        Quantity("real_user_share", "real_user_share", None, "fraction"),
+        Quantity("official_share", "official_share", None, "fraction"),
+        Quantity("inactive_share", "inactive_share", None, "fraction"),
+        Quantity("heavy_user_share", "heavy_user_share", None, "fraction"),
+        Quantity("sims_per_heavy_user", "sims_per_heavy_user", None, "SIMs per person"),
+        Quantity("user_ceiling", "user_ceiling", None, "million people"),
+        Quantity("subscription_ceiling", "subscription_ceiling", None, "million SIMs"),
+    ]
+    out += [
+        Quantity(f"decomposition_{p}", f"decomposition_{p}", DECOMPOSITION_DATE, "million SIMs")
+        for p in DECOMPOSITION_PARTS
+        if f"decomposition_{p}" in posterior
+    ]
+    return out
+
+
+def _draws(ds: xr.Dataset, q: Quantity) -> xr.DataArray:
+    da = ds[q.variable]
+    return da.sel(date=q.date) if q.date is not None and "date" in da.dims else da
+
+
+# --------------------------------------------------------------------------- digits
+
+
+def supported_decimals(mcse: float, max_significant: int = 3, value: float = 1.0) -> int:
+    """Decimal places that a Monte Carlo standard error supports.
+
+    The last digit shown is the one whose unit is at least 2 * MCSE (so the rounding error
+    and the Monte Carlo error are of one size), never more than ``max_significant``
+    significant digits of ``value``.
+    """
+    if not math.isfinite(mcse) or mcse <= 0:
+        return max(0, max_significant - 1 - math.floor(math.log10(abs(value) or 1)))
+    decimals = -math.ceil(math.log10(2.0 * mcse))
+    if value:
+        decimals = min(decimals, max_significant - 1 - math.floor(math.log10(abs(value))))
+    return decimals
+
+
+def round_to(value: float, decimals: int) -> str:
+    """``value`` rounded to ``decimals`` places (negative: tens, hundreds...), as text."""
+    if decimals >= 0:
+        return f"{value:.{decimals}f}"
+    return f"{round(value, decimals):.0f}"
+
+
+def rounded(value: float, mcse: float, max_significant: int = 3) -> str:
+    """``value`` with only the digits its Monte Carlo standard error supports."""
+    if not math.isfinite(value):
+        return ""
+    return round_to(value, supported_decimals(mcse, max_significant, value))
+
+
+def _sig(x: float, digits: int = 2) -> str:
+    if not math.isfinite(x):
+        return ""
+    if x == 0:
+        return "0"
+    return round_to(x, max(digits - 1 - math.floor(math.log10(abs(x))), -12))
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def summarise(
+    idata,
+    quantities: list[Quantity],
+    prior: xr.Dataset | None = None,
+    prob: float = CI_PROB,
+    kind: str = CI_KIND,
+) -> pd.DataFrame:
+    """Tidy table: one row per quantity with raw numbers, interval, prior interval, R-hat..."""
+    posterior = idata["posterior"].to_dataset() if hasattr(idata, "children") else idata
+    rows = []
+    for q in quantities:
+        draws = _draws(posterior, q)
+        prior_draws = _draws(prior, q) if prior is not None and q.variable in prior else None
+        rows.append(summary_row(draws, q.name, q.date, q.units, prob, kind, prior_draws))
+    return pd.DataFrame(rows, columns=list(JSON_FIELDS))
+
+
+def summary_row(
+    draws,
+    quantity: str,
+    date: str | None,
+    units: str,
+    prob: float = CI_PROB,
+    kind: str = CI_KIND,
+    prior_draws=None,
+) -> dict:
+    """One row of a report table (see ``JSON_FIELDS``) from (chain, draw) draws."""
+    draws = as_draws(draws).rename(None)
+    ds = draws.to_dataset(name="x")
+    low, high = interval(draws, prob, kind)
+    p_low, p_high = (
+        interval(prior_draws, prob, kind) if prior_draws is not None else (math.nan, math.nan)
+    )
+    return {
+        "quantity": quantity,
+        "date": date,
+        "units": units,
+        "median": float(draws.median()),
+        "mean": float(draws.mean()),
+        "sd": float(draws.std()),
+        "ci_low": low,
+        "ci_high": high,
+        "ci_prob": prob,
+        "ci_kind": kind,
+        "prior_ci_low": p_low,
+        "prior_ci_high": p_high,
+        "r_hat": float(azs.rhat(ds)["x"]),
+        "ess_bulk": float(azs.ess(ds, method="bulk")["x"]),
+        "ess_tail": float(azs.ess(ds, method="tail")["x"]),
+        "mcse_median": float(azs.mcse(ds, method="median")["x"]),
+        "mcse_mean": float(azs.mcse(ds, method="mean")["x"]),
+        "mcse_ci_low": _interval_mcse(ds, prob, kind, low, 0),
+        "mcse_ci_high": _interval_mcse(ds, prob, kind, high, 1),
+    }
+
+
+def _interval_mcse(ds: xr.Dataset, prob: float, kind: str, bound: float, side: int) -> float:
+    """Return the MCSE of an interval bound: the MCSE of the matching quantile.
+
+    For an HDI bound, that is the quantile at the bound's empirical probability.
+    """
+    if kind == "ETI":
+        q = (1 - prob) / 2 if side == 0 else (1 + prob) / 2
+    else:
+        q = float(np.clip((ds["x"].values <= bound).mean(), 1e-3, 1 - 1e-3))
+    return float(azs.mcse(ds, method="quantile", prob=q)["x"])
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A yes/no question about the estimands, answered by a posterior probability."""
+
+    text: str
+    variable: str
+    date: str | None
+    op: str  # "<" or ">"
+    threshold: float
+
+    def event(self, ds: xr.Dataset) -> xr.DataArray:
+        """Return, per draw of ``ds``, whether the claim holds (a boolean array)."""
+        da = ds[self.variable]
+        if self.date is not None:
+            da = da.sel(date=self.date)
+        return da < self.threshold if self.op == "<" else da > self.threshold
+
+
+CLAIMS = (
+    Claim(
+        f"P(unique users on {TWO_MILLION_DATE} < 1.5 million)",
+        "unique_users",
+        TWO_MILLION_DATE,
+        "<",
+        1.5,
+    ),
+    Claim(
+        f"P(unique users on {TWO_MILLION_DATE} < 1.0 million)",
+        "unique_users",
+        TWO_MILLION_DATE,
+        "<",
+        1.0,
+    ),
+    Claim(
+        f"P(unique users on {ONE_MILLION_DATE} < 0.8 million, the active numbers then)",
+        "unique_users",
+        ONE_MILLION_DATE,
+        "<",
+        0.8,
+    ),
+    Claim("P(real-user share U/S < 0.7)", "real_user_share", None, "<", 0.7),
+    Claim("P(real-user share U/S < 0.5)", "real_user_share", None, "<", 0.5),
+    Claim("P(official share of active lines > 0.25)", "official_share", None, ">", 0.25),
+    Claim(
+        f"P(users / population aged 10+ on {TWO_MILLION_DATE} < 0.10)",
+        "penetration_10plus",
+        TWO_MILLION_DATE,
+        "<",
+        0.10,
+    ),
+)
+"""The article's doubts as probabilities (posterior, and prior for comparison)."""
+
+
+def _probability(event: xr.DataArray) -> tuple[float, float, float]:
+    """(probability, MCSE, number of draws) of a boolean (chain, draw) array."""
+    p = float(event.mean())
+    n = int(event.size)
+    if 0 < p < 1:
+        n_eff = float(
+            azs.ess(event.astype(float).rename(None).to_dataset(name="x"), method="mean")["x"]
+        )
+        mcse = math.sqrt(p * (1 - p) / max(n_eff, 1.0))
+    else:
+        mcse = 0.0
+    return p, mcse, n
+
+
+def probabilities(idata, prior: xr.Dataset | None = None) -> pd.DataFrame:
+    """Return the posterior probabilities of ``CLAIMS``, with their MCSE.
+
+    They answer the article's doubts directly; with ``prior``, each row also has the prior
+    probability of the same event.
+    """
+    posterior = idata["posterior"].to_dataset() if hasattr(idata, "children") else idata
+    rows = []
+    for claim in CLAIMS:
+        if claim.variable not in posterior:
+            continue
+        p, mcse, n = _probability(claim.event(posterior))
+        prior_event = claim.event(prior) if prior is not None and claim.variable in prior else None
+        rows.append(
+            {
+                "claim": claim.text,
+                "probability": p,
+                "mcse": mcse,
+                "draws": n,
+                "prior_probability": (
+                    float(prior_event.mean()) if prior_event is not None else math.nan
+                ),
+                "prior_draws": int(prior_event.size) if prior_event is not None else 0,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["claim", "probability", "mcse", "draws", "prior_probability", "prior_draws"]
+    )
+
+
+def format_probability(p: float, mcse: float, draws: int) -> str:
+    """Format a probability with the digits its MCSE supports; 0 and 1 as bounds ('> 0.9997')."""
+    if not math.isfinite(p):
+        return ""
+    if p >= 1.0:  # every draw agrees: only a bound is supported
+        return f"> {math.floor((1 - 1 / draws) * 1000) / 1000:.3f}"
+    if p <= 0.0:
+        return f"< {math.ceil(1000 / draws) / 1000:.3f}"
+    decimals = max(supported_decimals(mcse, max_significant=3, value=p), 2)
+    shown = round(p, decimals)
+    if shown >= 1.0:  # e.g. 0.998 at 2 decimals: "1.00" would read as certainty
+        return f"> {1 - 10.0**-decimals:.{decimals}f}"
+    if shown <= 0.0:
+        return f"< {10.0**-decimals:.{decimals}f}"
+    return round_to(p, decimals)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@dataclass
+class Report:
+    """Everything a rendered report shows: raw table, probabilities and provenance."""
+
+    table: pd.DataFrame
+    probabilities: pd.DataFrame
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def prob(self) -> float:
+        """Mass of the table's intervals (``CI_PROB`` for an empty table)."""
+        return float(self.table["ci_prob"].iloc[0]) if len(self.table) else CI_PROB
+
+    @property
+    def kind(self) -> str:
+        """Kind of the table's intervals, ETI or HDI (``CI_KIND`` for an empty table)."""
+        return str(self.table["ci_kind"].iloc[0]) if len(self.table) else CI_KIND
+
+    def sentence(self) -> str:
+        """Return the result sentence (``result_sentence``) with the fitted data's own count."""
+        return result_sentence(self.table, self.attrs.get(REPORTED_AT_DECOMPOSITION))
+
+
+def prior_dataset(model, draws: int = PRIOR_DRAWS, seed: int | None = None) -> xr.Dataset:
+    """Return the run's prior draws; sampled (seed recorded as ``prior_seed``) if it has none."""
+    if "prior" not in model.idata.children:
+        model.sample_prior_predictive(draws=draws, seed=seed)
+    return model.idata["prior"].to_dataset()
+
+
+def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
+    """Build the report of a fitted (or loaded) KoryoModel."""
+    kind = check_kind(kind)
+    prior = prior_dataset(model)
+    posterior = model.idata["posterior"].to_dataset()
+    quantities = headline_quantities(posterior, model.model.report_dates)
+    table = summarise(model.idata, quantities, prior=prior, prob=prob, kind=kind)
+    probs = probabilities(model.idata, prior=prior)
+    attrs = dict(model.idata.attrs)
+    obs = model.observations
+    attrs.setdefault("config_name", model.config.name)
+    attrs.update(
+        {
+            "growth_form": model.config.growth_form,
+            "n_observations": len(obs),
+            "n_kinds": int(obs["kind"].nunique()),
+            "first_date": pd.Timestamp(obs["date"].min()).strftime("%Y-%m-%d"),
+            "last_date": pd.Timestamp(obs["date"].max()).strftime("%Y-%m-%d"),
+            "prior_draws": int(prior.sizes.get("chain", 1) * prior.sizes.get("draw", 0)),
+        }
+    )
+    reported = reported_at_decomposition(obs)
+    if reported is not None:
+        attrs[REPORTED_AT_DECOMPOSITION] = reported
+    if "versions_json" not in attrs:  # an unsaved fit: the versions of this process
+        from bayes_koryo.inference.runs import versions
+
+        attrs["versions_json"] = json.dumps(versions(), sort_keys=True)
+    if model.diagnostics is not None:  # recomputed from the draws when a run is loaded
+        attrs["diagnostics_json"] = json.dumps(model.diagnostics.summary())
+    return Report(table, probs, attrs)
+
+
+def render(report: Report, fmt: str) -> str:
+    """Render the report as text: ``md``, ``csv`` or ``json`` (``TEXT_FORMATS``)."""
+    if fmt == "md":
+        return markdown(report.table, report.probabilities, report.attrs)
+    # the convergence flag comes from the run's diagnostics, whoever built the table
+    table = report.table.assign(converged=bool(_diagnostics(report.attrs).get("converged", False)))
+    if fmt == "csv":
+        return table.loc[:, list(JSON_FIELDS)].to_csv(index=False)
+    if fmt == "json":
+        return to_json(table)
+    raise ValueError(
+        f"render writes {', '.join(TEXT_FORMATS)}, not {fmt!r} (latex: "
+        "bayes_koryo.outputs.latex.snippet; html: bayes_koryo.outputs.webpage.page)"
+    )
+
+
+def to_json(table: pd.DataFrame) -> str:
+    """Return the stable JSON report: a list with one object per row of ``table``.
+
+    Each object has the fields ``JSON_FIELDS`` (raw numbers; NaN as null).
+    """
+    records = []
+    for row in table.loc[:, list(JSON_FIELDS)].to_dict(orient="records"):
+        records.append({k: _json_value(v) for k, v in row.items()})
+    return json.dumps(records, indent=2) + "\n"
+
+
+def _json_value(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+def formatted(table: pd.DataFrame) -> pd.DataFrame:
+    """Human table: each number rounded to the digits its MCSE supports."""
+    out = []
+    for r in table.itertuples():
+        d_ci = min(
+            supported_decimals(r.mcse_ci_low, value=r.ci_low),
+            supported_decimals(r.mcse_ci_high, value=r.ci_high),
+        )
+        label = interval_label(r.ci_prob, r.ci_kind)
+        prior = (
+            ""
+            if math.isnan(r.prior_ci_low)
+            else f"{_sig(r.prior_ci_low)} – {_sig(r.prior_ci_high)}"
+        )
+        out.append(
+            {
+                "quantity": r.quantity + (f" ({r.date})" if isinstance(r.date, str) else ""),
+                "units": r.units,
+                "median": rounded(r.median, r.mcse_median),
+                "mean": rounded(r.mean, r.mcse_mean),
+                "sd": _sig(r.sd),
+                label: f"{round_to(r.ci_low, d_ci)} – {round_to(r.ci_high, d_ci)}",
+                f"prior {label}": prior,
+                "R-hat": f"{r.r_hat:.3f}",
+                "ESS bulk/tail": f"{r.ess_bulk:.0f} / {r.ess_tail:.0f}",
+                "MCSE (median)": _sig(r.mcse_median),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _diagnostics(attrs: dict) -> dict:
+    return json.loads(attrs.get("diagnostics_json", "{}") or "{}")
+
+
+def _sampler(attrs: dict) -> dict:
+    if attrs.get("sampler_json"):
+        return json.loads(attrs["sampler_json"])
+    return {
+        k: attrs[k] for k in ("sampler", "draws", "tune", "chains", "target_accept") if k in attrs
+    }
+
+
+def table_note(table: pd.DataFrame) -> str:
+    """Return the sentence under every table: units, interval kind and mass, rounding."""
+    prob, kind = float(table["ci_prob"].iloc[0]), str(table["ci_kind"].iloc[0])
+    return (
+        f"Counts in millions; shares as fractions. Intervals: {interval_label(prob, kind)} "
+        f"({prob * 100:g}% {KIND_NAMES[kind]}) of the posterior; prior intervals of the "
+        "same kind and mass, to two significant digits. Each posterior number is rounded "
+        "to the digits its Monte Carlo standard error (MCSE) supports."
+    )
+
+
+def diagnostics_line(attrs: dict) -> str:
+    """Divergences, max R-hat, min ESS and the sampler, in one line."""
+    d, s = _diagnostics(attrs), _sampler(attrs)
+    parts = [
+        f"sampler {s.get('sampler', '?')} ({s.get('chains', '?')} chains × "
+        f"{s.get('draws', '?')} draws after {s.get('tune', '?')} warm-up, target accept "
+        f"{s.get('target_accept', '?')})"
+    ]
+    if d:
+        parts += [
+            f"divergences {_statistic(d, 'divergences', 'd')}",
+            f"max tree depth hits {_statistic(d, 'max_treedepth_hits', 'd')}",
+            f"max R-hat {_statistic(d, 'max_r_hat', '.3f')}",
+            f"min ESS bulk {_statistic(d, 'min_ess_bulk', '.0f')}",
+            f"min ESS tail {_statistic(d, 'min_ess_tail', '.0f')}",
+            f"min E-BFMI {_statistic(d, 'min_ebfmi', '.2f')}",
+            "converged" if d.get("converged") else "NOT CONVERGED",
+        ]
+    return "; ".join(parts)
+
+
+def _statistic(diagnostics: dict, key: str, spec: str) -> str:
+    """Format one diagnostic of a run's summary with the format ``spec``.
+
+    "not measured" when the sampler did not record it (None), "?" when the run file
+    predates the statistic.
+    """
+    if key not in diagnostics:
+        return "?"
+    value = diagnostics[key]
+    return "not measured" if value is None else format(value, spec)
+
+
+def provenance(attrs: dict) -> list[tuple[str, str]]:
+    """(label, value) pairs of the footer: run id, config, data hash, seeds, versions."""
+    versions = json.loads(attrs.get("versions_json", "{}") or "{}")
+    prior_seed = attrs.get("prior_seed")
+    return [
+        ("run id", str(attrs.get("run_id", ""))),
+        ("model config", str(attrs.get("config_name", ""))),
+        ("data hash (SHA-256)", str(attrs.get("data_hash", ""))),
+        ("seed", str(attrs.get("seed", ""))),
+        (
+            "prior draws",
+            f"{attrs.get('prior_draws', '?')} (seed {'' if prior_seed is None else prior_seed})",
+        ),
+        ("diagnostics", diagnostics_line(attrs)),
+        ("versions", ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))),
+    ]
+
+
+COORDINATE_PHRASES = {
+    "log_subscription_ceiling": ("the log subscription ceiling", "the ceiling share"),
+    "log_initial_subscription_rate": ("the log initial subscription rate", "the innovation rate"),
+    "log_restricted_subscription_rate": (
+        "the log subscription rate under restricted access",
+        "the restricted pace",
+    ),
+}
+"""Readable names of the pinned sampler coordinates (``model.PINNED_COORDINATES``) and of the
+quantities they stand in for, for the methods paragraph."""
+
+
+def _coordinates_text(config_json: str | None) -> str:
+    """Return the methods sentence on a run config's sampler coordinates ("" if original)."""
+    from bayes_koryo.model.config import config_from_dict
+    from bayes_koryo.model.graph import sampler_coordinates
+
+    config = json.loads(config_json or "{}")
+    if "coordinates" not in config.get("sampler", {}):  # runs before 0.4.0: original coordinates
+        return ""
+    pinned = sampler_coordinates(config_from_dict(config, source="<run>"))
+    if not pinned:
+        return ""
+    new, old = zip(*(COORDINATE_PHRASES[c] for c in pinned), strict=True)
+
+    def join(words):
+        return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+    return (
+        f"The sampler moved {join(new)}, which the figures determine, instead of "
+        f"{join(old)}: a change of variables that leaves every prior unchanged. "
+    )
+
+
+def methods_text(report: Report) -> str:
+    """One paragraph for a methods section, from the run's own numbers."""
+    a, d, s = report.attrs, _diagnostics(report.attrs), _sampler(report.attrs)
+    versions = json.loads(a.get("versions_json", "{}") or "{}")
+    label = interval_label(report.prob, report.kind)
+    coordinates = _coordinates_text(a.get("config_json"))
+    return (
+        f"We estimated the number of distinct Koryolink users with the Bayesian model of "
+        f"bayes_koryo {versions.get('bayes_koryo', a.get('package_version', ''))} "
+        f"(model configuration '{a.get('config_name', '?')}', {a.get('growth_form', '?')} "
+        f"diffusion), conditioning on {a.get('n_observations', '?')} public figures of "
+        f"{a.get('n_kinds', '?')} kinds ({a.get('first_date', '?')} to "
+        f"{a.get('last_date', '?')}; rounded figures enter as their rounding cells). "
+        f"The posterior was sampled with {s.get('sampler', '?')} "
+        f"{versions.get(str(s.get('sampler', '')), '')} under PyMC {versions.get('pymc', '?')}"
+        f" ({s.get('chains', '?')} chains of {s.get('draws', '?')} draws after "
+        f"{s.get('tune', '?')} warm-up, target acceptance {s.get('target_accept', '?')}, seed "
+        f"{a.get('seed', '?')}); there were "
+        f"{_statistic(d, 'divergences', 'd')} divergent transitions, the largest R-hat was "
+        f"{_statistic(d, 'max_r_hat', '.3f')} and the smallest bulk ESS "
+        f"{_statistic(d, 'min_ess_bulk', '.0f')}. {coordinates}We report posterior medians "
+        f"with {label}s "
+        f"({report.prob * 100:g}% {KIND_NAMES[report.kind]}s) beside the prior interval of "
+        f"the same kind from {a.get('prior_draws', '?')} prior draws, rounded to the digits "
+        f"their Monte Carlo standard errors support (run {a.get('run_id', '?')}, data hash "
+        f"{str(a.get('data_hash', ''))[:12]})."
+    )
+
+
+REPORTED_AT_DECOMPOSITION = "reported_subscribers_at_decomposition"
+"""Report attribute: the largest subscriber figure of the fitted data dated on
+``DECOMPOSITION_DATE`` (millions), absent when the data have none."""
+
+
+def reported_at_decomposition(observations: pd.DataFrame) -> float | None:
+    """Return the largest subscriber count reported on ``DECOMPOSITION_DATE`` (millions) or None."""
+    rows = observations[
+        (observations["quantity"] == "subscribers")
+        & (observations["date"] == pd.Timestamp(DECOMPOSITION_DATE))
+    ]
+    return None if rows.empty else float(rows["value"].max()) / 1e6
+
+
+def result_sentence(table: pd.DataFrame, reported: float | None = None) -> str:
+    """Return the result sentence, ready to paste, generated from the table.
+
+    ``reported`` is the subscriber figure of the fitted data on 28 May 2013 (millions;
+    ``reported_at_decomposition``); the sentence names no count when it is None.
+    """
+    row = table[(table["quantity"] == "unique_users") & (table["date"] == TWO_MILLION_DATE)]
+    share = table[table["quantity"] == "real_user_share"]
+    if row.empty or share.empty:
+        return ""
+    r, s = row.iloc[0], share.iloc[0]
+    d = min(
+        supported_decimals(r.mcse_ci_low, value=r.ci_low),
+        supported_decimals(r.mcse_ci_high, value=r.ci_high),
+    )
+    ds = min(
+        supported_decimals(s.mcse_ci_low, value=s.ci_low),
+        supported_decimals(s.mcse_ci_high, value=s.ci_high),
+    )
+    label = interval_label(r.ci_prob, r.ci_kind)
+    return (
+        f"We estimate that {rounded(r['median'], r.mcse_median)} "
+        f"million distinct people ({label} {round_to(r.ci_low, d)}–{round_to(r.ci_high, d)} "
+        f"million) stood behind {_reported_phrase(reported)}, "
+        f"i.e. {rounded(s['median'], s.mcse_median)} "
+        f"people per registered SIM ({label} {round_to(s.ci_low, ds)}–"
+        f"{round_to(s.ci_high, ds)})."
+    )
+
+
+def _reported_phrase(reported: float | None) -> str:
+    if reported is None:
+        return "Koryolink's registered SIMs on 28 May 2013"
+    return f"Koryolink's {reported:.3g} million reported subscriptions on 28 May 2013"
+
+
+def probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str]]:
+    """(claim, posterior probability, MCSE, prior probability) as text (every format)."""
+    rows = []
+    for p in probs.itertuples():
+        prior = (
+            ""
+            if not math.isfinite(p.prior_probability)
+            else format_probability(
+                p.prior_probability, _binomial_se(p.prior_probability, p.prior_draws), p.prior_draws
+            )
+        )
+        rows.append(
+            (
+                p.claim,
+                format_probability(p.probability, p.mcse, p.draws),
+                _sig(p.mcse) if p.mcse > 0 else "n/a (all draws agree)",
+                prior,
+            )
+        )
+    return rows
+
+
+def _binomial_se(p: float, n: int) -> float:
+    return math.sqrt(p * (1 - p) / n) if n and 0 < p < 1 else 0.0
+
+
+PROBABILITY_HEADER = ("claim", "posterior probability", "MCSE", "prior probability")
+
+
+def markdown(table: pd.DataFrame, probs: pd.DataFrame, attrs: dict) -> str:
+    """Render the Markdown report: table, probabilities, result sentence, methods, provenance."""
+    report = Report(table, probs, attrs)
+    human = formatted(table)
+    lines = [f"# bayes_koryo report: {attrs.get('config_name', '?')}", ""]
+    diag = _diagnostics(attrs)
+    if not diag.get("converged", False):
+        lines += [
+            "> **WARNING: this run did not pass the convergence checks; do not cite "
+            "its numbers.** " + "; ".join(diag.get("failures", [])[:5]),
+            "",
+        ]
+    lines += _md_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
+    lines += ["", table_note(table), "", "## Probabilities", ""]
+    lines += _md_table(list(PROBABILITY_HEADER), [list(r) for r in probability_rows(probs)])
+    lines += [
+        "",
+        "## Result sentence",
+        "",
+        result_sentence(table, attrs.get(REPORTED_AT_DECOMPOSITION)),
+        "",
+        "## Methods",
+        "",
+        methods_text(report),
+        "",
+        "## Provenance",
+        "",
+    ]
+    lines += [f"- {label}: `{value}`" for label, value in provenance(attrs)]
+    return "\n".join(lines) + "\n"
+
+
+def _md_table(head: list[str], rows: list[list]) -> list[str]:
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|")
+
+    out = ["| " + " | ".join(cell(h) for h in head) + " |", "|" + "---|" * len(head)]
+    return out + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+
+
+# --------------------------------------------------------------------------- forecasts
+
+FORECAST_QUANTITIES = (
+    ("reported_subscriptions", "million SIMs"),
+    ("unique_users", "million people"),
+)
+
+
+def forecast_table(
+    model, dates, prob: float = CI_PROB, kind: str = CI_KIND, seed: int | None = None
+) -> pd.DataFrame:
+    """Summarise the posterior predictive of subscriptions and users at ``dates``.
+
+    The quantities are reported subscriptions and unique users; ``dates`` may be any dates
+    after launch, up to the horizon. One row per (quantity, date), fields ``JSON_FIELDS``;
+    the prior interval comes from the same forecast of the prior draws.
+    """
+    import copy
+
+    kind = check_kind(kind)
+    post = model.forecast(dates, seed=seed)
+    prior = prior_dataset(model)
+    prior_model = copy.copy(model)
+    prior_model.idata = xr.DataTree.from_dict({"posterior": prior})
+    prior_fc = prior_model.forecast(dates, seed=seed)
+    rows = []
+    for name, units in FORECAST_QUANTITIES:
+        for date in post["forecast_date"].values:
+            day = pd.Timestamp(date).strftime("%Y-%m-%d")
+            rows.append(
+                summary_row(
+                    post[name].sel(forecast_date=date),
+                    name,
+                    day,
+                    units,
+                    prob,
+                    kind,
+                    prior_fc[name].sel(forecast_date=date),
+                )
+            )
+    table = pd.DataFrame(rows, columns=list(JSON_FIELDS))
+    table["converged"] = run_converged(model)
+    return table
+
+
+def run_converged(model) -> bool:
+    """Return whether a fitted or loaded model passed every convergence check.
+
+    The checks are its diagnostics; for a loaded run these are recomputed from the draws.
+    """
+    if model.diagnostics is not None:
+        return bool(model.diagnostics.converged)
+    return bool(_diagnostics(dict(model.idata.attrs)).get("converged", False))
+
+
+def forecast_markdown(table: pd.DataFrame, attrs: dict) -> str:
+    """Render the forecast table in Markdown, MCSE-rounded, with its interval note and run id."""
+    human = formatted(table)
+    lines = _md_table(list(human.columns), [list(r) for r in human.itertuples(index=False)])
+    lines += [
+        "",
+        table_note(table) + " reported_subscriptions includes the audited-count reporting error.",
+        "",
+        f"Run {attrs.get('run_id', '?')}, model config "
+        f"{attrs.get('config_name', '?')}, data hash {attrs.get('data_hash', '?')}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- README headline
+
+HEADLINE_ROWS = (
+    ("unique_users", ONE_MILLION_DATE, 'unique users, 2 Feb 2012 ("1 million"), millions'),
+    ("unique_users", TWO_MILLION_DATE, 'unique users, 28 May 2013 ("2 million"), millions'),
+    ("real_user_share", None, "people per registered SIM (U/S)"),
+    ("sims_per_user", None, "registered SIMs per user"),
+    ("inactive_share", None, "inactive share of registered numbers"),
+    ("official_share", None, "official share of active lines"),
+    ("penetration_10plus", TWO_MILLION_DATE, "users / population aged 10+, May 2013"),
+    ("user_ceiling", None, "user ceiling, millions"),
+)
+
+
+def headline_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    """Return (header, rows) of the README's headline table (``HEADLINE_ROWS``).
+
+    Columns: label, median, interval, prior interval, MCSE of the median and R-hat; every
+    number MCSE-rounded.
+    """
+    table, label = report.table, interval_label(report.prob, report.kind)
+    rows = []
+    for name, date, text in HEADLINE_ROWS:
+        sel = table[
+            (table["quantity"] == name)
+            & ((table["date"] == date) if date else table["date"].isna())
+        ]
+        if sel.empty:
+            continue
+        human = formatted(sel).iloc[0]
+        rows.append(
+            [
+                text,
+                human["median"],
+                human[label],
+                human[f"prior {label}"],
+                human["MCSE (median)"],
+                human["R-hat"],
+            ]
+        )
+    return ["quantity", "median", label, f"prior {label}", "MCSE (median)", "R-hat"], rows
+
+
+def headline_markdown(report: Report) -> str:
+    """Render the README's short headline table in Markdown.
+
+    A subset of the full report, with the key probabilities, the result sentence and the
+    run's provenance.
+    """
+    table = report.table
+    lines = _md_table(*headline_rows(report))
+    lines += ["", table_note(table), ""]
+    lines += [
+        f"- {claim}: {p} (MCSE {mcse}; prior {prior})"
+        for claim, p, mcse, prior in probability_rows(report.probabilities)[:4]
+    ]
+    a = report.attrs
+    lines += [
+        "",
+        report.sentence(),
+        "",
+        f"Run `{a.get('run_id', '?')}` (config `{a.get('config_name', '?')}`, seed "
+        f"{a.get('seed', '?')}, data hash `{str(a.get('data_hash', ''))[:16]}…`): "
+        f"{diagnostics_line(a)}.",
+    ]
+    return "\n".join(lines) + "\n"
