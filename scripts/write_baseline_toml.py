@@ -1,7 +1,7 @@
 """Regenerate models/baseline.toml from the defaults in code (priors with their reasons).
 
 Run after changing a default: ``.venv/bin/python scripts/write_baseline_toml.py``.
-tests/test_config.py checks that the file and the defaults agree.
+tests/model/test_config.py checks that the file and the defaults agree.
 """
 
 import textwrap

@@ -55,3 +55,24 @@ def compile_document(folder: Path, name: str, body: str, two_column: bool = Fals
             [PDFTOPPM, "-png", "-r", "60", f"{name}.pdf", name], cwd=folder, check=True, timeout=120
         )
     return folder / f"{name}.pdf"
+
+
+def check_latex(text: str) -> None:
+    """Well-formed LaTeX (a quick check beside the pdflatex compile of tests/outputs/test_latex.py):
+    balanced braces, specials escaped, table rows ended, booktabs rules, paired $."""
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("%"))
+    unescaped = re.sub(r"\\.", "", body)  # drop every escaped character
+    assert unescaped.count("{") == unescaped.count("}")
+    depth = 0
+    for ch in unescaped:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth >= 0
+    assert not re.search(r"(?<!\\)[%_#]", body)  # specials escaped outside comments
+    for line in body.splitlines():  # an unescaped & only separates cells of table rows
+        if re.search(r"(?<!\\)&", line):
+            assert line.rstrip().endswith("\\\\"), line
+    for env in ("tabularx", "longtable", "table"):
+        assert body.count(rf"\begin{{{env}}}") == body.count(rf"\end{{{env}}}")
+    assert r"\toprule" in body and r"\midrule" in body and r"\bottomrule" in body
+    dollars = len(re.findall(r"(?<!\\)\$", body))
+    assert dollars % 2 == 0

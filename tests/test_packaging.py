@@ -204,25 +204,23 @@ def test_the_shipped_configurations_are_the_models_folder():
 
 
 def test_the_wheel_carries_the_data_and_the_shipped_configurations(tmp_path):
-    """A non-editable install gets the bundled CSVs and every models/*.toml as real files."""
+    """A non-editable install gets the bundled CSVs and every models/*.toml as real files.
+
+    The wheel is built from a copy of the sources, so the test leaves no build folder behind.
+    """
+    import shutil
     import zipfile
 
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+    shutil.copytree(ROOT / "bayes_koryo", source / "bayes_koryo", symlinks=True, ignore=ignore)
+    shutil.copytree(ROOT / "models", source / "models")
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [*command, "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
     (wheel,) = tmp_path.glob("bayes_koryo-*.whl")
