@@ -9,8 +9,8 @@ Content-Security-Policy allows only inline styles and ``data:`` images, so a bro
 any outside request. An unconverged run opens with a warning banner.
 
 ``report_figures(model)`` renders the figures of ``bayes_koryo.outputs.plots`` for the page;
-``write_page`` writes the page atomically. ``tests/outputs/test_webpage.py`` loads the page in headless
-Chromium (images decoded, no console error, screenshot and print-to-PDF, the same headline
+``write_page`` writes the page atomically. ``tests/outputs/test_webpage.py`` loads the page in
+headless Chromium (images decoded, no console error, screenshot and print-to-PDF, the same headline
 numbers as ``report --format json``).
 """
 
