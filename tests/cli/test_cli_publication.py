@@ -119,16 +119,16 @@ def test_check_exit_codes(capsys, run_file, monkeypatch):
     code, out, err = call(capsys, "check", str(run_file))  # reduced run: ESS too low
     assert code == 1 and "FAIL: " in out and err.startswith("error:")
     # with every threshold met, check exits 0
-    from bayes_koryo.inference import diagnostics
+    from bayes_koryo.inference import fit
 
-    original = diagnostics.diagnose
+    original = fit.diagnose
 
     def passing(*args, **kwargs):
         result = original(*args, **kwargs)
         result.messages = []
         return result
 
-    monkeypatch.setattr(diagnostics, "diagnose", passing)
+    monkeypatch.setattr(fit, "diagnose", passing)
     code, out, err = call(capsys, "check", str(run_file))
     assert code == 0, out + err
     assert "all checks passed" in out
