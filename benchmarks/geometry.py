@@ -22,6 +22,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from bayes_koryo.outputs import tables
+
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = (
     ("original", "diag", 0.9),
@@ -66,22 +68,40 @@ def one_fit(model, seed: int) -> dict:
 
 def markdown_table(rows: list[dict]) -> str:
     """One line per fit, as written into BENCHMARKS.md."""
-    head = (
-        "| coordinates | adaptation | target accept | seed | steps/draw | divergences | "
-        "max R-hat | lowest bulk ESS (quantity) | its ESS/s | sampling s | gate | "
-        "U(May 2013) median [90% ETI], M |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
-    )
-    lines = [head]
+    head = [
+        "coordinates",
+        "adaptation",
+        "target accept",
+        "seed",
+        "steps/draw",
+        "divergences",
+        "max R-hat",
+        "lowest bulk ESS (quantity)",
+        "its ESS/s",
+        "sampling s",
+        "gate",
+        "U(May 2013) median [90% ETI], M",
+    ]
+    cells = []
     for r in rows:
         q05, q50, q95 = r["u_2013_05_28"]
-        lines.append(
-            f"| {r['coordinates']} | {r['adaptation']} | {r['target_accept']} | {r['seed']} "
-            f"| {r['steps_per_draw']:.0f} | {r['divergences']} | {r['max_r_hat']:.3f} | "
-            f"{r['min_ess_bulk']:.0f} ({r['min_ess_quantity']}) | {r['min_ess_per_second']:.0f} | "
-            f"{r['sampling_seconds']:.1f} | {'pass' if r['converged'] else 'FAIL'} | "
-            f"{q50:.3f} [{q05:.3f}, {q95:.3f}] |"
+        cells.append(
+            [
+                r["coordinates"],
+                r["adaptation"],
+                r["target_accept"],
+                r["seed"],
+                f"{r['steps_per_draw']:.0f}",
+                r["divergences"],
+                f"{r['max_r_hat']:.3f}",
+                f"{r['min_ess_bulk']:.0f} ({r['min_ess_quantity']})",
+                f"{r['min_ess_per_second']:.0f}",
+                f"{r['sampling_seconds']:.1f}",
+                "pass" if r["converged"] else "FAIL",
+                f"{q50:.3f} [{q05:.3f}, {q95:.3f}]",
+            ]
         )
-    return "\n".join(lines)
+    return tables.markdown_table(head, cells)
 
 
 def markdown_summary(rows: list[dict]) -> str:
@@ -99,21 +119,34 @@ def markdown_summary(rows: list[dict]) -> str:
         for key, group in settings.items()
     }
     reference = next(iter(medians))
-    lines = [
-        "| setting | fits | passed the gate | divergences (sum) | median steps/draw | "
-        "median sampling s | median lowest-ESS/s | steps vs first | lowest-ESS/s vs first "
-        "|\n|---|---|---|---|---|---|---|---|---|"
+    head = [
+        "setting",
+        "fits",
+        "passed the gate",
+        "divergences (sum)",
+        "median steps/draw",
+        "median sampling s",
+        "median lowest-ESS/s",
+        "steps vs first",
+        "lowest-ESS/s vs first",
     ]
+    cells = []
     for key, group in settings.items():
         m, ref = medians[key], medians[reference]
-        lines.append(
-            f"| {' / '.join(map(str, key))} | {len(group)} | "
-            f"{sum(r['converged'] for r in group)} | {sum(r['divergences'] for r in group)} | "
-            f"{m['steps_per_draw']:.0f} | {m['sampling_seconds']:.1f} | "
-            f"{m['min_ess_per_second']:.0f} | {m['steps_per_draw'] / ref['steps_per_draw']:.2f}x "
-            f"| {m['min_ess_per_second'] / ref['min_ess_per_second']:.2f}x |"
+        cells.append(
+            [
+                " / ".join(map(str, key)),
+                len(group),
+                sum(r["converged"] for r in group),
+                sum(r["divergences"] for r in group),
+                f"{m['steps_per_draw']:.0f}",
+                f"{m['sampling_seconds']:.1f}",
+                f"{m['min_ess_per_second']:.0f}",
+                f"{m['steps_per_draw'] / ref['steps_per_draw']:.2f}x",
+                f"{m['min_ess_per_second'] / ref['min_ess_per_second']:.2f}x",
+            ]
         )
-    return "\n".join(lines)
+    return tables.markdown_table(head, cells)
 
 
 def write_markdown(path: Path, results: dict) -> None:

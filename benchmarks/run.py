@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bayes_koryo.outputs import tables
 from bayes_koryo.study import PACKAGE_SEED, TWO_MILLION_DATE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -546,14 +547,17 @@ def markdown_table(results: dict) -> str:
                 f"{e['ess_per_s_slowest']:.0f}",
             ),
         ]
-    lines = ["| figure | measured |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows]
-    lines += ["", "| target | measured | met |", "|---|---|---|"]
-    for key, v in results["targets"].items():
-        lines.append(
-            f"| {key} {'≥' if key == 'peer_over_ours' else '≤'} {v['target']} | "
-            f"{v['measured']} | "
-            f"{ {True: 'yes', False: '**no**', None: 'not measured'}[v['met']] } |"
-        )
+    met = {True: "yes", False: "**no**", None: "not measured"}
+    targets = [
+        [
+            f"{key} {'≥' if key == 'peer_over_ours' else '≤'} {v['target']}",
+            v["measured"],
+            met[v["met"]],
+        ]
+        for key, v in results["targets"].items()
+    ]
+    lines = [tables.markdown_table(["figure", "measured"], rows), ""]
+    lines += [tables.markdown_table(["target", "measured", "met"], targets)]
     lines += [
         "",
         f"(benchmarks/run.py, {m['date']}, commit {m['git_commit']}"

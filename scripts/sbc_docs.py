@@ -18,6 +18,8 @@ import argparse
 import json
 from pathlib import Path
 
+from bayes_koryo.outputs import tables
+
 BEGIN, END = "<!-- sbc:begin -->", "<!-- sbc:end -->"
 SCALE_BINS = ((0.0, 0.1), (0.1, 0.3), (0.3, float("inf")))
 """Bins of the simulated deviation_scale in which the failed fits are counted."""
@@ -104,12 +106,9 @@ def load(run_dir: Path, ranks: Path | None = None) -> tuple[dict, list[dict], li
 
 
 def markdown(runs: list[tuple[str, tuple]]) -> str:
-    head = "| | " + " | ".join(label for label, _ in runs) + " |"
-    lines = [head, "|---" * (len(runs) + 1) + "|"]
     columns = [column(*data) for _, data in runs]
-    for i, name in enumerate(ROWS):
-        lines.append(f"| {name} | " + " | ".join(c[i] for c in columns) + " |")
-    return "\n".join(lines)
+    rows = [[name, *(c[i] for c in columns)] for i, name in enumerate(ROWS)]
+    return tables.markdown_table(["", *(label for label, _ in runs)], rows)
 
 
 README_BEGIN, README_END = "<!-- validation:begin -->", "<!-- validation:end -->"

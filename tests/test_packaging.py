@@ -228,3 +228,14 @@ def test_the_wheel_carries_the_data_and_the_shipped_configurations(tmp_path):
     expected = {f"bayes_koryo/model/configs/{p.name}" for p in (ROOT / "models").glob("*.toml")}
     expected |= {f"bayes_koryo/data/{p.name}" for p in (ROOT / "bayes_koryo/data").glob("*.csv")}
     assert expected <= names, sorted(expected - names)
+
+
+def test_one_table_writer():
+    """Markdown tables are built only by ``bayes_koryo.outputs.tables``; table files (CSV and
+    JSON beside Markdown) are written through its ``write_table`` or a report renderer."""
+    builders = []
+    for folder in ("bayes_koryo", "scripts", "benchmarks"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path.name != "tables.py" and "---|" in path.read_text(encoding="utf-8"):
+                builders.append(str(path.relative_to(ROOT)))
+    assert not builders, f"Markdown tables built outside outputs/tables.py: {builders}"

@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import math
-import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import pandas as pd
 import typer
 
+from bayes_koryo.outputs.tables import markdown_table
 from bayes_koryo.study import CI_KINDS, CI_PROB
 
 if TYPE_CHECKING:
@@ -106,14 +106,8 @@ def render_frame(df: pd.DataFrame, fmt: OutputFormat) -> str:
         writer.writerows([[_text(v) for v in rec.values()] for rec in records])
         return buffer.getvalue()
     if fmt == OutputFormat.md:
-
-        def cell(value: object) -> str:
-            text = _text(value).replace("\\", "\\\\").replace("|", "\\|")
-            return re.sub(r"\r\n|\r|\n", "<br>", text)
-
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(cell(v) for v in rec.values()) + " |" for rec in records]
-        return "\n".join(lines) + "\n"
+        rows = ([_text(v) for v in rec.values()] for rec in records)
+        return markdown_table(columns, rows) + "\n"
     raise ValueError(f"render_frame cannot render {fmt!r}; use print_frame for tables")
 
 

@@ -55,6 +55,41 @@ def as_config(config) -> ModelConfig:
     return load_config(config)
 
 
+def observation_layout(
+    config: ModelConfig, observations: pd.DataFrame
+) -> tuple[pd.DatetimeIndex, list, list]:
+    """Return (time grid, observation blocks, block layout) of ``observations`` under ``config``.
+
+    The layout lists each block's kind, dates and whether its figures are intervals: what the
+    compiled code depends on besides the config.
+    """
+    grid = time_grid(config, observations["date"])
+    blocks = observation_blocks(observations, config, grid)
+    layout = [(b.kind, [str(d) for d in b.dates], b.is_interval) for b in blocks]
+    return grid, blocks, layout
+
+
+def structure_key(config: ModelConfig, observations: pd.DataFrame) -> str:
+    """Return the key of what compiled code depends on, as JSON text.
+
+    The key holds the growth form, sampler coordinates, prior families, kinds, grid and
+    observation layout: models with equal keys share one compiled model, and sweeps send
+    tasks with equal keys to few worker processes. The one structure key of the package.
+    """
+    grid, _, layout = observation_layout(config, observations)
+    return json.dumps(
+        {
+            "growth": config.growth_form,
+            "activity_depressed": config.activity_depressed,
+            "coordinates": config.sampler.coordinates,
+            "priors": {n: p.dist for n, p in sorted(config.priors.items())},
+            "grid": [str(d) for d in grid],
+            "blocks": layout,
+        },
+        sort_keys=True,
+    )
+
+
 class KoryoModel:
     """The unique-users model for one config and one set of observations.
 
@@ -88,10 +123,7 @@ class KoryoModel:
 
     def _layout(self, observations: pd.DataFrame) -> tuple[pd.DatetimeIndex, list, list]:
         """Return (grid, blocks, block layout) of ``observations`` under this config."""
-        grid = time_grid(self.config, observations["date"])
-        blocks = observation_blocks(observations, self.config, grid)
-        layout = [(b.kind, [str(d) for d in b.dates], b.is_interval) for b in blocks]
-        return grid, blocks, layout
+        return observation_layout(self.config, observations)
 
     def set_observations(self, observations: pd.DataFrame) -> None:
         """Swap in new observation values with the same layout (dates, kinds, bounds)."""
@@ -124,23 +156,8 @@ class KoryoModel:
 
     # ------------------------------------------------------------------ sampling
     def structure_key(self) -> str:
-        """Return the key of what the compiled code depends on, as JSON text.
-
-        The key holds the growth form, sampler coordinates, prior families, kinds, grid and
-        observation layout. Models with equal keys share one compiled model.
-        """
-        grid, _, layout = self._layout(self.observations)
-        return json.dumps(
-            {
-                "growth": self.config.growth_form,
-                "activity_depressed": self.config.activity_depressed,
-                "coordinates": self.config.sampler.coordinates,
-                "priors": {n: p.dist for n, p in sorted(self.config.priors.items())},
-                "grid": [str(d) for d in grid],
-                "blocks": layout,
-            },
-            sort_keys=True,
-        )
+        """Return :func:`structure_key` of this model's config and observations."""
+        return structure_key(self.config, self.observations)
 
     def compiled(self):
         """Return the nutpie-compiled model with this model's data and prior values.
@@ -445,7 +462,7 @@ def _cpu_count() -> int:
     return count
 
 
-__all__ = ["KoryoModel", "as_config", "load_run"]
+__all__ = ["KoryoModel", "as_config", "load_run", "observation_layout", "structure_key"]
 
 
 def load_run(path: str | Path) -> KoryoModel:

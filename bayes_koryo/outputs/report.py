@@ -26,6 +26,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_koryo.inference.summaries import as_draws, check_kind, interval, interval_label
+from bayes_koryo.outputs.tables import markdown_table
 from bayes_koryo.study import (
     CI_KIND,
     CI_PROB,
@@ -726,11 +727,7 @@ def markdown(table: pd.DataFrame, probs: pd.DataFrame, attrs: dict) -> str:
 
 
 def _md_table(head: list[str], rows: list[list]) -> list[str]:
-    def cell(v) -> str:
-        return str(v).replace("|", "\\|")
-
-    out = ["| " + " | ".join(cell(h) for h in head) + " |", "|" + "---|" * len(head)]
-    return out + ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return markdown_table(head, rows).splitlines()
 
 
 # --------------------------------------------------------------------------- forecasts

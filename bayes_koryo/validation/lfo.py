@@ -28,7 +28,6 @@ differences, coverage); ``write_lfo`` writes both as CSV/JSON/MD.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from pathlib import Path
 
@@ -65,15 +64,11 @@ def lfo_task(config_path, cutoff: str, settings=None) -> dict:
     settings = settings or VariantSettings()
     config = load_config(config_path)
     seed = config.sampler.seed if settings.seed is None else int(settings.seed)
-    structure = json.dumps(
-        [
-            config.growth_form,
-            list(config.kinds),
-            config.activity_depressed,
-            {n: p.dist for n, p in sorted(config.priors.items())},
-            cutoff,
-        ]
-    )
+    from bayes_koryo.data import load_observations
+    from bayes_koryo.inference.fit import structure_key
+
+    train, _ = split_observations(load_observations(), cutoff, config.kinds)
+    structure = structure_key(config, train)
     return {
         "config": config.to_dict(),
         "path": str(config_path),

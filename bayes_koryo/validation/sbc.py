@@ -69,8 +69,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_koryo.atomic import atomic_path, atomic_write_text
+from bayes_koryo.atomic import atomic_path
 from bayes_koryo.model.simulate import simulate_observations
+from bayes_koryo.outputs.tables import write_table
 from bayes_koryo.study import PACKAGE_SEED, PRODUCTION_DRAWS, TWO_MILLION_DATE
 
 SBC_SEED = PACKAGE_SEED
@@ -161,7 +162,7 @@ def sbc_tasks(
 ) -> list[dict]:
     """Build the sweep's tasks (plain data): one per simulation, each with its own seed."""
     from bayes_koryo.data import load_observations
-    from bayes_koryo.inference.fit import as_config
+    from bayes_koryo.inference.fit import as_config, structure_key
 
     config = as_config(config)
     observations = load_observations() if observations is None else observations
@@ -177,7 +178,7 @@ def sbc_tasks(
 
         raise ConfigError(f"sbc: thin must be between 1 and draws ({draws}), got {thin}")
     config_dict = config.to_dict()
-    structure = json.dumps(config_dict, sort_keys=True)
+    structure = structure_key(config, observations)
     return [
         {
             "config": config_dict,
@@ -894,16 +895,16 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
         with atomic_path(nc) as tmp:
             result.tree.to_netcdf(tmp, engine="h5netcdf")
         written.append(nc)
-    tables = [("sbc_table", result.table)] if "calibration" in parts else []
-    tables += [("recovery_table", result.recovery)] if "recovery" in parts else []
-    for name, frame in tables:
-        csv_path, json_path = out / f"{name}.csv", out / f"{name}.json"
-        atomic_write_text(csv_path, frame.to_csv(index=False))
-        records = json.loads(
-            frame.drop(columns=["simulation_seeds"], errors="ignore").to_json(orient="records")
+    frames = [("sbc_table", result.table)] if "calibration" in parts else []
+    frames += [("recovery_table", result.recovery)] if "recovery" in parts else []
+    for name, frame in frames:
+        written += write_table(
+            frame,
+            out / name,
+            formats=("csv", "json"),
+            header=meta,
+            json_exclude=("simulation_seeds",),
         )
-        atomic_write_text(json_path, json.dumps({**meta, "rows": records}, indent=1) + "\n")
-        written += [csv_path, json_path]
     if "figure" in parts:
         fig = ecdf_figure(result.tree, result.table)
         try:

@@ -37,7 +37,6 @@ Intervals follow ``bayes_koryo.outputs.report`` (90% ETI) and carry their MCSE.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,8 @@ import pandas as pd
 import xarray as xr
 
 from bayes_koryo.outputs.report import summary_row
+from bayes_koryo.outputs.tables import markdown_table
+from bayes_koryo.outputs.tables import write_table as write_table_files
 from bayes_koryo.study import CI_KIND, CI_PROB, ONE_MILLION_DATE, TWO_MILLION_DATE
 
 PSENSE_THRESHOLD = 0.05
@@ -297,30 +298,18 @@ def _fmt(value, digits: int = 3) -> str:
 
 def to_markdown(table: pd.DataFrame, title: str = "", notes: str = "") -> str:
     """Render ``table`` as GitHub-flavoured markdown (numbers to 3 significant digits)."""
-    cols = list(table.columns)
-    lines = [f"{title}\n" if title else ""]
-    lines.append("| " + " | ".join(cols) + " |")
-    lines.append("|" + "---|" * len(cols))
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
-    if notes:
-        lines.append(f"\n{notes}")
-    return "\n".join(lines).lstrip("\n") + "\n"
+    rows = ([_fmt(v) for v in row] for row in table.itertuples(index=False))
+    text = markdown_table(list(table.columns), rows)
+    return (f"{title}\n\n" if title else "") + text + (f"\n\n{notes}" if notes else "") + "\n"
 
 
 def write_table(
     table: pd.DataFrame, stem: Path, title: str = "", notes: str = "", meta: dict | None = None
 ) -> list[Path]:
     """Write ``stem``.csv, .json (``{"meta": ..., "rows": [...]}``) and .md atomically."""
-    from bayes_koryo.atomic import atomic_write_text
-
-    stem = Path(stem)
-    records = json.loads(table.to_json(orient="records"))
-    paths = [stem.with_suffix(".csv"), stem.with_suffix(".json"), stem.with_suffix(".md")]
-    atomic_write_text(paths[0], table.to_csv(index=False))
-    atomic_write_text(paths[1], json.dumps({"meta": meta or {}, "rows": records}, indent=1) + "\n")
-    atomic_write_text(paths[2], to_markdown(table, title, notes))
-    return paths
+    return write_table_files(
+        table, stem, header={"meta": meta or {}}, markdown=to_markdown(table, title, notes)
+    )
 
 
 SENSITIVITY_NOTES = (
@@ -548,7 +537,7 @@ def variants_markdown(table: pd.DataFrame) -> str:
     for _, _, label, _ in VARIANT_QUANTITIES:
         head += [f"{label}: median ({CI_PROB:.0%} {CI_KIND}) [MCSE]", "shift"]
     head += ["divergences", "max R-hat", "min ESS", "converged"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = []
     for row in table.to_dict("records"):
         cells = [row["variant"], row["changes"]]
         for _, _, label, _ in VARIANT_QUANTITIES:
@@ -563,8 +552,8 @@ def variants_markdown(table: pd.DataFrame) -> str:
             f"{row['min_ess']:.0f}",
             "yes" if row["converged"] else "**NO**",
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "Model variants\n\n" + "\n".join(lines) + f"\n\n{VARIANT_NOTES}\n"
+        rows.append(cells)
+    return f"Model variants\n\n{markdown_table(head, rows)}\n\n{VARIANT_NOTES}\n"
 
 
 def write_variants(table: pd.DataFrame, out_dir, meta: dict | None = None) -> list[Path]:

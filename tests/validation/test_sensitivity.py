@@ -285,3 +285,21 @@ def test_lfo_summary_standard_errors_by_figure_and_by_cutoff():
     assert total.loc["b", "cutoffs_worse"] == 2 and total.loc["a", "cutoffs_worse"] == 0
     one = summary[summary["cutoff"] == "2011-06-30"].set_index("model")
     assert math.isnan(one.loc["b", "elpd_diff_se_cutoffs"])
+
+
+def test_every_sweep_task_carries_the_one_structure_key(baseline):
+    """SBC, LFO and variant tasks name their compiled structure with the structure key of the
+    model they fit, so tasks that share compiled code go to the same worker processes."""
+    from bayes_koryo import KoryoModel
+    from bayes_koryo.model.config import config_from_dict
+    from bayes_koryo.validation import sbc
+
+    (task, _) = sbc.sbc_tasks(baseline.config, baseline.observations, simulations=2)
+    assert task["structure"] == baseline.structure_key()
+    path = MODELS / "growth_logistic.toml"
+    cutoff = lfo.DEFAULT_CUTOFFS[0]
+    task = lfo.lfo_task(path, cutoff)
+    config = config_from_dict(task["config"], source=str(path))
+    train, _ = lfo.split_observations(baseline.observations, cutoff, config.kinds)
+    assert task["structure"] == KoryoModel(config, train).structure_key()
+    assert task["structure"] != lfo.lfo_task(path, lfo.DEFAULT_CUTOFFS[1])["structure"]
