@@ -65,6 +65,10 @@ class OutputPathError(ResultFileError):
     """
 
 
+class ClusterError(KoryoError):
+    """A Dask cluster cannot run a sweep: Dask missing, no workers, or threaded workers."""
+
+
 class ConvergenceError(KoryoError):
     """Sampling diagnostics miss a convergence threshold (``bayes_koryo.inference.diagnostics``)."""
 

@@ -52,9 +52,34 @@ def test_every_declared_dependency_is_used():
     assert 'engine="h5netcdf"' in source
 
 
+def _optional(extra: str) -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    specs = project["optional-dependencies"][extra]
+    return [re.split(r"[\[<>=!~ ]", spec, maxsplit=1)[0] for spec in specs]
+
+
+OPTIONAL_MODULES = {"dask", "distributed"}
+"""Modules of the optional extra ``[dask]``: imported only inside functions, behind a one-line
+error that names the extra."""
+
+
+def test_optional_dependencies_are_imported_lazily():
+    assert "dask" in _optional("dask") and "bayes_koryo" in _optional("dev")  # [dask]
+    assert "dask" not in _declared()
+    for path, tree in _package_modules():
+        for node in tree.body:  # module level only
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module.split(".")[0]]
+            assert not OPTIONAL_MODULES & set(names), f"{path}: imports {names} at module level"
+
+
 def test_every_third_party_import_is_declared():
     standard = set(sys.stdlib_module_names)
     declared = {MODULE_OF.get(name, name.replace("-", "_")) for name in _declared()}
+    declared |= {name.replace("-", "_") for name in _optional("dask")}
     # typer brings click (the CLI catches click's exceptions); dask[distributed] brings
     # distributed
     provided = {"click": "typer", "distributed": "dask"}

@@ -6,11 +6,13 @@ writes a file, and the loading of a run file with its report.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
 import sys
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -232,3 +234,55 @@ def load_model_and_report(
             f"warning: {run} did not pass the convergence checks; do not cite its numbers", err=True
         )
     return model, rep.build_report(model, prob=ci_prob, kind=ci_kind.upper())
+
+
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Show no progress on stderr (results still print).")
+]
+
+
+def show_progress(quiet: bool) -> bool:
+    """Return whether to draw progress bars: not ``quiet`` and stderr is a terminal."""
+    return not quiet and sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress_reporter(what: str, quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """Yield a ``progress(done, total)`` callback for a long command.
+
+    On a terminal it draws a rich progress bar on stderr with the count, the elapsed time and
+    the estimated time left; elsewhere (a log file, CI) it prints one plain line per update;
+    with ``quiet`` it prints nothing.
+    """
+    if quiet:
+        yield lambda done, total: None
+        return
+    if not sys.stderr.isatty():
+        yield lambda done, total: typer.echo(f"  {done}/{total} {what} done", err=True)
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task(what, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

@@ -10,11 +10,13 @@ import typer
 
 from bayes_koryo.cli.common import (
     ConfigArg,
+    QuietOpt,
     app,
     check_output_dir_before_work,
     check_output_file_before_work,
     fitted_run,
     load_model_and_report,
+    show_progress,
     write_text_output,
 )
 from bayes_koryo.data import load_observations
@@ -96,7 +98,9 @@ def fit(
     progress: Annotated[bool, typer.Option(help="Show the sampler's progress bar.")] = True,
 ) -> None:
     """Fit a model config to the observations and save the run (exit 3 if unconverged)."""
-    model = _fit_and_save(config, out, data, seed, draws, tune, chains, force, progress)
+    model = _fit_and_save(
+        config, out, data, seed, draws, tune, chains, force, progress and show_progress(False)
+    )
     _gate(model, allow_unconverged)
 
 
@@ -113,6 +117,7 @@ def run(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing run and report.")
     ] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Fit CONFIG on the bundled data and write the run, its report and its figures.
 
@@ -129,7 +134,7 @@ def run(
     web = out_dir / f"{name}_report.html"
     for path in (nc, md, web):  # before fitting, not after
         check_output_file_before_work(path, force)
-    _fit_and_save(config, nc, None, seed, None, None, None, force, True)
+    _fit_and_save(config, nc, None, seed, None, None, None, force, show_progress(quiet))
     model, rep = load_model_and_report(nc, "ETI")
     write_text_output(md, render(rep, "md"), overwrite=force)
     write_text_output(web, page(rep, report_figures(model)), overwrite=force)
@@ -177,6 +182,7 @@ def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")
             }
         )
     )
+    _echo_rank_uniformity(model)
     for line in failures:
         typer.echo(f"FAIL: {line}")
     if failures:
@@ -184,13 +190,33 @@ def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")
     typer.echo("all checks passed")
 
 
+def _echo_rank_uniformity(model) -> None:
+    """Print ArviZ's rank-uniformity test of the free scalar parameters (not part of the gate)."""
+    from bayes_koryo.inference.diagnostics import RANK_TEST_ALPHA, rank_uniformity
+    from bayes_koryo.model.graph import free_parameters
+
+    posterior = fitted_run(model)[0]["posterior"].to_dataset()
+    table = rank_uniformity(posterior, [n for n in free_parameters(model.config) if n in posterior])
+    rejected = table.loc[table["rejects"]]
+    listed = ", ".join(f"{r.quantity} (p={r.p_value:.1g})" for r in rejected.itertuples())
+    typer.echo(
+        f"rank uniformity across chains (ArviZ mtc_c, not part of the gate): rejected at "
+        f"{RANK_TEST_ALPHA:g} for {len(rejected)} of {len(table)} free parameters"
+        + (f": {listed}" if listed else "")
+    )
+
+
 # --------------------------------------------------------------------------- publication commands
 
 
 def _write_figures(model, out_dir: Path, prefix: str = "") -> None:
+    """Write the model's publication figures and the ArviZ workflow figures of a run."""
+    from bayes_koryo.outputs.arviz_figures import write_arviz_figures
     from bayes_koryo.outputs.plots import write_figures
 
     for path in write_figures(model, out_dir, prefix=prefix):
+        typer.echo(f"wrote {path}", err=True)
+    for path in write_arviz_figures(model, out_dir, prefix=prefix):
         typer.echo(f"wrote {path}", err=True)
 
 
@@ -199,10 +225,11 @@ def plot(
     run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the figures.")] = Path("."),
 ) -> None:
-    """Write the publication figures of a run as PNG and PDF.
+    """Write the figures of a run as PNG and PDF.
 
-    The figures: trajectory, decomposition, prior vs posterior and posterior
-    predictive check.
+    The model's publication figures (trajectory, decomposition, prior vs
+    posterior, posterior predictive check) and ArviZ's workflow figures (rank
+    plots, energy, prior vs posterior densities, power-scaling sensitivity).
     """
     from bayes_koryo.inference.fit import load_run
 

@@ -14,11 +14,13 @@ import typer
 
 from bayes_koryo.cli.common import (
     ConfigArg,
+    QuietOpt,
     app,
     check_output_dir_before_work,
     config_error,
     fitted_run,
     print_frame,
+    progress_reporter,
 )
 
 ModelsArg = Annotated[
@@ -108,6 +110,7 @@ def sensitivity_command(
     draws: Annotated[int | None, typer.Option(help="Draws per chain (default: config).")] = None,
     tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
     chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Fit every model variant and compare its headline numbers with the baseline.
 
@@ -120,9 +123,14 @@ def sensitivity_command(
 
     check_output_dir_before_work(out_dir)
     paths = _model_paths(models)
-    table = sens.run_variants(
-        paths, _sweep_settings(seed, draws, tune, chains), scheduler=scheduler, workers=workers
-    )
+    with progress_reporter("variant fits", quiet) as progress:
+        table = sens.run_variants(
+            paths,
+            _sweep_settings(seed, draws, tune, chains),
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+        )
     meta = {"models": [str(p) for p in paths], "seeds": sorted(set(table["seed"].tolist()))}
     for path in sens.write_variants(table, out_dir, meta):
         typer.echo(f"wrote {path}", err=True)
@@ -153,6 +161,7 @@ def lfo_command(
     draws: Annotated[int | None, typer.Option(help="Draws per chain (default: config).")] = None,
     tune: Annotated[int | None, typer.Option(help="Warm-up draws per chain.")] = None,
     chains: Annotated[int | None, typer.Option(help="Number of chains.")] = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Leave-future-out: score each model's forecasts of the figures after each cut-off.
 
@@ -173,13 +182,15 @@ def lfo_command(
             cutoffs.append(dt.date.fromisoformat(text.strip()).isoformat())
         except ValueError:
             raise config_error(f"--cutoff: expected YYYY-MM-DD, got {text!r}") from None
-    scores, summary = lfo.run_lfo(
-        paths,
-        cutoffs,
-        _sweep_settings(seed, draws, tune, chains),
-        scheduler=scheduler,
-        workers=workers,
-    )
+    with progress_reporter("refits", quiet) as progress:
+        scores, summary = lfo.run_lfo(
+            paths,
+            cutoffs,
+            _sweep_settings(seed, draws, tune, chains),
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+        )
     for path in lfo.write_lfo(
         scores, summary, out_dir, {"models": [str(p) for p in paths], "cutoffs": cutoffs}
     ):
@@ -200,6 +211,7 @@ def _sbc_run(
     scheduler,
     workers,
     partial_dir: Path | None = None,
+    quiet: bool = False,
 ):
     from bayes_koryo.validation import sbc
 
@@ -208,26 +220,25 @@ def _sbc_run(
         for k, v in (("draws", draws), ("tune", tune), ("chains", chains), ("thin", thin))
     }
     seed = sbc.SBC_SEED if seed is None else seed
-    typer.echo(
-        f"{simulations} simulations of {config}: {settings['chains']} chains x "
-        f"{settings['draws']} draws after {settings['tune']} warm-up, thinned by >= "
-        f"{settings['thin']}, seed {seed}",
-        err=True,
-    )
+    if not quiet:
+        typer.echo(
+            f"{simulations} simulations of {config}: {settings['chains']} chains x "
+            f"{settings['draws']} draws after {settings['tune']} warm-up, thinned by >= "
+            f"{settings['thin']}, seed {seed}",
+            err=True,
+        )
 
-    def progress(done: int, total: int) -> None:
-        typer.echo(f"  {done}/{total} simulations done", err=True)
-
-    return sbc.run_sbc(
-        config,
-        simulations=simulations,
-        seed=seed,
-        scheduler=scheduler,
-        workers=workers,
-        progress=progress,
-        partial_dir=partial_dir,
-        **settings,
-    )
+    with progress_reporter("simulations", quiet) as progress:
+        return sbc.run_sbc(
+            config,
+            simulations=simulations,
+            seed=seed,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+            partial_dir=partial_dir,
+            **settings,
+        )
 
 
 SimulationsOpt = Annotated[
@@ -260,6 +271,7 @@ def sbc_command(
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
     seed: SbcSeedOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Simulation-based calibration: check that CONFIG's posterior ranks the truth uniformly.
 
@@ -285,6 +297,7 @@ def sbc_command(
         scheduler,
         workers,
         partial_dir=out_dir / "partial",
+        quiet=quiet,
     )
     for path in sbc.write_outputs(result, out_dir):
         typer.echo(f"wrote {path}", err=True)
@@ -336,6 +349,7 @@ def recovery_command(
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
     seed: SbcSeedOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Parameter recovery: fit CONFIG to data simulated from known parameter values.
 
@@ -348,7 +362,9 @@ def recovery_command(
     from bayes_koryo.validation import sbc
 
     check_output_dir_before_work(out_dir)
-    result = _sbc_run(config, simulations, draws, tune, chains, thin, seed, scheduler, workers)
+    result = _sbc_run(
+        config, simulations, draws, tune, chains, thin, seed, scheduler, workers, quiet=quiet
+    )
     for path in sbc.write_outputs(result, out_dir, parts=("ranks", "recovery")):
         typer.echo(f"wrote {path}", err=True)
     print_frame(

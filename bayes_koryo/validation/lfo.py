@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -228,13 +229,17 @@ def run_lfo(
     settings=None,
     scheduler: str | None = None,
     workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(scores, summary) for every model TOML in ``paths`` and cut-off (``run_sweep``)."""
+    """Return (scores, summary) for every model TOML in ``paths`` and cut-off.
+
+    The refits run via ``sweeps.run_sweep``; ``progress(done, total)`` is called as fits finish.
+    """
     from bayes_koryo.validation.sweeps import run_sweep
 
     cutoffs = [dt.date.fromisoformat(str(c)).isoformat() for c in cutoffs]
     tasks = [lfo_task(p, c, settings) for p in paths for c in cutoffs]
-    results = run_sweep(fit_lfo, tasks, scheduler=scheduler, workers=workers)
+    results = run_sweep(fit_lfo, tasks, scheduler=scheduler, workers=workers, progress=progress)
     scores = pd.DataFrame([row for rows in results for row in rows])
     return scores, summarise_lfo(scores)
 

@@ -906,13 +906,37 @@ def write_outputs(result: SBCResult, out_dir, parts=OUTPUT_PARTS) -> list[Path]:
             json_exclude=("simulation_seeds",),
         )
     if "figure" in parts:
-        fig = ecdf_figure(result.tree, result.table)
-        try:
-            for fmt in ("png", "pdf"):
-                written.append(save_figure(fig, out / f"sbc_ecdf.{fmt}"))
-        finally:
-            plt.close(fig)
+        for name, make in (
+            ("sbc_ecdf", lambda: ecdf_figure(result.tree, result.table)),
+            ("sbc_ecdf_pit", lambda: ecdf_pit_figure(result.tree)),
+        ):
+            fig = make()
+            try:
+                for fmt in ("png", "pdf"):
+                    written.append(save_figure(fig, out / f"{name}.{fmt}"))
+            finally:
+                plt.close(fig)
     return written
+
+
+def ecdf_pit_figure(tree: xr.DataTree):
+    """Return ArviZ's ECDF-PIT plot of the ranks (``arviz_plots.plot_ecdf_pit``).
+
+    One panel per test quantity: the difference between the ECDF of the PIT values and the
+    uniform CDF, with ArviZ's own p-value (``pot_c``) and the points that deviate most. The
+    package's calibration table and ``sbc_ecdf`` use the simultaneous band of
+    :func:`calibration_table`; this is the plot an ArviZ user knows.
+    """
+    import arviz_plots as azp
+
+    panels = len(tree["prior_sbc"].data_vars)
+    pc = azp.plot_ecdf_pit(
+        tree,
+        backend="matplotlib",
+        col_wrap=4,
+        figure_kwargs={"figsize": (11, 2.2 * -(-panels // 4) + 0.5), "layout": "constrained"},
+    )
+    return pc.get_viz("figure")
 
 
 __all__ = [

@@ -38,6 +38,7 @@ Intervals follow ``bayes_koryo.outputs.report`` (90% ETI) and carry their MCSE.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -422,16 +423,18 @@ def run_variants(
     settings: VariantSettings = VariantSettings(),
     scheduler: str | None = None,
     workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Fit every model TOML in ``paths`` and return ``variants_table`` of the results.
 
     The fits run via ``sweeps.run_sweep``; same-structure variants share one compile per
-    worker.
+    worker; ``progress(done, total)`` is called as fits finish.
     """
     from bayes_koryo.validation.sweeps import run_sweep
 
     tasks = [variant_task(p, settings) for p in paths]
-    return variants_table(run_sweep(fit_variant, tasks, scheduler=scheduler, workers=workers))
+    results = run_sweep(fit_variant, tasks, scheduler=scheduler, workers=workers, progress=progress)
+    return variants_table(results)
 
 
 def variants_table(rows: list[dict], baseline: str = "baseline") -> pd.DataFrame:

@@ -10,7 +10,11 @@ results in task order, whichever executor ran them:
   ``forkserver`` method (``spawn`` where there is none) — never ``fork``, which would copy
   numba's and nutpie's threads and locks into the children.
 - ``scheduler="tcp://host:port"``: an existing Dask distributed cluster
-  (``dask.distributed.Client(scheduler)``); ``workers`` is ignored.
+  (``dask.distributed.Client(scheduler)``, the optional dependency ``bayes_koryo[dask]``);
+  ``workers`` is ignored. Every Dask worker must run one thread (``dask worker --nthreads 1``):
+  compiled models are cached per process and swapped to each task's data, so two tasks on
+  threads of one worker would corrupt each other. A threaded worker is refused, before any
+  task is sent and again by the task itself on a worker that joins later.
 
 Contract for callers:
 
@@ -33,8 +37,11 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from bayes_koryo.errors import ClusterError
 
 __all__ = ["default_workers", "plan_chunks", "run_sweep"]
 
@@ -73,9 +80,34 @@ def plan_chunks(tasks: Sequence[Any], workers: int) -> list[list[int]]:
     return chunks
 
 
+THREADED_WORKER = (
+    "runs {threads} threads; bayes_koryo's compiled models are cached per process and are not "
+    "thread-safe: start Dask workers with one thread each (dask worker --nthreads 1, or "
+    "LocalCluster(threads_per_worker=1))"
+)
+
+
 def run_chunk(function: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
     """Run ``function`` on each task of one chunk, in order (inside one worker process)."""
+    _refuse_threaded_dask_worker()
     return [function(task) for task in tasks]
+
+
+def _refuse_threaded_dask_worker() -> None:
+    """Raise ClusterError when this code runs on a Dask worker with more than one thread."""
+    if "distributed" not in sys.modules:  # a Dask worker has imported it
+        return
+    from distributed import get_worker
+
+    try:
+        worker = get_worker()
+    except ValueError:  # not on a Dask worker
+        return
+    threads = getattr(getattr(worker, "state", worker), "nthreads", 1)
+    if threads > 1:
+        raise ClusterError(
+            f"Dask worker {worker.address} " + THREADED_WORKER.format(threads=threads)
+        )
 
 
 def _mp_context():
@@ -165,11 +197,16 @@ def _deliver(indices, chunk_results, results: list, on_result) -> int:
 
 
 def _run_dask(function, tasks, scheduler, progress, on_result) -> list[Any]:
-    from dask.distributed import Client, as_completed
-
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:
+        raise ClusterError(
+            f"--scheduler {scheduler}: Dask is not installed; install the optional dependency "
+            "with: pip install 'bayes_koryo[dask]'"
+        ) from None
     results: list[Any] = [None] * len(tasks)
     with Client(scheduler, set_as_default=False) as client:
-        n_workers = max(1, len(client.scheduler_info(n_workers=-1).get("workers", {})))
+        n_workers = _single_threaded_workers(client, scheduler)
         chunks = plan_chunks(tasks, n_workers)
         futures = {
             client.submit(run_chunk, function, [tasks[i] for i in chunk], pure=False): chunk
@@ -185,3 +222,22 @@ def _run_dask(function, tasks, scheduler, progress, on_result) -> list[Any]:
             client.cancel(list(futures))
             raise
     return results
+
+
+def _single_threaded_workers(client, scheduler: str) -> int:
+    """Return the number of the cluster's workers; ClusterError if none or any is threaded."""
+    workers = client.scheduler_info(n_workers=-1).get("workers", {})
+    if not workers:
+        raise ClusterError(f"--scheduler {scheduler}: no Dask worker is connected")
+    threaded = {
+        addr: w.get("nthreads", 1) for addr, w in workers.items() if w.get("nthreads", 1) > 1
+    }
+    if threaded:
+        addr, threads = next(iter(threaded.items()))
+        raise ClusterError(
+            f"--scheduler {scheduler}: worker {addr}"
+            + (f" (and {len(threaded) - 1} more)" if len(threaded) > 1 else "")
+            + " "
+            + THREADED_WORKER.format(threads=threads)
+        )
+    return len(workers)

@@ -83,7 +83,9 @@ def test_plot_functions_return_tidy_data(fitted):
 def test_plot_command_writes_png_and_pdf(capsys, run_file, tmp_path):
     code, _, err = call(capsys, "plot", str(run_file), "--out", str(tmp_path / "figs"))
     assert code == 0, err
-    for name in plots.FIGURES:
+    from bayes_koryo.outputs.arviz_figures import ARVIZ_FIGURES
+
+    for name in (*plots.FIGURES, *ARVIZ_FIGURES):
         for fmt in plots.FORMATS:
             path = tmp_path / "figs" / f"run_{name}.{fmt}"
             assert path.is_file() and path.stat().st_size > 10_000, path
@@ -118,6 +120,7 @@ def test_check_exit_codes(capsys, run_file, monkeypatch):
     assert ThresholdError.exit_code == 1
     code, out, err = call(capsys, "check", str(run_file))  # reduced run: ESS too low
     assert code == 1 and "FAIL: " in out and err.startswith("error:")
+    assert "rank uniformity across chains (ArviZ mtc_c, not part of the gate)" in out
     # with every threshold met, check exits 0
     from bayes_koryo.inference import fit
 

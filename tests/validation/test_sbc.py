@@ -101,6 +101,8 @@ def test_outputs_are_written_with_seeds(small_sbc, tmp_path):
         "sbc_table.json",
         "sbc_ecdf.png",
         "sbc_ecdf.pdf",
+        "sbc_ecdf_pit.png",
+        "sbc_ecdf_pit.pdf",
         "recovery_table.csv",
         "recovery_table.json",
     }
@@ -255,7 +257,8 @@ def test_broken_simulator_is_caught(baseline, monkeypatch):
 def test_sweep_workers_and_a_dask_worker_give_the_same_results_as_this_process(baseline):
     """The same SBC tasks and seeds give bit-identical results in this process (whose
     compiled model has served other fits), in two local worker processes and on a Dask
-    worker (each compiling the model itself): no retries, no tolerance."""
+    cluster of two single-thread workers (each compiling the model itself): no retries, no
+    tolerance."""
     distributed = pytest.importorskip("distributed")
     tasks = sbc.sbc_tasks(
         baseline.config,
@@ -270,7 +273,7 @@ def test_sweep_workers_and_a_dask_worker_give_the_same_results_as_this_process(b
     local = run_sweep(sbc.sbc_simulation, tasks, workers=1)
     pool = run_sweep(sbc.sbc_simulation, tasks, workers=2)
     with distributed.LocalCluster(
-        n_workers=1, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+        n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         remote = run_sweep(sbc.sbc_simulation, tasks, scheduler=cluster.scheduler_address)
     assert len(remote) == len(pool) == len(local) == 2
@@ -289,6 +292,25 @@ def test_sweep_workers_and_a_dask_worker_give_the_same_results_as_this_process(b
             ):
                 np.testing.assert_array_equal(a[key], b[key], err_msg=key)
             assert a["divergences"] == b["divergences"]
+
+
+def test_a_dask_worker_with_more_than_one_thread_is_refused():
+    """Compiled models are cached per process: threaded Dask workers are refused with one line,
+    before any task is sent (run_sweep) and by the task itself (run_chunk on such a worker)."""
+    distributed = pytest.importorskip("distributed")
+    from bayes_koryo.errors import ClusterError
+    from bayes_koryo.validation.sweeps import run_chunk
+
+    with distributed.LocalCluster(
+        n_workers=1, processes=False, threads_per_worker=2, dashboard_address=None
+    ) as cluster:
+        with pytest.raises(ClusterError, match=r"2 threads.*--nthreads 1") as refused:
+            run_sweep(math.factorial, [3, 4], scheduler=cluster.scheduler_address)
+        assert "\n" not in str(refused.value)
+        with distributed.Client(cluster) as client:
+            future = client.submit(run_chunk, math.factorial, [3], pure=False)
+            with pytest.raises(ClusterError, match="2 threads"):
+                future.result()
 
 
 def test_run_sweep_keeps_task_order_across_processes():
@@ -351,3 +373,17 @@ def test_band_ratio_reads_distance_to_the_band_not_the_ends():
     assert inside and ratio < 0.5 and math.isclose(max_diff, 1 / n)
     inside, ratio, _ = sbc.band_check(even**2, x, lower, upper)
     assert not inside and ratio > 1
+
+
+def test_the_simultaneous_band_from_arviz_has_its_nominal_coverage():
+    """``simultaneous_band`` calls ``arviz_stats.ecdf_utils.ecdf_pit``, a module ArviZ does not
+    export (hence the pin arviz-stats<1.4): its 95% band must contain the whole ECDF of n
+    uniform draws in about 95% of fresh samples, and be monotone and inside [0, 1]."""
+    n, trials = 100, 2000
+    x, lower, upper = sbc.simultaneous_band(n, 0.95, trials=20_000, seed=5)
+    assert np.all(np.diff(lower) >= 0) and np.all(np.diff(upper) >= 0)
+    assert np.all((lower >= 0) & (upper <= 1) & (lower <= x) & (x <= upper))
+    rng = np.random.default_rng(6)
+    inside = [sbc.band_check(rng.uniform(size=n), x, lower, upper)[0] for _ in range(trials)]
+    coverage = float(np.mean(inside))
+    assert abs(coverage - 0.95) < 4 * math.sqrt(0.95 * 0.05 / trials), coverage
