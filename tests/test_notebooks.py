@@ -26,7 +26,8 @@ CELL_TIMEOUT = 900
 
 FIGURE_CALL = re.compile(
     r"\b(plots\.(trajectory|decomposition|prior_posterior|predictive_check)"
-    r"|plot_prior_predictive|plt\.subplots|tornado|ecdf_figure)\("
+    r"|plot_prior_predictive|plt\.subplots|tornado|ecdf_figure|ecdf_pit_figure"
+    r"|arviz_figures\.\w+)\("
 )
 """A call that makes a figure: its cell must show an image."""
 NO_FIGURES = ("05_citing_results",)
