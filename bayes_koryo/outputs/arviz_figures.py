@@ -24,12 +24,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import arviz_plots as azp
-import matplotlib.pyplot as plt
 import xarray as xr
 from matplotlib.figure import Figure
 
 from bayes_koryo.model.graph import free_parameters
-from bayes_koryo.outputs.plots import FORMATS, WIDTH_FULL, save_figure
+from bayes_koryo.outputs.plots import FORMATS, WIDTH_FULL, save_figures
 from bayes_koryo.outputs.report import prior_dataset
 from bayes_koryo.study import HEADLINE_DATES, HEADLINE_SCALARS
 
@@ -137,13 +136,4 @@ def write_arviz_figures(model, out_dir, prefix: str = "", formats=FORMATS) -> li
         "prior_vs_posterior": prior_vs_posterior,
         "power_scaling": power_scaling,
     }
-    out_dir = Path(out_dir)
-    written = []
-    for name in ARVIZ_FIGURES:
-        fig = makers[name](model)
-        try:
-            for fmt in formats:
-                written.append(save_figure(fig, out_dir / f"{prefix}{name}.{fmt}"))
-        finally:
-            plt.close(fig)
-    return written
+    return save_figures(makers, model, out_dir, prefix, formats)

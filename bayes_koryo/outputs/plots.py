@@ -517,16 +517,27 @@ def save_figure(fig, path: Path) -> Path:
 
 def write_figures(model, out_dir, prefix: str = "", formats=FORMATS) -> list[Path]:
     """Write the four figures to ``out_dir`` as ``{prefix}{name}.{png,pdf}``; returns paths."""
-    out_dir = Path(out_dir)
     makers: dict[str, Callable[[Any], Figure]] = {
         "trajectory": trajectory,
         "decomposition": decomposition,
         "prior_posterior": prior_posterior,
         "predictive_check": predictive_check,
     }
+    return save_figures(makers, model, out_dir, prefix, formats)
+
+
+def save_figures(
+    makers: dict[str, Callable[[Any], Figure]], model, out_dir, prefix: str = "", formats=FORMATS
+) -> list[Path]:
+    """Draw each figure of ``makers`` (name: function of the model) and save it atomically.
+
+    Files are ``out_dir/{prefix}{name}.{format}``; each figure is closed once saved. Returns
+    the paths written, in the order of ``makers``.
+    """
+    out_dir = Path(out_dir)
     written = []
-    for name in FIGURES:
-        fig = makers[name](model)
+    for name, make in makers.items():
+        fig = make(model)
         try:
             for fmt in formats:
                 written.append(save_figure(fig, out_dir / f"{prefix}{name}.{fmt}"))

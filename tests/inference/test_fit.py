@@ -125,3 +125,37 @@ def test_set_priors_refits_without_recompiling(fitted):
     assert float(fitted.idata["posterior"]["official_share"].mean()) < 0.25  # untouched
     with pytest.raises(ConfigError, match="changes family"):
         model.set_priors({"deviation_scale": {"dist": "Gamma", "alpha": 2.0, "beta": 8.0}})
+
+
+def test_forecast_simulation_and_graph_share_one_generative_core(fitted):
+    """The forecast, the simulator and the PyMC graph are one model: the forecast reproduces
+    the graph's U(t) and S(t) at every date of the grid it interpolates, with the graph's
+    audited-count reporting error; the simulator's truths are the graph's own prior draws."""
+    import pymc as pm
+
+    from bayes_koryo.model.simulate import simulate_observations
+
+    post = fitted.idata["posterior"]
+    dates = [str(d)[:10] for d in post["date"].values[::6]]
+    fc = fitted.forecast(dates, seed=3)
+    for name in ("unique_users", "subscriptions"):
+        graph = post[name].sel(date=dates).transpose("chain", "draw", "date").values
+        forecast = (
+            fc["unique_users"].values
+            if name == "unique_users"
+            else fc["unique_users"].values * post["sims_per_user"].values[..., None]
+        )
+        np.testing.assert_allclose(forecast, graph, rtol=1e-9, err_msg=name)
+    noise = np.log(
+        fc["reported_subscriptions"].values
+        / post["subscriptions"].sel(date=dates).transpose("chain", "draw", "date").values
+    )
+    sd, n = fitted.config.log_sd["audited_quarterly"], noise.size
+    assert abs(noise.std() / sd - 1) < 4 / np.sqrt(2 * n)
+    assert abs(noise.mean()) < 4 * sd / np.sqrt(n)
+    _, truth = simulate_observations(fitted, seed=12)
+    model = fitted.model
+    names = [v.name for v in (*model.free_RVs, *model.deterministics, *model.observed_RVs)]
+    drawn = pm.draw([model[n] for n in names], random_seed=12)
+    for name, value in zip(names, drawn, strict=True):
+        np.testing.assert_array_equal(truth[name], value, err_msg=name)
