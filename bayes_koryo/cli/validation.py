@@ -71,7 +71,9 @@ def sensitivity_table_command(
 ) -> None:
     """Tabulate power-scaling sensitivity, contraction and prior/posterior overlap of a run.
 
-    One row per free parameter and headline quantity of the fitted run.
+    One row per free parameter and headline quantity of the fitted run; then, per headline
+    quantity, its sensitivity to each group of priors scaled alone and the most influential
+    group (with --out: OUT_by_prior.csv|json|md).
 
     Thresholds: ``bayes_koryo.validation.sensitivity``.
     """
@@ -89,12 +91,22 @@ def sensitivity_table_command(
         "seed": int(attrs["seed"]),
         "prior_seed": int(table["prior_seed"].iloc[0]),
     }
+    by_prior = sens.prior_group_sensitivity(model)
+    by_prior_title = f"Sensitivity of {run.name}'s headline quantities to each group of priors"
     if out is None:
         sys.stdout.write(sens.to_markdown(table, notes=sens.SENSITIVITY_NOTES))
+        sys.stdout.write("\n" + sens.to_markdown(by_prior, by_prior_title, sens.PRIOR_GROUP_NOTES))
         return
-    for path in sens.write_table(
+    written = sens.write_table(
         table, out, f"Sensitivity of {run.name}", sens.SENSITIVITY_NOTES, meta
-    ):
+    ) + sens.write_table(
+        by_prior,
+        out.with_name(f"{out.name}_by_prior"),
+        by_prior_title,
+        sens.PRIOR_GROUP_NOTES,
+        meta,
+    )
+    for path in written:
         typer.echo(f"wrote {path}", err=True)
 
 

@@ -503,3 +503,46 @@ def prior_log_density(prior: Prior, hyperparameters: dict, value):
     reaches through other coordinates.
     """
     return pm.logp(_unnamed(prior, hyperparameters), value)
+
+
+PRIOR_GROUPS: dict[str, tuple[str, ...]] = {
+    "demography": ("population_total", "children_under_10", "soldiers"),
+    "ceiling": ("ceiling_share",),
+    "diffusion": (
+        "innovation_rate",
+        "imitation_rate",
+        "logistic_rate",
+        "logistic_midpoint",
+        "gompertz_displacement",
+        "gompertz_rate",
+        "restricted_pace",
+        "access_open_time",
+        "deviation_scale",
+        "pace_innovation_observed",
+        "pace_innovation_forecast",
+    ),
+    "coverage": ("coverage_at_launch", "coverage_end_2009"),
+    "heavy_users": ("heavy_user_share", "sims_beyond_two"),
+    "official_share": ("official_share",),
+    "inactive_share": ("inactive_share",),
+    "activity": ("activity_depression",),
+}
+"""The priors in groups that answer one question each (power-scaled together by
+``bayes_koryo.validation.sensitivity.prior_group_sensitivity``): how many people there are;
+what share of them could ever subscribe; how fast adoption went (growth curve, pace, access
+clock); network coverage; how many SIMs heavy users hold (π and m); the share of official
+lines (ω); the share of inactive numbers (iota); the depressed activity of the 800k statement."""
+
+
+def prior_groups(names) -> dict[str, list[str]]:
+    """Return ``PRIOR_GROUPS`` restricted to ``names`` (e.g. a run's ``log_prior`` variables).
+
+    Groups without any of ``names`` are left out; a name in no group raises ValueError.
+    """
+    names = list(names)
+    known = {n for members in PRIOR_GROUPS.values() for n in members}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"prior(s) {', '.join(unknown)} belong to no group of PRIOR_GROUPS")
+    groups = {g: [n for n in members if n in names] for g, members in PRIOR_GROUPS.items()}
+    return {g: members for g, members in groups.items() if members}

@@ -47,10 +47,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_koryo.outputs.report import summary_row
+from bayes_koryo.outputs.report import DECOMPOSITION_PARTS, summary_row
 from bayes_koryo.outputs.tables import markdown_table
 from bayes_koryo.outputs.tables import write_table as write_table_files
-from bayes_koryo.study import CI_KIND, CI_PROB, ONE_MILLION_DATE, TWO_MILLION_DATE
+from bayes_koryo.study import (
+    CI_KIND,
+    CI_PROB,
+    HEADLINE_DATES,
+    HEADLINE_SCALARS,
+    TWO_MILLION_DATE,
+)
 
 PSENSE_THRESHOLD = 0.05
 """Power-scaling sensitivity above which prior / likelihood count as influential
@@ -63,16 +69,10 @@ PRIOR_DRAWS = 4000
 """Prior draws sampled for the contraction table when a run carries no prior group."""
 
 HEADLINE = (
-    ("unique_users", ONE_MILLION_DATE),
-    ("unique_users", TWO_MILLION_DATE),
-    ("real_user_share", None),
-    ("sims_per_user", None),
-    ("user_ceiling", None),
+    *(("unique_users", date) for date in HEADLINE_DATES),
+    *((name, None) for name in HEADLINE_SCALARS),
     ("penetration_10plus", TWO_MILLION_DATE),
-    ("decomposition_unique_users", None),
-    ("decomposition_extra_sims", None),
-    ("decomposition_official_lines", None),
-    ("decomposition_inactive_numbers", None),
+    *((f"decomposition_{part}", None) for part in DECOMPOSITION_PARTS),
 )
 """(variable, date) of the headline quantities checked besides the free parameters."""
 
@@ -156,15 +156,9 @@ def psense_table(model, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
     The run must carry ``log_prior`` and ``log_likelihood``; only the free scalar parameters'
     priors are scaled (module docstring). Columns as ``psense_frame``.
     """
-    from bayes_koryo.errors import ConfigError
     from bayes_koryo.model.graph import free_parameters
 
-    idata = model.idata
-    if idata is None or not {"log_prior", "log_likelihood"} <= set(idata.children):
-        raise ConfigError(
-            "psense_table: the run needs log_prior and log_likelihood groups "
-            "(fit it with KoryoModel.fit)"
-        )
+    idata = _with_log_densities(model, "psense_table")
     tree = xr.DataTree.from_dict(
         {
             "posterior": quantity_draws(idata["posterior"].to_dataset(), model.config),
@@ -173,6 +167,82 @@ def psense_table(model, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
         }
     )
     return psense_frame(tree, threshold)
+
+
+def _with_log_densities(model, caller: str) -> xr.DataTree:
+    """Return the run's DataTree; ConfigError unless it has log_prior and log_likelihood."""
+    from bayes_koryo.errors import ConfigError
+
+    idata = model.idata
+    if idata is None or not {"log_prior", "log_likelihood"} <= set(idata.children):
+        raise ConfigError(
+            f"{caller}: the run needs log_prior and log_likelihood groups "
+            "(fit it with KoryoModel.fit)"
+        )
+    return idata
+
+
+def prior_group_sensitivity(model, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
+    """Return the power-scaling sensitivity of each headline quantity to each group of priors.
+
+    Every group of ``model.priors.PRIOR_GROUPS`` is power-scaled alone (``arviz_stats.psense``
+    with ``group_var_names``), beside all priors together and the likelihood. Columns:
+    ``quantity``; ``likelihood_sensitivity``; ``prior_sensitivity`` (all priors);
+    ``prior_<group>`` per group; ``most_influential_prior`` (the group with the largest
+    sensitivity); ``max_pareto_k`` (largest Pareto k of the importance weights behind the
+    scaled priors, alpha 0.99 and 1.01; above 0.7 the values are unreliable); ``diagnosis``
+    (``diagnose_psense`` of all priors and the likelihood at ``threshold``).
+    """
+    from arviz_stats import psense
+
+    from bayes_koryo.model.priors import prior_groups
+
+    idata = _with_log_densities(model, "prior_group_sensitivity")
+    log_prior = idata["log_prior"].to_dataset()
+    posterior = quantity_draws(idata["posterior"].to_dataset(), model.config)
+    headline = [_label(v, d) for v, d in HEADLINE if _label(v, d) in posterior]
+    tree = xr.DataTree.from_dict(
+        {
+            "posterior": posterior[headline],
+            "log_prior": log_prior,
+            "log_likelihood": idata["log_likelihood"].to_dataset(),
+        }
+    )
+    groups = prior_groups(log_prior.data_vars)
+    likelihood = psense(tree, group="likelihood")
+    everything = psense(tree, group="prior")
+    by_group = {
+        g: psense(tree, group="prior", group_var_names=names) for g, names in groups.items()
+    }
+    khat = max(_power_scaling_khat(log_prior, names) for names in groups.values())
+    rows = []
+    for name in headline:
+        row: dict[str, Any] = {
+            "quantity": name,
+            "likelihood_sensitivity": float(likelihood[name]),
+            "prior_sensitivity": float(everything[name]),
+        }
+        row |= {f"prior_{g}": float(values[name]) for g, values in by_group.items()}
+        row["most_influential_prior"] = max(groups, key=lambda g: row[f"prior_{g}"])
+        row["max_pareto_k"] = khat
+        row["diagnosis"] = diagnose_psense(
+            row["prior_sensitivity"], row["likelihood_sensitivity"], threshold
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _power_scaling_khat(log_prior: xr.Dataset, names: list[str]) -> float:
+    """Return the largest Pareto k of the weights p(group)^(alpha - 1), alpha 0.99 and 1.01."""
+    parts = [
+        log_prior[n].sum([d for d in log_prior[n].dims if d not in ("chain", "draw")])
+        for n in names
+    ]
+    total = xr.concat(parts, dim="prior").sum("prior")
+    return max(
+        float(((alpha - 1.0) * total).azstats.pareto_khat(sample_dims=["chain", "draw"]))
+        for alpha in (0.99, 1.01)
+    )
 
 
 # --------------------------------------------------------------------------- contraction
@@ -322,6 +392,19 @@ SENSITIVITY_NOTES = (
     f"< {CONTRACTION_SMALL} and overlap >= {OVERLAP_PRIOR_DOMINATED}; else weakly identified. "
     "prior/likelihood_sensitivity: power-scaling (CJS distance, alpha 0.99-1.01; Kallioinen "
     f"et al. 2024), diagnosis at {PSENSE_THRESHOLD}."
+)
+
+PRIOR_GROUP_NOTES = (
+    "Power-scaling sensitivity (CJS distance per unit log-alpha, alpha 0.99-1.01; Kallioinen "
+    "et al. 2024) of each headline quantity when the likelihood, all priors, or one group of "
+    "priors alone is power-scaled (arviz_stats.psense with group_var_names). Groups: "
+    "demography (population, children under 10, soldiers); ceiling (ceiling_share); diffusion "
+    "(growth rates, restricted pace, access clock, pace deviations); coverage; heavy_users "
+    "(heavy_user_share and sims_beyond_two: the pi and m of MODEL.md); official_share; "
+    "inactive_share. most_influential_prior: the group with the largest sensitivity. "
+    f"Sensitivity >= {PSENSE_THRESHOLD} marks an informative prior; diagnosis from all priors "
+    "and the likelihood. max_pareto_k: largest Pareto k of the importance weights behind the "
+    "scaled priors (above 0.7 the values are unreliable)."
 )
 
 

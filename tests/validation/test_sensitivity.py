@@ -168,6 +168,9 @@ def test_sensitivity_table_cli(fitted, tmp_path):
     table = pd.read_csv(tmp_path / "sens.csv")
     assert len(table) > 20 and "diagnosis" in table
     assert "power-scaling" in (tmp_path / "sens.md").read_text()
+    by_prior = pd.read_csv(tmp_path / "sens_by_prior.csv")
+    assert "unique_users[2013-05-28]" in set(by_prior["quantity"])
+    assert {"most_influential_prior", "prior_heavy_users", "max_pareto_k"} <= set(by_prior)
 
 
 # --------------------------------------------------------------------------- variants
@@ -303,3 +306,30 @@ def test_every_sweep_task_carries_the_one_structure_key(baseline):
     train, _ = lfo.split_observations(baseline.observations, cutoff, config.kinds)
     assert task["structure"] == KoryoModel(config, train).structure_key()
     assert task["structure"] != lfo.lfo_task(path, lfo.DEFAULT_CUTOFFS[1])["structure"]
+
+
+def test_every_prior_of_every_shipped_config_is_in_one_group():
+    from bayes_koryo.model.config import load_config, shipped_configs
+    from bayes_koryo.model.priors import PRIOR_GROUPS, prior_groups
+
+    members = [n for names in PRIOR_GROUPS.values() for n in names]
+    assert len(members) == len(set(members))
+    for path in shipped_configs():
+        config = load_config(path)
+        names = [*config.priors, "pace_innovation_observed", "pace_innovation_forecast"]
+        assert sorted(n for g in prior_groups(names).values() for n in g) == sorted(names)
+    with pytest.raises(ValueError, match="no group"):
+        prior_groups(["population_total", "not_a_prior"])
+
+
+def test_prior_group_sensitivity_names_the_prior_each_quantity_rests_on(fitted):
+    """Each group of priors is power-scaled alone: the user ceiling rests on the ceiling prior,
+    the official lines of May 2013 on the official-share prior (what the model says they are)."""
+    table = sens.prior_group_sensitivity(fitted).set_index("quantity")
+    groups = [c for c in table.columns if c.startswith("prior_") and c != "prior_sensitivity"]
+    assert {"prior_demography", "prior_ceiling", "prior_heavy_users"} <= set(groups)
+    assert (table[[*groups, "prior_sensitivity", "likelihood_sensitivity"]] >= 0).all().all()
+    assert table.loc["user_ceiling", "most_influential_prior"] == "ceiling"
+    assert table.loc["decomposition_official_lines", "most_influential_prior"] == "official_share"
+    assert (table["max_pareto_k"] < 0.7).all()
+    assert set(table["diagnosis"]) <= {"prior-data conflict", "strong prior / weak likelihood", "-"}
