@@ -121,12 +121,19 @@ COVERAGE_PRIOR_KNOTS = (KORYOLINK_LAUNCH.isoformat(), "2009-12-31")
 """Dates of the coverage knots without a reported figure (launch; end-2009)."""
 
 
-def coverage_knots(config: ModelConfig) -> CoverageKnots:
-    """Coverage knots from the bundled network file (population coverage, 2010-2011)."""
+def coverage_knots(config: ModelConfig, until=None) -> CoverageKnots:
+    """Coverage knots from the bundled network file (population coverage, 2010-2011).
+
+    Only figures dated on or before ``until`` (the last observation the model is fitted to)
+    are used: a fit on the figures up to a cut-off (leave-future-out) sees no coverage figure
+    published after it. With the bundled data (last figure May 2013) every figure is used.
+    """
     from bayes_koryo.data import load_network
 
     network = load_network()
     reported = network.dropna(subset=["population_coverage"])
+    if until is not None:
+        reported = reported[reported["date"] <= pd.Timestamp(until)]
     dates = pd.DatetimeIndex(list(COVERAGE_PRIOR_KNOTS) + list(reported["date"]))
     return CoverageKnots(
         years_since(config.launch, dates), reported["population_coverage"].to_numpy(float)
@@ -590,7 +597,7 @@ def _diffusion(
     """
     grid_years = years_since(config.launch, grid)
     report_years = years_since(config.launch, periods.ends[: periods.observed])
-    knots = coverage_knots(config)
+    knots = coverage_knots(config, until=periods.ends[periods.observed - 1])
     t = pm.Data("grid_years", grid_years, dims="date")
     knot_values = pt.concatenate(
         [

@@ -333,3 +333,19 @@ def test_prior_group_sensitivity_names_the_prior_each_quantity_rests_on(fitted):
     assert table.loc["decomposition_official_lines", "most_influential_prior"] == "official_share"
     assert (table["max_pareto_k"] < 0.7).all()
     assert set(table["diagnosis"]) <= {"prior-data conflict", "strong prior / weak likelihood", "-"}
+
+
+def test_a_fit_up_to_a_cutoff_sees_no_later_coverage_figure(baseline):
+    """Leave-future-out without leakage: the coverage path of a fit on the figures up to a
+    cut-off is interpolated through the network figures dated on or before it only."""
+    from bayes_koryo import KoryoModel
+    from bayes_koryo.data import load_network
+
+    reported = load_network().dropna(subset=["population_coverage"])
+    cutoff = "2010-12-31"
+    train, _ = lfo.split_observations(baseline.observations, cutoff, baseline.config.kinds)
+    early = KoryoModel(baseline.config, train)
+    knots = early.model["coverage_weights"].get_value().shape[1]
+    assert knots == 2 + int((reported["date"] <= pd.Timestamp(cutoff)).sum()) == 5
+    full = baseline.model["coverage_weights"].get_value().shape[1]
+    assert full == 2 + len(reported)
