@@ -58,11 +58,9 @@ def _scalar_quantities(model) -> list[str]:
     return names + [n for n in HEADLINE_SCALARS if n in post and n not in names]
 
 
-def rank(model) -> Figure:
-    """Return the rank plot of every free scalar parameter and headline scalar."""
-    tree = _fitted_tree(model)
-    names = _scalar_quantities(model)
-    pc = azp.plot_rank(
+def _faceted(plot: Callable[..., Any], tree, names: list[str]) -> Figure:
+    """Draw ArviZ's ``plot`` of ``names``, one panel each, ``COLUMNS`` panels a row."""
+    pc = plot(
         tree,
         var_names=names,
         backend="matplotlib",
@@ -70,6 +68,11 @@ def rank(model) -> Figure:
         figure_kwargs=_size(len(names)),
     )
     return pc.get_viz("figure")
+
+
+def rank(model) -> Figure:
+    """Return the rank plot of every free scalar parameter and headline scalar."""
+    return _faceted(azp.plot_rank, _fitted_tree(model), _scalar_quantities(model))
 
 
 def energy(model) -> Figure:
@@ -90,14 +93,7 @@ def prior_vs_posterior(model) -> Figure:
     prior_dataset(model)
     tree = _fitted_tree(model)
     names = [n for n in free_parameters(model.config) if n in tree["prior"]]
-    pc = azp.plot_prior_posterior(
-        tree,
-        var_names=names,
-        backend="matplotlib",
-        col_wrap=COLUMNS,
-        figure_kwargs=_size(len(names)),
-    )
-    return pc.get_viz("figure")
+    return _faceted(azp.plot_prior_posterior, tree, names)
 
 
 def power_scaling(model) -> Figure:
