@@ -14,7 +14,8 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	$(BIN)/bayes-koryo run models/baseline.toml --out-dir runs --force
+	$(BIN)/bayes-koryo run models/baseline.toml --out-dir runs --force \
+		--structural-range docs/structural_range.json
 
 docs: setup
 	$(BIN)/python scripts/make_docs.py

@@ -51,6 +51,10 @@ HEADLINE_SCALARS = ("real_user_share", "sims_per_user", "user_ceiling")
 """Headline quantities without a date; with U(t) at ``HEADLINE_DATES`` they are what the
 report leads with and what the convergence gate holds to ``ESS_HEADLINE_MIN``."""
 
+DECOMPOSITION_PARTS = ("unique_users", "extra_sims", "official_lines", "inactive_numbers")
+"""The parts the subscriptions at ``DECOMPOSITION_DATE`` are split into (millions of SIMs):
+one SIM per user, the further SIMs of heavy users, official lines, inactive numbers."""
+
 # --------------------------------------------------------------------------- intervals
 
 CI_PROB = 0.90

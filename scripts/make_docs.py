@@ -2,7 +2,11 @@
 
 Reads runs/baseline.nc (written by `make run`) and writes
 
-- docs/headline.md    the headline table, probabilities, result sentence and provenance;
+- docs/headline.md    the headline table (with the structural range of
+  docs/structural_range.json, written by ``bayes-koryo sensitivity``), probabilities, result
+  sentence and provenance;
+- docs/baseline_report.json the run's full JSON report (every quantity with its interval,
+  prior interval, evidence label and sensitivities), read by scripts/sensitivity_docs.py;
 - docs/trajectory.png the trajectory figure (U(t), S(t) and the reported figures);
 - docs/report_page.png a screenshot of the run's HTML report (`report --format html`), taken
   with headless Chromium (skipped, with a warning, where no browser is installed);
@@ -27,6 +31,9 @@ def main(argv=None) -> int:
     parser.add_argument("--run", type=Path, default=ROOT / "runs" / "baseline.nc")
     parser.add_argument("--docs", type=Path, default=ROOT / "docs")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument(
+        "--structural-range", type=Path, default=ROOT / "docs" / "structural_range.json"
+    )
     args = parser.parse_args(argv)
 
     import matplotlib.pyplot as plt
@@ -42,8 +49,12 @@ def main(argv=None) -> int:
         print(f"error: {exc} (run `make run` first)", file=sys.stderr)
         return 2
     args.docs.mkdir(parents=True, exist_ok=True)
-    headline = report.headline_markdown(report.build_report(model))
+    built = report.build_report(
+        model, structural=report.read_structural_range(args.structural_range)
+    )
+    headline = report.headline_markdown(built)
     atomic_write_text(args.docs / "headline.md", headline)
+    atomic_write_text(args.docs / "baseline_report.json", report.render(built, "json"))
     fig = plots.trajectory(model)
     plots.save_figure(fig, args.docs / "trajectory.png")
     plt.close(fig)
@@ -51,7 +62,7 @@ def main(argv=None) -> int:
         replace_marked_block(args.readme, START, END, headline)
     except ValueError as exc:
         print(f"warning: {exc}; not updated", file=sys.stderr)
-    _screenshot(model, report.build_report(model), args.docs / "report_page.png")
+    _screenshot(model, built, args.docs / "report_page.png")
     print(f"wrote {args.docs / 'headline.md'}, {args.docs / 'trajectory.png'}, {args.readme}")
     return 0
 

@@ -216,24 +216,36 @@ def fitted_run(model: KoryoModel) -> tuple[xr.DataTree, Diagnostics]:
     return model.idata, model.diagnostics
 
 
+StructuralOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--structural-range",
+        help="structural_range.json written by 'sensitivity' (variants fitted on the same "
+        "data): print the range beside each headline interval.",
+    ),
+]
+
+
 def load_model_and_report(
-    run: Path, ci_kind: str, ci_prob: float = CI_PROB
+    run: Path, ci_kind: str, ci_prob: float = CI_PROB, structural_range: Path | None = None
 ) -> tuple[KoryoModel, Report]:
     """Load a run file and build its Report; return ``(model, report)``.
 
-    Checks the interval options first, and warns on stderr when the run did not converge.
+    Checks the interval options and reads ``structural_range`` first, and warns on stderr
+    when the run did not converge.
     """
     from bayes_koryo.inference.fit import load_run
     from bayes_koryo.outputs import report as rep
 
     check_interval(ci_kind, ci_prob)
+    structural = None if structural_range is None else rep.read_structural_range(structural_range)
     model = load_run(run)
     _, diagnostics = fitted_run(model)
     if not diagnostics.converged:
         typer.echo(
             f"warning: {run} did not pass the convergence checks; do not cite its numbers", err=True
         )
-    return model, rep.build_report(model, prob=ci_prob, kind=ci_kind.upper())
+    return model, rep.build_report(model, prob=ci_prob, kind=ci_kind.upper(), structural=structural)
 
 
 QuietOpt = Annotated[

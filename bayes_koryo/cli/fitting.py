@@ -11,6 +11,7 @@ import typer
 from bayes_koryo.cli.common import (
     ConfigArg,
     QuietOpt,
+    StructuralOpt,
     app,
     check_output_dir_before_work,
     check_output_file_before_work,
@@ -118,6 +119,7 @@ def run(
         bool, typer.Option("--force", help="Overwrite an existing run and report.")
     ] = False,
     quiet: QuietOpt = False,
+    structural_range: StructuralOpt = None,
 ) -> None:
     """Fit CONFIG on the bundled data and write the run, its report and its figures.
 
@@ -134,8 +136,12 @@ def run(
     web = out_dir / f"{name}_report.html"
     for path in (nc, md, web):  # before fitting, not after
         check_output_file_before_work(path, force)
+    if structural_range is not None:  # a bad file fails before the fit, not after
+        from bayes_koryo.outputs.report import read_structural_range
+
+        read_structural_range(structural_range)
     _fit_and_save(config, nc, None, seed, None, None, None, force, show_progress(quiet))
-    model, rep = load_model_and_report(nc, "ETI")
+    model, rep = load_model_and_report(nc, "ETI", structural_range=structural_range)
     write_text_output(md, render(rep, "md"), overwrite=force)
     write_text_output(web, page(rep, report_figures(model)), overwrite=force)
     for path in (md, web):
@@ -146,14 +152,21 @@ def run(
 
 @app.command()
 def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")]) -> None:
-    """Check a run: its convergence gate and its posterior predictive coverage.
+    """Check a run: convergence gate, posterior predictive and leave-one-out checks.
 
-    Exit 0 only when the run passes the convergence gate and every reported
-    figure lies in its 90% posterior predictive interval (exit 1, listing what
-    failed, otherwise).
+    Exit 0 only when the run passes the convergence gate, every reported
+    figure lies in the central 90% of its posterior predictive distribution
+    (mid-PIT for rounded figures), and no more figures fall outside their 90%
+    leave-one-out (PSIS-LOO) interval than chance explains (exit 1, listing
+    what failed, otherwise). Figures whose Pareto k exceeds 0.7 are listed:
+    their PSIS-LOO values are unreliable and need exact refits.
     """
     from bayes_koryo.errors import ThresholdError
-    from bayes_koryo.inference.checks import posterior_predictive_table
+    from bayes_koryo.inference.checks import (
+        LOO_K_THRESHOLD,
+        loo_failures,
+        posterior_predictive_table,
+    )
     from bayes_koryo.inference.fit import load_run
 
     model = load_run(run)
@@ -172,6 +185,17 @@ def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")
         f"posterior predictive coverage: 50% {ppc['inside_50'].mean():.2f}, "
         f"90% {ppc['inside_90'].mean():.2f} ({len(ppc)} reported figures)"
     )
+    if "pareto_k" in ppc:
+        shaky = ppc[~ppc["loo_reliable"]]
+        reliable = ppc[ppc["loo_reliable"]]
+        listed = ", ".join(f"{r.kind} {r.date} ({r.pareto_k:.2f})" for r in shaky.itertuples())
+        typer.echo(
+            f"leave-one-out (PSIS-LOO): {len(reliable)} of {len(ppc)} figures with Pareto k "
+            f"<= {LOO_K_THRESHOLD}, {int(reliable['loo_inside_90'].sum())} of them inside "
+            f"their 90% LOO interval; k > {LOO_K_THRESHOLD} (unreliable, needs an exact "
+            f"refit): {listed or 'none'}"
+        )
+        failures += loo_failures(ppc)
     from bayes_koryo.outputs.report import diagnostics_line
 
     typer.echo(

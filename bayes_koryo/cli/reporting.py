@@ -11,6 +11,7 @@ import pandas as pd
 import typer
 
 from bayes_koryo.cli.common import (
+    StructuralOpt,
     app,
     check_interval,
     check_output_file_before_work,
@@ -66,6 +67,7 @@ def report(
             help="latex: write table.tex, supplement.tex, sentence.tex and methods.tex here.",
         ),
     ] = None,
+    structural_range: StructuralOpt = None,
 ) -> None:
     """Print or write the report of a run (md, latex, html, csv or json).
 
@@ -82,7 +84,7 @@ def report(
     if out_dir is not None:
         for name in latex.SNIPPETS:
             check_output_file_before_work(out_dir / name, force)
-        rep = _load_report(run, ci_kind, ci_prob)
+        rep = _load_report(run, ci_kind, ci_prob, structural_range)
         for path in latex.write_snippets(
             rep, out_dir, latex.parse_quantities(quantities), width, overwrite=force
         ):
@@ -90,15 +92,18 @@ def report(
         return
     if fmt == "latex":
         text = latex.snippet(
-            _load_report(run, ci_kind, ci_prob), table, latex.parse_quantities(quantities), width
+            _load_report(run, ci_kind, ci_prob, structural_range),
+            table,
+            latex.parse_quantities(quantities),
+            width,
         )
     elif fmt == "html":  # one self-contained page with every figure
         from bayes_koryo.outputs.webpage import page, report_figures
 
-        model, rep = load_model_and_report(run, ci_kind, ci_prob)
+        model, rep = load_model_and_report(run, ci_kind, ci_prob, structural_range)
         text = page(rep, report_figures(model))
     else:
-        text = _report_text(run, fmt, ci_kind, ci_prob)
+        text = _report_text(run, fmt, ci_kind, ci_prob, structural_range)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -131,19 +136,23 @@ def _check_report_options(
         )
 
 
-def _report_text(run: Path, fmt: str, ci_kind: str, ci_prob: float = CI_PROB) -> str:
+def _report_text(
+    run: Path, fmt: str, ci_kind: str, ci_prob: float = CI_PROB, structural: Path | None = None
+) -> str:
     from bayes_koryo.outputs import report as rep
 
     if fmt not in rep.TEXT_FORMATS:
         raise config_error(
             f"--format: expected one of {', '.join(rep.REPORT_FORMATS)}, got {fmt!r}"
         )
-    return rep.render(_load_report(run, ci_kind, ci_prob), fmt)
+    return rep.render(_load_report(run, ci_kind, ci_prob, structural), fmt)
 
 
-def _load_report(run: Path, ci_kind: str, ci_prob: float = CI_PROB) -> Report:
+def _load_report(
+    run: Path, ci_kind: str, ci_prob: float = CI_PROB, structural: Path | None = None
+) -> Report:
     """Return the Report of a run file (warns on stderr when the run did not converge)."""
-    return load_model_and_report(run, ci_kind, ci_prob)[1]
+    return load_model_and_report(run, ci_kind, ci_prob, structural)[1]
 
 
 @app.command()

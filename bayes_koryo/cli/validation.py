@@ -1,6 +1,6 @@
 """The checks of the model and the inference.
 
-Commands ``sensitivity-table``, ``sensitivity``, ``lfo``, ``sbc`` and ``recovery``.
+Commands ``sensitivity-table``, ``sensitivity``, ``loo``, ``lfo``, ``sbc`` and ``recovery``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bayes_koryo.cli.common import (
     print_frame,
     progress_reporter,
 )
+from bayes_koryo.version import __version__
 
 ModelsArg = Annotated[
     list[Path] | None,
@@ -116,6 +117,14 @@ def sensitivity_command(
     out_dir: Annotated[
         Path, typer.Option("--out-dir", help="Folder for the table and chart.")
     ] = Path("runs/sensitivity"),
+    variant_set: Annotated[
+        Path | None,
+        typer.Option(
+            "--variant-set",
+            help="TOML list of the variants behind the structural range (default: the shipped "
+            "models/sets/structural_range.toml).",
+        ),
+    ] = None,
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
     seed: Annotated[int | None, typer.Option(help="Integer seed (default: each config's).")] = None,
@@ -129,11 +138,14 @@ def sensitivity_command(
     Fits every variant (growth forms, priors, left-out figures) and writes
     OUT_DIR/variants.csv|json|md and the tornado chart OUT_DIR/tornado.png|pdf
     (U(May 2013), U/S, penetration 10+ relative to the variant named
-    'baseline').
+    'baseline'); when every variant of the declared set was fitted, also
+    OUT_DIR/structural_range.csv|json|md, which 'report --structural-range' reads.
     """
+    from bayes_koryo.model.config import load_variant_set
     from bayes_koryo.validation import sensitivity as sens
 
     check_output_dir_before_work(out_dir)
+    declared = load_variant_set(variant_set)
     paths = _model_paths(models)
     with progress_reporter("variant fits", quiet) as progress:
         table = sens.run_variants(
@@ -143,14 +155,81 @@ def sensitivity_command(
             workers=workers,
             progress=progress,
         )
-    meta = {"models": [str(p) for p in paths], "seeds": sorted(set(table["seed"].tolist()))}
-    for path in sens.write_variants(table, out_dir, meta):
+    meta = {
+        "models": [str(p) for p in paths],
+        "seeds": sorted(set(table["seed"].tolist())),
+        "package_version": __version__,
+    }
+    written = sens.write_variants(table, out_dir, meta)
+    names = [p.stem for p in declared.paths]
+    not_fitted = sorted(set(names) - set(table["variant"]))
+    if not_fitted:
+        typer.echo(
+            f"note: no structural range: variant(s) of {declared.name} not fitted: "
+            f"{', '.join(not_fitted)}",
+            err=True,
+        )
+    else:
+        meta |= {"variant_set": declared.name, "declared": names}
+        try:
+            structural = sens.structural_range(table, names)
+        except ValueError as exc:  # e.g. the baseline missed the gate: no range to cite
+            typer.echo(f"warning: no structural range: {exc}", err=True)
+        else:
+            written += sens.write_structural_range(structural, out_dir, meta)
+    for path in written:
         typer.echo(f"wrote {path}", err=True)
     bad = table.loc[~table["converged"], "variant"].tolist()
     if bad:
         typer.echo(
             f"warning: unconverged variants (marked in the table): {', '.join(bad)}", err=True
         )
+
+
+@app.command("loo")
+def loo_command(
+    run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for loo.csv|json|md.")] = Path(
+        "runs/loo"
+    ),
+    refit_all: Annotated[
+        bool, typer.Option("--refit-all", help="Refit every subscriber figure, not only k > 0.7.")
+    ] = False,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Leave-one-out check of a run: PSIS-LOO, and exact refits where Pareto k > 0.7.
+
+    Writes OUT_DIR/loo.csv|json|md (one row per reported figure) and prints the
+    summed elpd and the check; exit 1 when more figures fall outside their 90%
+    leave-one-out interval than chance explains.
+    """
+    from bayes_koryo.errors import ThresholdError
+    from bayes_koryo.inference.fit import load_run
+    from bayes_koryo.validation import loo
+
+    check_output_dir_before_work(out_dir)
+    model = load_run(run)
+    attrs = fitted_run(model)[0].attrs
+    with progress_reporter("leave-one-out refits", quiet) as progress:
+        table = loo.run_loo(
+            model, refit_all=refit_all, scheduler=scheduler, workers=workers, progress=progress
+        )
+    summary = loo.loo_summary(table)
+    meta = {"run": str(run), "run_id": attrs.get("run_id"), "seed": int(attrs["seed"])}
+    for path in loo.write_loo(table, out_dir, {**meta, **summary}):
+        typer.echo(f"wrote {path}", err=True)
+    typer.echo(
+        f"{summary['figures']} figures, {summary['refitted']} refitted exactly "
+        f"({summary['unconverged_refits']} refits missed the convergence gate); not scored: "
+        f"{', '.join(summary['untrusted']) or 'none'}; elpd of the scored figures "
+        f"{summary['elpd_trusted']:.1f}; {summary['outside_90']} outside their 90% interval"
+    )
+    for line in summary["failures"]:
+        typer.echo(f"FAIL: {line}")
+    if summary["failures"]:
+        raise ThresholdError(f"{run}: the leave-one-out check failed")
 
 
 @app.command("lfo")

@@ -3,7 +3,9 @@
 - ``prior_predictive_table``: prior intervals of the implied subscriptions at every report
   date, of U(May 2013), U/S, the ceilings and penetration, and P(penetration_10plus < 25%).
 - ``posterior_predictive_table``: for every reported figure, its replicate's 50% and 90%
-  intervals and whether the figure (or, for rounded figures, its cell) lies inside.
+  intervals, its (mid-)PIT and whether it lies in the central 50% / 90%, in-sample and
+  leave-one-out (PSIS-LOO, with Pareto k per figure); ``loo_failures`` turns the
+  leave-one-out column into a check that can fail.
 - ``plot_prior_predictive``: the prior predictive path of S(t) against the reported points.
 """
 
@@ -78,11 +80,39 @@ def penetration_prior_probability(prior: xr.Dataset) -> float:
     return float(np.mean(pen < PENETRATION_LIMIT))
 
 
-def posterior_predictive_table(kmodel) -> pd.DataFrame:
-    """Compare each reported figure with its posterior replicate.
+LOO_K_THRESHOLD = 0.7
+"""Pareto k above which a PSIS-LOO value is unreliable (Vehtari, Simpson, Gelman, Yao & Gabry
+2024, "Pareto smoothed importance sampling", JMLR 25(72)): the figure needs an exact refit."""
+LOO_OUTSIDE_ALPHA = 0.01
+"""The leave-one-out check fails when this many or more reliable figures fall outside their
+90% LOO predictive interval has binomial probability (n, 0.1) below this level."""
 
-    Counts are in millions, the activity statement is the active share. Rounded figures
-    count as inside an interval when their rounding cell overlaps it.
+
+def mid_pit(replicate: np.ndarray, low: float, high: float, weights=None) -> float:
+    """Return the (mid) probability integral transform of a figure under its replicate draws.
+
+    ``low`` = ``high`` for a point figure: P(replicate <= y). For a rounded figure, whose cell
+    is [low, high]: P(replicate < low) + P(low <= replicate <= high) / 2, so the figure sits in
+    the middle of its predictive distribution only when the replicate's mass in its cell is
+    consistent with it (a cell that merely overlaps an interval's edge gives a PIT near 0 or
+    1). ``weights``: normalised importance weights (LOO), default equal.
+    """
+    w = np.full(replicate.size, 1.0 / replicate.size) if weights is None else weights
+    below = float(w[replicate < low].sum())
+    inside = float(w[(replicate >= low) & (replicate <= high)].sum())
+    return below + inside / 2 if high > low else below + inside
+
+
+def posterior_predictive_table(kmodel) -> pd.DataFrame:
+    """Compare each reported figure with its posterior and leave-one-out predictive replicates.
+
+    Values on the model's scale (counts in millions; the activity statement is the active
+    share). In-sample: the replicate's 50% and 90% intervals and the figure's mid-PIT
+    (``mid_pit``); ``inside_50`` / ``inside_90``: the PIT lies in the central 50% / 90%, so a
+    rounded figure counts as inside only when its cell's predictive mass is consistent with it.
+    Leave-one-out (PSIS-LOO, ``arviz_stats.loo`` on the run's ``log_likelihood``):
+    ``elpd_loo``, ``pareto_k``, ``loo_pit`` (the same PIT under the LOO importance weights),
+    ``loo_inside_90`` and ``loo_reliable`` (k <= ``LOO_K_THRESHOLD``).
     """
     from bayes_koryo.model.graph import observation_blocks
 
@@ -90,38 +120,81 @@ def posterior_predictive_table(kmodel) -> pd.DataFrame:
     grid = pd.DatetimeIndex(kmodel.model.coords["date"])
     rows = []
     for block in observation_blocks(kmodel.observations, kmodel.config, grid):
-        draws = np.exp(pp[f"reported_{block.kind}"].values)
-        draws = draws.reshape(-1, draws.shape[-1])
+        name = f"reported_{block.kind}"
+        draws = pp[name].values.reshape(-1, pp[name].shape[-1])
+        loo = _psis_loo(kmodel.idata, name)
         bounds = _log_cell_bounds(block)
         for j, date in enumerate(block.dates):
             d = draws[:, j]
-            lo50, hi50 = interval(d, 0.5, "ETI")
-            lo90, hi90 = interval(d, 0.9, "ETI")
-            value = float(np.exp(block.log_value[j]))
-            if bounds is not None:
-                cell = (float(np.exp(bounds[0][j])), float(np.exp(bounds[1][j])))
-                in50 = cell[0] <= hi50 and cell[1] >= lo50
-                in90 = cell[0] <= hi90 and cell[1] >= lo90
-            else:
-                cell = (np.nan, np.nan)
-                in50, in90 = lo50 <= value <= hi50, lo90 <= value <= hi90
-            rows.append(
-                {
-                    "kind": block.kind,
-                    "date": date.strftime("%Y-%m-%d"),
-                    "reported": value,
-                    "cell_low": cell[0],
-                    "cell_high": cell[1],
-                    "pp_median": float(np.median(d)),
-                    "pp_50_low": lo50,
-                    "pp_50_high": hi50,
-                    "pp_90_low": lo90,
-                    "pp_90_high": hi90,
-                    "inside_50": bool(in50),
-                    "inside_90": bool(in90),
-                }
-            )
+            low, high = (bounds[0][j], bounds[1][j]) if bounds else (block.log_value[j],) * 2
+            pit = mid_pit(d, low, high)
+            row = {
+                "kind": block.kind,
+                "date": date.strftime("%Y-%m-%d"),
+                "reported": float(np.exp(block.log_value[j])),
+                "cell_low": float(np.exp(low)) if bounds else np.nan,
+                "cell_high": float(np.exp(high)) if bounds else np.nan,
+                "pp_median": float(np.exp(np.median(d))),
+            }
+            for mass in (0.5, 0.9):
+                lo, hi = interval(np.exp(d), mass, "ETI")
+                row |= {f"pp_{mass * 100:.0f}_low": lo, f"pp_{mass * 100:.0f}_high": hi}
+            row |= {"pit": pit, "inside_50": abs(pit - 0.5) <= 0.25}
+            row["inside_90"] = abs(pit - 0.5) <= 0.45
+            if loo is not None:
+                k, elpd, weights = loo[0][j], loo[1][j], loo[2][:, j]
+                row |= {"elpd_loo": elpd, "pareto_k": k, "loo_pit": mid_pit(d, low, high, weights)}
+                row["loo_inside_90"] = abs(row["loo_pit"] - 0.5) <= 0.45
+                row["loo_reliable"] = bool(k <= LOO_K_THRESHOLD)
+            rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _psis_loo(idata, name: str):
+    """Return (Pareto k, elpd_loo, normalised weights (draws, figures)) of one likelihood term.
+
+    None when the run has no ``log_likelihood`` group. PSIS's warning about large k is left
+    to the caller, which reports k per figure.
+    """
+    import warnings
+
+    from arviz_stats import loo
+
+    if "log_likelihood" not in idata.children or name not in idata["log_likelihood"]:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = loo(idata, pointwise=True, var_name=name)
+    log_w = result.log_weights.transpose("chain", "draw", ...).values
+    log_w = log_w.reshape(-1, log_w.shape[-1])
+    weights = np.exp(log_w - log_w.max(axis=0))
+    weights /= weights.sum(axis=0)
+    return result.pareto_k.values.ravel(), result.elpd_i.values.ravel(), weights
+
+
+def loo_failures(table: pd.DataFrame) -> list[str]:
+    """Return the leave-one-out check's failures (empty: passed).
+
+    The check fails when the number of reliable figures (k <= ``LOO_K_THRESHOLD``) outside
+    their 90% LOO predictive interval is improbably large for a calibrated model (binomial
+    (n, 0.1) upper tail below ``LOO_OUTSIDE_ALPHA``).
+    """
+    from scipy.stats import binom
+
+    if "loo_reliable" not in table:
+        return []
+    reliable = table[table["loo_reliable"]]
+    outside = int((~reliable["loo_inside_90"]).sum())
+    tail = float(binom.sf(outside - 1, len(reliable), 0.1)) if outside else 1.0
+    if tail >= LOO_OUTSIDE_ALPHA:
+        return []
+    names = ", ".join(
+        f"{r.kind} {r.date}" for r in reliable[~reliable["loo_inside_90"]].itertuples()
+    )
+    return [
+        f"{outside} of {len(reliable)} figures outside their 90% leave-one-out predictive "
+        f"interval (binomial tail {tail:.2g} < {LOO_OUTSIDE_ALPHA}): {names}"
+    ]
 
 
 def _log_cell_bounds(block: ObservationBlock) -> tuple[np.ndarray, np.ndarray] | None:

@@ -452,3 +452,50 @@ def shipped_configs(names: tuple[str, ...] | None = None) -> list[Path]:
     if missing:
         raise ConfigError(f"{folder}: shipped configuration(s) {', '.join(missing)} missing")
     return paths
+
+
+STRUCTURAL_RANGE_SET = "sets/structural_range.toml"
+"""The declared set of plausible variants behind the structural range, relative to
+``shipped_config_dir()`` (a TOML list, data rather than code)."""
+
+
+@dataclass(frozen=True)
+class VariantSet:
+    """A declared set of model variants: its name and the configuration files, in order."""
+
+    name: str
+    paths: tuple[Path, ...]
+
+
+def load_variant_set(path: str | Path | None = None) -> VariantSet:
+    """Read a variant-set TOML; default: the shipped ``STRUCTURAL_RANGE_SET``.
+
+    Keys: ``name`` and ``variants``, the config file names, relative to the parent of the
+    set's folder (sets live in ``models/sets/``, configs in ``models/``).
+    ConfigError naming the file and field on a missing file, a malformed list, a duplicate or
+    a variant file that does not exist; the set must hold a variant named ``baseline.toml``.
+    """
+    path = Path(path) if path is not None else shipped_config_dir() / STRUCTURAL_RANGE_SET
+    try:
+        with path.open("rb") as fh:
+            table = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such variant set") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    _check_keys(table, ("name", "variants"), str(path))
+    names = table.get("variants")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ConfigError(f"{path}: variants: expected a non-empty list of config file names")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{path}: variants: listed twice: {', '.join(duplicates)}")
+    if "baseline.toml" not in names:
+        raise ConfigError(f"{path}: variants: the set must include baseline.toml")
+    paths = tuple(path.parent.parent / n for n in names)
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(
+            f"{path}: variants: no such config(s) in {path.parent.parent}: {', '.join(missing)}"
+        )
+    return VariantSet(str(table.get("name", path.stem)), paths)

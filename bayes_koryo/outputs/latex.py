@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from bayes_koryo.errors import ConfigError
+from bayes_koryo.inference.prior_sensitivity import PSENSE_THRESHOLD
 from bayes_koryo.outputs.report import (
     HEADLINE_ROWS,
     KIND_NAMES,
@@ -93,7 +94,19 @@ _TEX_SPECIAL = {
     "<": r"$<$",
     ">": r"$>$",
     "·": r"$\cdot$",
+    "π": r"$\pi$",
+    "ω": r"$\omega$",
+    "ι": r"$\iota$",  # noqa: RUF001 (the model's symbol)
 }
+
+
+EVIDENCE_MARKS = {"prior-driven": r"$^{\dagger}$", "prior-data conflict": r"$^{\ddagger}$"}
+"""Marks after a quantity's label in ``table.tex``: what its interval rests on."""
+EVIDENCE_NOTE = (
+    r"$^{\dagger}$\,prior-driven, $^{\ddagger}$\,prior-data conflict: power-scaling "
+    f"sensitivity to the priors $\\geq {PSENSE_THRESHOLD:g}$ and to the likelihood below / "
+    f"above {PSENSE_THRESHOLD:g} (Kallioinen et al.\\ 2024); unmarked rows are data-driven"
+)
 
 
 def tex_escape(text: object) -> str:
@@ -171,31 +184,45 @@ def headline_table(report: Report, quantities: list[str] | None = None, width: s
     human = formatted(rows)
     label = interval_label(report.prob, report.kind)
     size = r"\small" if width == "text" else r"\footnotesize"
+    structural = "structural range" in human
+    extra = ["Structural range"] if structural else []
+    marks = "rests on" in human
     lines = [
         r"\begin{table}[htbp]",
         r"\centering",
         size,
         r"\caption{Distinct Koryolink users and related quantities: posterior medians "
-        f"with {tex_escape(label)}s and the prior intervals of the same kind.}}",
+        f"with {tex_escape(label)}s and the prior intervals of the same kind"
+        + (
+            "; the structural range spans the intervals of the declared model variants"
+            if structural
+            else ""
+        )
+        + (f". {EVIDENCE_NOTE}" if marks else "")
+        + ".}",
         r"\label{tab:bayes-koryo}",
         r"\setlength{\tabcolsep}{" + ("4pt" if width == "text" else "2.5pt") + "}",
-        r"\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}Xrrr@{}}",
+        r"\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}X"
+        + "rrr"
+        + "r" * structural
+        + "@{}}",
         r"\toprule",
-        f"Quantity & Median & {tex_escape(label)} & Prior {tex_escape(label)} \\\\",
+        f"Quantity & Median & {tex_escape(label)} & Prior {tex_escape(label)}"
+        + "".join(f" & {c}" for c in extra)
+        + " \\\\",
         r"\midrule",
     ]
     for (_, raw), (_, row) in zip(rows.iterrows(), human.iterrows(), strict=True):
-        lines.append(
-            " & ".join(
-                [
-                    tex_escape(quantity_label(raw["quantity"], raw["date"])),
-                    tex_escape(row["median"]),
-                    _range(row[label]),
-                    _range(row[f"prior {label}"]),
-                ]
-            )
-            + r" \\"
-        )
+        cells = [
+            tex_escape(quantity_label(raw["quantity"], raw["date"]))
+            + (EVIDENCE_MARKS.get(str(row["rests on"]), "") if marks else ""),
+            tex_escape(row["median"]),
+            _range(row[label]),
+            _range(row[f"prior {label}"]),
+        ]
+        if structural:
+            cells.append(_range(str(row["structural range"]).split(" (")[0]))
+        lines.append(" & ".join(cells) + r" \\")
     lines += [
         r"\bottomrule",
         r"\end{tabularx}",
@@ -258,7 +285,8 @@ def supplement(report: Report) -> str:
         r"\caption{Posterior probabilities (with Monte Carlo standard error) and the "
         r"prior probabilities of the same events.}",
         r"\label{tab:bayes-koryo-probabilities}",
-        r"\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}Xrrr@{}}",
+        r"\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}Xrrr"
+        r">{\raggedright\arraybackslash}X@{}}",
         r"\toprule",
         " & ".join(tex_escape(c[:1].upper() + c[1:]) for c in PROBABILITY_HEADER) + r" \\",
         r"\midrule",

@@ -237,7 +237,8 @@ def decomposition(model, prob: float = CI_PROB, return_data: bool = False):
 
 def _decomposition_data(model, prob: float) -> pd.DataFrame:
     """Return median and bounds of each part and of the total S, with the parts' priors."""
-    from bayes_koryo.outputs.report import DECOMPOSITION_PARTS, prior_dataset
+    from bayes_koryo.outputs.report import prior_dataset
+    from bayes_koryo.study import DECOMPOSITION_PARTS
 
     post = model.idata["posterior"].to_dataset()
     prior = prior_dataset(model)

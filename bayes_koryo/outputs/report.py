@@ -31,6 +31,7 @@ from bayes_koryo.study import (
     CI_KIND,
     CI_PROB,
     DECOMPOSITION_DATE,
+    DECOMPOSITION_PARTS,
     HEADLINE_DATES,
     KIND_NAMES,
     ONE_MILLION_DATE,
@@ -55,6 +56,15 @@ JSON_FIELDS = (
     "ci_kind",
     "prior_ci_low",
     "prior_ci_high",
+    "prior_sensitivity",
+    "likelihood_sensitivity",
+    "most_influential_prior",
+    "evidence",
+    "sensitivity_pareto_k",
+    "structural_low",
+    "structural_high",
+    "structural_variants",
+    "structural_driver",
     "r_hat",
     "ess_bulk",
     "ess_tail",
@@ -65,12 +75,17 @@ JSON_FIELDS = (
     "converged",
 )
 """Fields of every object of the JSON report (and columns of the CSV), in order.
-``converged`` is false on every row of a run that missed a convergence threshold."""
+``prior_sensitivity`` / ``likelihood_sensitivity``: power-scaling sensitivity to all priors /
+to the likelihood (``bayes_koryo.inference.prior_sensitivity``; null when the run has no log
+densities); ``most_influential_prior``: the group of priors with the largest sensitivity;
+``evidence``: data-driven, prior-driven or prior-data conflict; ``sensitivity_pareto_k``:
+the largest Pareto k of the power-scaling weights (reliable below 0.7). ``structural_*``: the union
+of the 90% ETIs across the declared variants (``structural_variants`` of them) and the variant
+that moves the median most (null without ``--structural-range``). ``converged`` is false on
+every row of a run that missed a convergence threshold."""
 
 PRIOR_DRAWS = 2000
 """Prior draws sampled for the prior intervals when a run file carries no prior group."""
-
-DECOMPOSITION_PARTS = ("unique_users", "extra_sims", "official_lines", "inactive_numbers")
 
 
 @dataclass(frozen=True)
@@ -238,6 +253,9 @@ class Claim:
     date: str | None
     op: str  # "<" or ">"
     threshold: float
+    construction: str = ""
+    """Non-empty when the event holds by the model's construction given the data: the
+    reason, printed instead of presenting the probability as a finding."""
 
     def event(self, ds: xr.Dataset) -> xr.DataArray:
         """Return, per draw of ``ds``, whether the claim holds (a boolean array)."""
@@ -268,6 +286,10 @@ CLAIMS = (
         ONE_MILLION_DATE,
         "<",
         0.8,
+        construction=(
+            "every user holds at least one active SIM, so users never exceed the active "
+            "numbers, which the 800k statement fixes near 0.8 million"
+        ),
     ),
     Claim("P(real-user share U/S < 0.7)", "real_user_share", None, "<", 0.7),
     Claim("P(real-user share U/S < 0.5)", "real_user_share", None, "<", 0.5),
@@ -278,6 +300,10 @@ CLAIMS = (
         TWO_MILLION_DATE,
         "<",
         0.10,
+        construction=(
+            "users never exceed the SIMs (every user holds at least one), and the reported "
+            "SIMs are fewer than a tenth of the population aged 10+"
+        ),
     ),
 )
 """The article's doubts as probabilities (posterior, and prior for comparison)."""
@@ -297,11 +323,34 @@ def _probability(event: xr.DataArray) -> tuple[float, float, float]:
     return p, mcse, n
 
 
-def probabilities(idata, prior: xr.Dataset | None = None) -> pd.DataFrame:
-    """Return the posterior probabilities of ``CLAIMS``, with their MCSE.
+PRIOR_PROBABILITY_TOLERANCE = 0.05
+"""A claim's probability counts as prior-driven when it lies within this distance of its
+prior reference probability (``probabilities``)."""
 
-    They answer the article's doubts directly; with ``prior``, each row also has the prior
-    probability of the same event.
+PROBABILITY_COLUMNS = (
+    "claim",
+    "probability",
+    "mcse",
+    "draws",
+    "prior_probability",
+    "prior_draws",
+    "reference",
+    "reference_probability",
+    "basis",
+)
+
+
+def probabilities(
+    idata, prior: xr.Dataset | None = None, reported: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """Return the posterior probabilities of ``CLAIMS``, with their MCSE and what they rest on.
+
+    With ``prior``, each row also has the prior probability of the same event and a prior
+    reference: for a claim on U at a date with a reported subscriber count S (``reported``:
+    ISO date -> millions), the prior probability of the equivalent event on U/S (U < t <=>
+    U/S < t/S, with S fixed by the count); otherwise the prior probability of the event.
+    ``basis``: "construction" (``Claim.construction``), "prior" (within
+    ``PRIOR_PROBABILITY_TOLERANCE`` of the reference) or "data".
     """
     posterior = idata["posterior"].to_dataset() if hasattr(idata, "children") else idata
     rows = []
@@ -310,21 +359,57 @@ def probabilities(idata, prior: xr.Dataset | None = None) -> pd.DataFrame:
             continue
         p, mcse, n = _probability(claim.event(posterior))
         prior_event = claim.event(prior) if prior is not None and claim.variable in prior else None
+        prior_p = float(prior_event.mean()) if prior_event is not None else math.nan
+        reference, ref_p = _prior_reference(claim, prior, reported or {}, prior_p)
+        if claim.construction:
+            basis = "construction"
+        elif math.isfinite(ref_p):
+            basis = "prior" if abs(p - ref_p) <= PRIOR_PROBABILITY_TOLERANCE else "data"
+        else:
+            basis = ""
         rows.append(
             {
                 "claim": claim.text,
                 "probability": p,
                 "mcse": mcse,
                 "draws": n,
-                "prior_probability": (
-                    float(prior_event.mean()) if prior_event is not None else math.nan
-                ),
+                "prior_probability": prior_p,
                 "prior_draws": int(prior_event.size) if prior_event is not None else 0,
+                "reference": reference,
+                "reference_probability": ref_p,
+                "basis": basis,
             }
         )
-    return pd.DataFrame(
-        rows, columns=["claim", "probability", "mcse", "draws", "prior_probability", "prior_draws"]
-    )
+    return pd.DataFrame(rows, columns=list(PROBABILITY_COLUMNS))
+
+
+def _prior_reference(
+    claim: Claim, prior: xr.Dataset | None, reported: dict[str, float], prior_p: float
+) -> tuple[str, float]:
+    """Return (description, prior probability) of a claim's prior reference event."""
+    if claim.construction:
+        return claim.construction, math.nan
+    if prior is None:
+        return "", math.nan
+    count = reported.get(claim.date or "")
+    if claim.variable == "unique_users" and count and "real_user_share" in prior:
+        ratio = claim.threshold / count
+        share = prior["real_user_share"]
+        event = share < ratio if claim.op == "<" else share > ratio
+        return (
+            f"U/S {claim.op} {ratio:.2f} (S fixed at the reported {count:.3g} million)",
+            float(event.mean()),
+        )
+    return "the same event", prior_p
+
+
+def reported_counts(observations: pd.DataFrame) -> dict[str, float]:
+    """Return the largest reported subscriber count per date (ISO date -> millions)."""
+    rows = observations[observations["quantity"] == "subscribers"]
+    return {
+        pd.Timestamp(d).strftime("%Y-%m-%d"): float(v) / 1e6
+        for d, v in rows.groupby("date")["value"].max().items()
+    }
 
 
 def format_probability(p: float, mcse: float, draws: int) -> str:
@@ -377,16 +462,29 @@ def prior_dataset(model, draws: int = PRIOR_DRAWS, seed: int | None = None) -> x
     return model.idata["prior"].to_dataset()
 
 
-def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
-    """Build the report of a fitted (or loaded) KoryoModel."""
+def build_report(
+    model, prob: float = CI_PROB, kind: str = CI_KIND, structural: pd.DataFrame | None = None
+) -> Report:
+    """Build the report of a fitted (or loaded) KoryoModel.
+
+    ``structural``: a structural-range table (``read_structural_range``) of variants fitted on
+    the same data; its ranges fill the ``structural_*`` fields.
+    """
     kind = check_kind(kind)
     prior = prior_dataset(model)
     posterior = model.idata["posterior"].to_dataset()
     quantities = headline_quantities(posterior, model.model.report_dates)
     table = summarise(model.idata, quantities, prior=prior, prob=prob, kind=kind)
-    probs = probabilities(model.idata, prior=prior)
-    attrs = dict(model.idata.attrs)
+    table = with_sensitivity(table, model, quantities)
     obs = model.observations
+    probs = probabilities(model.idata, prior=prior, reported=reported_counts(obs))
+    attrs = dict(model.idata.attrs)
+    if structural is not None:
+        from bayes_koryo.data import data_hash
+
+        fitted_on = str(attrs.get("data_hash") or data_hash(obs))
+        table = with_structural_range(table, structural, fitted_on)
+        attrs["structural_range_json"] = json.dumps(structural.attrs.get("meta", {}))
     attrs.setdefault("config_name", model.config.name)
     attrs.update(
         {
@@ -410,6 +508,139 @@ def build_report(model, prob: float = CI_PROB, kind: str = CI_KIND) -> Report:
     return Report(table, probs, attrs)
 
 
+SENSITIVITY_COLUMNS = {
+    "prior_sensitivity": "prior_sensitivity",
+    "likelihood_sensitivity": "likelihood_sensitivity",
+    "most_influential_prior": "most_influential_prior",
+    "evidence": "evidence",
+    "sensitivity_pareto_k": "max_pareto_k",
+}
+"""Report column -> column of ``prior_group_sensitivity``."""
+
+
+def with_sensitivity(table: pd.DataFrame, model, quantities: list[Quantity]) -> pd.DataFrame:
+    """Return ``table`` with each quantity's power-scaling sensitivities and evidence label.
+
+    ``bayes_koryo.inference.prior_sensitivity.prior_group_sensitivity`` of the report's own
+    quantities; a run without log densities gets NaN and "not measured".
+    """
+    from bayes_koryo.inference.prior_sensitivity import (
+        has_log_densities,
+        label,
+        prior_group_sensitivity,
+    )
+
+    table = table.copy()
+    if not has_log_densities(model.idata):
+        table[["prior_sensitivity", "likelihood_sensitivity", "sensitivity_pareto_k"]] = math.nan
+        table[["most_influential_prior", "evidence"]] = "not measured"
+        return table
+    posterior = model.idata["posterior"].to_dataset()
+    names = [label(q.variable, q.date) for q in quantities]
+    draws = xr.Dataset(
+        {
+            n: _draws(posterior, q).drop_vars("date", errors="ignore")
+            for n, q in zip(names, quantities, strict=True)
+        }
+    )
+    sens = prior_group_sensitivity(model, draws).set_index("quantity")
+    for column, source in SENSITIVITY_COLUMNS.items():
+        table[column] = [sens.loc[n, source] for n in names]
+    return table
+
+
+STRUCTURAL_FIELDS = (
+    "structural_low",
+    "structural_high",
+    "structural_variants",
+    "structural_driver",
+)
+
+
+def read_structural_range(path) -> pd.DataFrame:
+    """Read structural_range.json (written by ``bayes-koryo sensitivity``); meta in ``.attrs``.
+
+    ConfigError naming the file on a missing file, invalid JSON or a row without a field the
+    report needs.
+    """
+    from pathlib import Path
+
+    from bayes_koryo.errors import ConfigError
+
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such structural-range file") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: invalid JSON: {exc}") from None
+    need = (
+        "variable",
+        "date",
+        "structural_low",
+        "structural_high",
+        "variants",
+        "largest_shift_variant",
+        "ci_prob",
+        "ci_kind",
+        "data_hash",
+    )
+    rows = doc.get("rows") if isinstance(doc, dict) else None
+    if not isinstance(rows, list) or not rows:
+        raise ConfigError(f"{path}: expected {{'meta': ..., 'rows': [...]}} with rows")
+    for i, row in enumerate(rows, start=1):
+        missing = [k for k in need if k not in row]
+        if missing:
+            raise ConfigError(f"{path}: row {i}: missing field(s) {', '.join(missing)}")
+    table = pd.DataFrame(rows)
+    table.attrs["meta"] = {**doc.get("meta", {}), "path": str(path)}
+    return table
+
+
+def with_structural_range(
+    table: pd.DataFrame, structural: pd.DataFrame, data_hash: str
+) -> pd.DataFrame:
+    """Return ``table`` with the structural range of each quantity ``structural`` covers.
+
+    ConfigError when the variants were fitted on other data than the run (``data_hash``).
+    """
+    from bayes_koryo.errors import ConfigError
+
+    where = structural.attrs.get("meta", {}).get("path", "structural range")
+    theirs = set(structural["data_hash"])
+    if theirs != {data_hash}:
+        raise ConfigError(
+            f"{where}: its variants "
+            f"were fitted on data {', '.join(sorted(h[:12] for h in theirs))}, this run on "
+            f"{data_hash[:12]}: refit them (bayes-koryo sensitivity) or leave it out"
+        )
+    kinds = {
+        (float(p), str(k))
+        for p, k in zip(structural["ci_prob"], structural["ci_kind"], strict=True)
+    }
+    mine = {(float(p), str(k)) for p, k in zip(table["ci_prob"], table["ci_kind"], strict=True)}
+    if kinds != mine:
+        raise ConfigError(
+            f"{where}: its intervals are {', '.join(interval_label(p, k) for p, k in kinds)}, "
+            f"the report's {', '.join(interval_label(p, k) for p, k in mine)}: report with "
+            "the same interval or refit the variants"
+        )
+    table = table.copy()
+    for column in STRUCTURAL_FIELDS:
+        table[column] = math.nan if column != "structural_driver" else ""
+    table["structural_driver"] = table["structural_driver"].astype(object)
+    for row in structural.itertuples():
+        date = row.date if isinstance(row.date, str) else None
+        hit = (table["quantity"] == row.variable) & (
+            (table["date"] == date) if date else table["date"].isna()
+        )
+        table.loc[hit, "structural_low"] = float(row.structural_low)
+        table.loc[hit, "structural_high"] = float(row.structural_high)
+        table.loc[hit, "structural_variants"] = int(row.variants)
+        table.loc[hit, "structural_driver"] = str(row.largest_shift_variant)
+    return table
+
+
 def render(report: Report, fmt: str) -> str:
     """Render the report as text: ``md``, ``csv`` or ``json`` (``TEXT_FORMATS``)."""
     if fmt == "md":
@@ -417,7 +648,7 @@ def render(report: Report, fmt: str) -> str:
     # the convergence flag comes from the run's diagnostics, whoever built the table
     table = report.table.assign(converged=bool(_diagnostics(report.attrs).get("converged", False)))
     if fmt == "csv":
-        return table.loc[:, list(JSON_FIELDS)].to_csv(index=False)
+        return table.reindex(columns=list(JSON_FIELDS)).to_csv(index=False)
     if fmt == "json":
         return to_json(table)
     raise ValueError(
@@ -432,7 +663,7 @@ def to_json(table: pd.DataFrame) -> str:
     Each object has the fields ``JSON_FIELDS`` (raw numbers; NaN as null).
     """
     records = []
-    for row in table.loc[:, list(JSON_FIELDS)].to_dict(orient="records"):
+    for row in table.reindex(columns=list(JSON_FIELDS)).to_dict(orient="records"):
         records.append({k: _json_value(v) for k, v in row.items()})
     return json.dumps(records, indent=2) + "\n"
 
@@ -448,8 +679,14 @@ def _json_value(v):
 
 
 def formatted(table: pd.DataFrame) -> pd.DataFrame:
-    """Human table: each number rounded to the digits its MCSE supports."""
+    """Human table: each number rounded to the digits its MCSE supports.
+
+    With the sensitivity columns (``with_sensitivity``): the evidence label, the two
+    sensitivities and the most influential group of priors; with a structural range
+    (``with_structural_range``): the range and the number of variants behind it.
+    """
     out = []
+    structural = "structural_low" in table and bool(table["structural_low"].notna().any())
     for r in table.itertuples():
         d_ci = min(
             supported_decimals(r.mcse_ci_low, value=r.ci_low),
@@ -470,12 +707,38 @@ def formatted(table: pd.DataFrame) -> pd.DataFrame:
                 "sd": _sig(r.sd),
                 label: f"{round_to(r.ci_low, d_ci)} – {round_to(r.ci_high, d_ci)}",
                 f"prior {label}": prior,
+                **_evidence_cells(r),
+                **({"structural range": _structural_cell(r, d_ci)} if structural else {}),
                 "R-hat": f"{r.r_hat:.3f}",
                 "ESS bulk/tail": f"{r.ess_bulk:.0f} / {r.ess_tail:.0f}",
                 "MCSE (median)": _sig(r.mcse_median),
             }
         )
     return pd.DataFrame(out)
+
+
+def _evidence_cells(r) -> dict[str, str]:
+    """Cells of the evidence columns of ``formatted`` (none for a table without them)."""
+    if not isinstance(getattr(r, "evidence", None), str):  # e.g. a forecast table
+        return {}
+    measured = math.isfinite(r.prior_sensitivity)
+    return {
+        "rests on": str(r.evidence),
+        "sensitivity prior / data": (
+            f"{r.prior_sensitivity:.2g} / {r.likelihood_sensitivity:.2g}" if measured else ""
+        ),
+        "most influential prior": str(r.most_influential_prior) if measured else "",
+    }
+
+
+def _structural_cell(r, decimals: int) -> str:
+    """Format the structural range of one row at the decimals of its interval ("" if none)."""
+    if not math.isfinite(r.structural_low):
+        return ""
+    return (
+        f"{round_to(r.structural_low, decimals)} – {round_to(r.structural_high, decimals)} "
+        f"({int(r.structural_variants)} variants)"
+    )
 
 
 def _diagnostics(attrs: dict) -> dict:
@@ -612,6 +875,54 @@ def methods_text(report: Report) -> str:
         f"the same kind from {a.get('prior_draws', '?')} prior draws, rounded to the digits "
         f"their Monte Carlo standard errors support (run {a.get('run_id', '?')}, data hash "
         f"{str(a.get('data_hash', ''))[:12]})."
+        + sensitivity_methods(report.table)
+        + structural_methods(report)
+    )
+
+
+def sensitivity_methods(table: pd.DataFrame) -> str:
+    """Return the methods sentences on power-scaling ("" if the run had no log densities)."""
+    from bayes_koryo.inference.prior_sensitivity import PSENSE_THRESHOLD
+
+    if "evidence" not in table or not table["prior_sensitivity"].notna().any():
+        return ""
+    names = [
+        q + (f" ({d})" if isinstance(d, str) else "")
+        for q, d in zip(table["quantity"], table["date"], strict=True)
+    ]
+    groups = {
+        label: [n for n, e in zip(names, table["evidence"], strict=True) if e == label]
+        for label in ("prior-driven", "prior-data conflict", "data-driven")
+    }
+    counts = "; ".join(
+        f"{len(v)} {k}" + (f" ({', '.join(v)})" if len(v) <= 4 else "")
+        for k, v in groups.items()
+        if v
+    )
+    khat = float(table["sensitivity_pareto_k"].max())
+    return (
+        f" We measured how much each reported quantity rests on the priors by power-scaling "
+        f"(arviz_stats.psense; Kallioinen et al. 2024, Stat Comput 34:57): a quantity is "
+        f"prior-driven when its sensitivity to the priors reaches {PSENSE_THRESHOLD:g} and "
+        f"that to the likelihood does not, in prior-data conflict when both do, and "
+        f"data-driven when its sensitivity to the priors stays below {PSENSE_THRESHOLD:g}. "
+        f"Of the {len(table)} reported quantities: {counts}. The largest Pareto k of the "
+        f"importance weights behind the scaled priors was {khat:.2f} (reliable below 0.7)."
+    )
+
+
+def structural_methods(report: Report) -> str:
+    """Methods sentence on the structural range ("" without one)."""
+    meta = json.loads(report.attrs.get("structural_range_json", "null") or "null")
+    if not meta:
+        return ""
+    declared = meta.get("declared", [])
+    return (
+        f" Beside each headline interval we give its structural range: the union of the "
+        f"{interval_label(report.prob, report.kind)}s of the {len(declared)} declared model "
+        f"variants ({', '.join(declared)}) that passed the convergence gate, fitted with the "
+        f"same data and settings (bayes_koryo {meta.get('package_version', '?')}); a union, "
+        f"not a mixture, because no weights of the variants are known."
     )
 
 
@@ -655,7 +966,40 @@ def result_sentence(table: pd.DataFrame, reported: float | None = None) -> str:
         f"million) stood behind {_reported_phrase(reported)}, "
         f"i.e. {rounded(s['median'], s.mcse_median)} "
         f"people per registered SIM ({label} {round_to(s.ci_low, ds)}–"
-        f"{round_to(s.ci_high, ds)})."
+        f"{round_to(s.ci_high, ds)})." + _structural_clause(r, d, label) + _evidence_clause(r, s)
+    )
+
+
+def _structural_clause(r, decimals: int, label: str) -> str:
+    """Sentence on the structural range of U (empty without one)."""
+    low = r.get("structural_low", math.nan)
+    if not isinstance(low, float) or not math.isfinite(low):
+        return ""
+    return (
+        f" Across the {int(r.structural_variants)} declared model variants, the {label}s "
+        f"of the number of people span {round_to(low, decimals)}–"
+        f"{round_to(r.structural_high, decimals)} million; the assumption that moves it most "
+        f"is {r.structural_driver}."
+    )
+
+
+def _evidence_clause(r, s) -> str:
+    """Sentence saying whether U and U/S are data- or prior-driven (empty if not measured)."""
+    from bayes_koryo.inference.prior_sensitivity import GROUP_PHRASES, PSENSE_THRESHOLD
+
+    parts = []
+    for row, name in ((r, "the number of people"), (s, "the share")):
+        p = row.get("prior_sensitivity", math.nan)
+        if not isinstance(p, float) or not math.isfinite(p):
+            return ""
+        parts.append(
+            f"{name} is {row.evidence} (sensitivity {p:.2g} to the priors, "
+            f"{row.likelihood_sensitivity:.2g} to the data)"
+        )
+    group = GROUP_PHRASES.get(str(r.most_influential_prior), str(r.most_influential_prior))
+    return (
+        f" By power-scaling (threshold {PSENSE_THRESHOLD:g}), {parts[0]} and {parts[1]}; "
+        f"the priors that weigh most on the number of people are {group}."
     )
 
 
@@ -665,8 +1009,8 @@ def _reported_phrase(reported: float | None) -> str:
     return f"Koryolink's {reported:.3g} million reported subscriptions on 28 May 2013"
 
 
-def probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str]]:
-    """(claim, posterior probability, MCSE, prior probability) as text (every format)."""
+def probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str, str]]:
+    """(claim, posterior probability, MCSE, prior probability, rests on) as text (every format)."""
     rows = []
     for p in probs.itertuples():
         prior = (
@@ -682,16 +1026,36 @@ def probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str]]:
                 format_probability(p.probability, p.mcse, p.draws),
                 _sig(p.mcse) if p.mcse > 0 else "n/a (all draws agree)",
                 prior,
+                basis_text(
+                    getattr(p, "basis", ""),
+                    getattr(p, "reference", ""),
+                    getattr(p, "reference_probability", math.nan),
+                    p.prior_draws,
+                ),
             )
         )
     return rows
+
+
+def basis_text(basis: str, reference: str, reference_probability: float, draws: int) -> str:
+    """Say what a claim's probability rests on (``probabilities``' basis), in words."""
+    if basis == "construction":
+        return f"holds by construction: {reference}"
+    if not math.isfinite(reference_probability):
+        return ""
+    ref = format_probability(
+        reference_probability, _binomial_se(reference_probability, draws), draws
+    )
+    return (
+        f"the {'priors' if basis == 'prior' else 'data'}: prior probability of {reference} is {ref}"
+    )
 
 
 def _binomial_se(p: float, n: int) -> float:
     return math.sqrt(p * (1 - p) / n) if n and 0 < p < 1 else 0.0
 
 
-PROBABILITY_HEADER = ("claim", "posterior probability", "MCSE", "prior probability")
+PROBABILITY_HEADER = ("claim", "posterior probability", "MCSE", "prior probability", "rests on")
 
 
 def markdown(table: pd.DataFrame, probs: pd.DataFrame, attrs: dict) -> str:
@@ -816,30 +1180,47 @@ HEADLINE_ROWS = (
 def headline_rows(report: Report) -> tuple[list[str], list[list[str]]]:
     """Return (header, rows) of the README's headline table (``HEADLINE_ROWS``).
 
-    Columns: label, median, interval, prior interval, MCSE of the median and R-hat; every
-    number MCSE-rounded.
+    Columns: label, median, interval, prior interval, the structural range (when the report
+    has one), what the interval rests on (evidence label and most influential prior), MCSE of
+    the median and R-hat; every number MCSE-rounded.
     """
-    table, label = report.table, interval_label(report.prob, report.kind)
+    table, label = report.table.reset_index(drop=True), interval_label(report.prob, report.kind)
+    human = formatted(table)
+    structural = "structural range" in human
     rows = []
     for name, date, text in HEADLINE_ROWS:
-        sel = table[
-            (table["quantity"] == name)
-            & ((table["date"] == date) if date else table["date"].isna())
-        ]
-        if sel.empty:
+        hit = (table["quantity"] == name) & (
+            (table["date"] == date) if date else table["date"].isna()
+        )
+        if not hit.any():
             continue
-        human = formatted(sel).iloc[0]
+        h = human.loc[hit.idxmax()]
+        rests = h.get("rests on", "")
+        if h.get("most influential prior"):
+            rests += f" ({h['most influential prior']})"
         rows.append(
             [
                 text,
-                human["median"],
-                human[label],
-                human[f"prior {label}"],
-                human["MCSE (median)"],
-                human["R-hat"],
+                h["median"],
+                h[label],
+                h[f"prior {label}"],
+                *([h["structural range"]] if structural else []),
+                rests,
+                h["MCSE (median)"],
+                h["R-hat"],
             ]
         )
-    return ["quantity", "median", label, f"prior {label}", "MCSE (median)", "R-hat"], rows
+    head = [
+        "quantity",
+        "median",
+        label,
+        f"prior {label}",
+        *(["structural range"] if structural else []),
+        "rests on (most influential prior)",
+        "MCSE (median)",
+        "R-hat",
+    ]
+    return head, rows
 
 
 def headline_markdown(report: Report) -> str:
@@ -852,8 +1233,9 @@ def headline_markdown(report: Report) -> str:
     lines = _md_table(*headline_rows(report))
     lines += ["", table_note(table), ""]
     lines += [
-        f"- {claim}: {p} (MCSE {mcse}; prior {prior})"
-        for claim, p, mcse, prior in probability_rows(report.probabilities)[:4]
+        f"- {claim}: {p} (MCSE {mcse}; prior {prior}); "
+        + (basis if basis.startswith("holds") else f"rests on {basis}")
+        for claim, p, mcse, prior, basis in probability_rows(report.probabilities)[:4]
     ]
     a = report.attrs
     lines += [
@@ -863,5 +1245,37 @@ def headline_markdown(report: Report) -> str:
         f"Run `{a.get('run_id', '?')}` (config `{a.get('config_name', '?')}`, seed "
         f"{a.get('seed', '?')}, data hash `{str(a.get('data_hash', ''))[:16]}…`): "
         f"{diagnostics_line(a)}.",
+        "",
+        f"Cite as: {citation_line(report)}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def citation_line(report: Report, date: str = TWO_MILLION_DATE) -> str:
+    """Return how to quote U at ``date`` in a paper, generated from the report.
+
+    The median and interval with its kind and mass and only the digits the MCSE supports, the
+    evidence label, the structural range when the report has one, the package version and run
+    id; a warning instead of a citation when the run did not converge.
+    """
+    table = report.table
+    row = table[(table["quantity"] == "unique_users") & (table["date"] == date)]
+    if row.empty:
+        return ""
+    r = row.iloc[0]
+    human = formatted(row).iloc[0]
+    label = interval_label(r.ci_prob, r.ci_kind)
+    parts = [f"{label} {human[label].replace(' – ', '–')} million"]
+    if isinstance(r.get("evidence"), str) and r.evidence != "not measured":
+        parts.append(f"{r.evidence} by power-scaling")
+    if human.get("structural range"):
+        low_high, n = human["structural range"].split(" (")
+        parts.append(f"{low_high.replace(' – ', '–')} million across {n.rstrip(')')}")
+    a = report.attrs
+    version = json.loads(a.get("versions_json", "{}") or "{}").get("bayes_koryo", "?")
+    parts.append(f"bayes_koryo {version}, run {a.get('run_id', 'not saved')}")
+    when = pd.Timestamp(date).strftime("%-d %B %Y")
+    text = f"{human['median']} million unique users on {when} ({'; '.join(parts)})"
+    if not _diagnostics(a).get("converged", False):
+        return f"{text} — this run did not pass the convergence checks: do not cite it"
+    return text

@@ -50,7 +50,7 @@ h1{font-size:1.6em;margin-bottom:0.2em}h2{font-size:1.2em;margin-top:1.8em;
 border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:0.8em 0;font-size:0.88em}
 th,td{padding:0.22em 0.55em;text-align:right;vertical-align:top}
-th:first-child,td:first-child{text-align:left}
+th:first-child,td:first-child,th.text,td.text{text-align:left}
 thead th{border-top:2px solid #222;border-bottom:1px solid #222}
 tbody tr:last-child td{border-bottom:2px solid #222}
 .note{font-size:0.85em;color:#444}.lead{font-size:1.08em}
@@ -131,12 +131,25 @@ def report_figures(model) -> list[Figure]:
 
 def _table(head: list[str], rows: list[list]) -> list[str]:
     e = html_lib.escape
+    # a column of words (no digit in any cell) reads left-aligned; numbers stay right-aligned
+    text = [
+        not any(any(ch.isdigit() for ch in str(row[i])) for row in rows) for i in range(len(head))
+    ]
+    text = [t or h.startswith("rests on") for t, h in zip(text, head, strict=True)]
+
+    def cell(tag: str, value: object, i: int) -> str:
+        return (
+            f'<{tag} class="text">{e(str(value))}</{tag}>'
+            if text[i]
+            else (f"<{tag}>{e(str(value))}</{tag}>")
+        )
+
     out = [
         "<table>",
-        "<thead><tr>" + "".join(f"<th>{e(str(h))}</th>" for h in head) + "</tr></thead>",
+        "<thead><tr>" + "".join(cell("th", h, i) for i, h in enumerate(head)) + "</tr></thead>",
         "<tbody>",
     ]
-    out += ["<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in rows]
+    out += ["<tr>" + "".join(cell("td", v, i) for i, v in enumerate(row)) + "</tr>" for row in rows]
     return [*out, "</tbody>", "</table>"]
 
 

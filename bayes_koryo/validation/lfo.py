@@ -16,8 +16,9 @@ kind (``config.log_sd``):
 M-step-ahead predictive density; Bürkner, Gabry & Vehtari 2020, J. Stat. Comput. Simul.
 90:2499, without the PSIS approximation: every cut-off is refitted). The 800k
 activity statement is not scored (it is a share, not a subscriber count).
-Coverage: whether the figure (its rounding cell, for rounded kinds: overlap) lies inside
-the 50% / 90% equal-tailed interval of its replicate ``log S + eps`` (seeded draws).
+Coverage: whether the figure's mid-PIT under its replicate ``log S + eps`` (seeded draws;
+``bayes_koryo.inference.checks.mid_pit``: for a rounded figure, the replicate's mass below its
+cell plus half the mass in it) lies in the central 50% / 90%.
 
 ``run_lfo(paths, cutoffs)`` returns (scores: one row per model, cut-off and figure;
 summary: per model over all cut-offs and per cut-off: sum of elpd with its SE
@@ -34,8 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from bayes_koryo.study import CI_KIND
 
 DEFAULT_CUTOFFS = ("2010-12-31", "2011-06-30", "2011-09-30", "2012-02-29")
 """End-2010, mid-2011, Sep-2011 and Feb-2012 (after the 1M milestone)."""
@@ -100,6 +99,8 @@ def score_figures(kmodel, test: pd.DataFrame, seed: int) -> pd.DataFrame:
     from scipy.special import logsumexp
     from scipy.stats import norm
 
+    from bayes_koryo.inference.checks import mid_pit
+
     if test.empty:
         return pd.DataFrame()
     dates = pd.DatetimeIndex(sorted(set(test["date"])))
@@ -128,9 +129,10 @@ def score_figures(kmodel, test: pd.DataFrame, seed: int) -> pd.DataFrame:
             "elpd": float(logsumexp(lpd) - math.log(lpd.size)),
             "pp_median": float(np.exp(np.median(replicate))),
         }
+        out["pit"] = mid_pit(replicate, lo, hi)
         for prob in COVERAGE_PROBS:
             q_lo, q_hi = np.quantile(replicate, [(1 - prob) / 2, (1 + prob) / 2])
-            out[f"inside_{prob * 100:.0f}"] = bool(lo <= q_hi and hi >= q_lo)
+            out[f"inside_{prob * 100:.0f}"] = bool(abs(out["pit"] - 0.5) <= prob / 2)
             out[f"pp_{prob * 100:.0f}_low"] = float(np.exp(q_lo))
             out[f"pp_{prob * 100:.0f}_high"] = float(np.exp(q_hi))
         rows.append(out)
@@ -254,8 +256,8 @@ LFO_NOTES = (
     "elpd_diff_se_cutoffs: SE from the per-cut-off sums of the differences (cut-offs as the "
     "units; n/a with one cut-off; crude with few cut-offs); cutoffs_worse: cut-offs at which "
     "the model scores below the best one. coverage_50/90: share of figures inside the "
-    f"50%/90% {CI_KIND} of their posterior predictive replicate (rounded figures: cell "
-    "overlaps the interval)."
+    "central 50%/90% of their posterior predictive replicate by mid-PIT (rounded figures: "
+    "the replicate's mass below the cell plus half its mass in the cell)."
 )
 
 

@@ -47,20 +47,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_koryo.outputs.report import DECOMPOSITION_PARTS, summary_row
+from bayes_koryo.inference.prior_sensitivity import (
+    HEADLINE,
+    PSENSE_THRESHOLD,
+    diagnose_psense,
+    prior_group_sensitivity,
+    psense_frame,
+    psense_table,
+    quantity_draws,
+)
+from bayes_koryo.outputs.report import summary_row
 from bayes_koryo.outputs.tables import markdown_table
 from bayes_koryo.outputs.tables import write_table as write_table_files
-from bayes_koryo.study import (
-    CI_KIND,
-    CI_PROB,
-    HEADLINE_DATES,
-    HEADLINE_SCALARS,
-    TWO_MILLION_DATE,
-)
+from bayes_koryo.study import CI_KIND, CI_PROB, TWO_MILLION_DATE
 
-PSENSE_THRESHOLD = 0.05
-"""Power-scaling sensitivity above which prior / likelihood count as influential
-(Kallioinen et al. 2024)."""
 CONTRACTION_DATA_DRIVEN = 0.5
 CONTRACTION_SMALL = 0.2
 OVERLAP_PRIOR_DOMINATED = 0.7
@@ -68,181 +68,12 @@ OVERLAP_BINS = 50
 PRIOR_DRAWS = 4000
 """Prior draws sampled for the contraction table when a run carries no prior group."""
 
-HEADLINE = (
-    *(("unique_users", date) for date in HEADLINE_DATES),
-    *((name, None) for name in HEADLINE_SCALARS),
-    ("penetration_10plus", TWO_MILLION_DATE),
-    *((f"decomposition_{part}", None) for part in DECOMPOSITION_PARTS),
-)
-"""(variable, date) of the headline quantities checked besides the free parameters."""
-
 VARIANT_QUANTITIES = (
     ("unique_users", TWO_MILLION_DATE, "U(May 2013)", "million people"),
     ("real_user_share", None, "U/S", "fraction"),
     ("penetration_10plus", TWO_MILLION_DATE, "penetration 10+ (May 2013)", "fraction"),
 )
 """The quantities compared across model variants: (variable, date, label, units)."""
-
-
-def _label(variable: str, date: str | None) -> str:
-    return f"{variable}[{date}]" if date else variable
-
-
-def quantity_draws(ds: xr.Dataset, config) -> xr.Dataset:
-    """Return the checked quantities of a posterior or prior Dataset.
-
-    Each is a scalar (chain, draw) variable named ``name`` or ``name[YYYY-MM-DD]``. Headline
-    quantities the model lacks (e.g. the decomposition when the grid misses 28 May 2013) are
-    left out.
-    """
-    from bayes_koryo.model.graph import free_parameters
-
-    out = {}
-    for name in free_parameters(config):
-        out[name] = ds[name]
-    for variable, date in HEADLINE:
-        if variable not in ds:
-            continue
-        da = ds[variable]
-        if date is not None:
-            if np.datetime64(date) not in da["date"].values:
-                continue
-            da = da.sel(date=date).drop_vars("date")
-        out[_label(variable, date)] = da
-    return xr.Dataset(out)
-
-
-# --------------------------------------------------------------------------- power-scaling
-
-
-def diagnose_psense(prior: float, likelihood: float, threshold: float = PSENSE_THRESHOLD) -> str:
-    """Kallioinen et al. (2024) diagnosis of one quantity's power-scaling sensitivities."""
-    if prior >= threshold and likelihood >= threshold:
-        return "prior-data conflict"
-    if prior >= threshold:
-        return "strong prior / weak likelihood"
-    return "-"
-
-
-def psense_frame(tree: xr.DataTree, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
-    """Compute ``arviz_stats.psense`` of every posterior variable of ``tree``.
-
-    ``tree`` needs ``log_prior`` and ``log_likelihood`` groups; both prior and likelihood are
-    power-scaled, and each quantity gets the diagnosis of ``diagnose_psense``. Columns:
-    quantity, prior_sensitivity, likelihood_sensitivity (CJS distance per unit log-alpha,
-    alpha = 0.99 / 1.01), diagnosis.
-    """
-    from arviz_stats import psense
-
-    prior = psense(tree, group="prior")
-    likelihood = psense(tree, group="likelihood")
-    rows = []
-    for name in tree["posterior"].data_vars:
-        p, lik = float(prior[name]), float(likelihood[name])
-        rows.append(
-            {
-                "quantity": name,
-                "prior_sensitivity": p,
-                "likelihood_sensitivity": lik,
-                "diagnosis": diagnose_psense(p, lik, threshold),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def psense_table(model, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
-    """Compute the power-scaling sensitivity of every checked quantity of a fitted KoryoModel.
-
-    The run must carry ``log_prior`` and ``log_likelihood``; only the free scalar parameters'
-    priors are scaled (module docstring). Columns as ``psense_frame``.
-    """
-    from bayes_koryo.model.graph import free_parameters
-
-    idata = _with_log_densities(model, "psense_table")
-    tree = xr.DataTree.from_dict(
-        {
-            "posterior": quantity_draws(idata["posterior"].to_dataset(), model.config),
-            "log_prior": idata["log_prior"].to_dataset()[list(free_parameters(model.config))],
-            "log_likelihood": idata["log_likelihood"].to_dataset(),
-        }
-    )
-    return psense_frame(tree, threshold)
-
-
-def _with_log_densities(model, caller: str) -> xr.DataTree:
-    """Return the run's DataTree; ConfigError unless it has log_prior and log_likelihood."""
-    from bayes_koryo.errors import ConfigError
-
-    idata = model.idata
-    if idata is None or not {"log_prior", "log_likelihood"} <= set(idata.children):
-        raise ConfigError(
-            f"{caller}: the run needs log_prior and log_likelihood groups "
-            "(fit it with KoryoModel.fit)"
-        )
-    return idata
-
-
-def prior_group_sensitivity(model, threshold: float = PSENSE_THRESHOLD) -> pd.DataFrame:
-    """Return the power-scaling sensitivity of each headline quantity to each group of priors.
-
-    Every group of ``model.priors.PRIOR_GROUPS`` is power-scaled alone (``arviz_stats.psense``
-    with ``group_var_names``), beside all priors together and the likelihood. Columns:
-    ``quantity``; ``likelihood_sensitivity``; ``prior_sensitivity`` (all priors);
-    ``prior_<group>`` per group; ``most_influential_prior`` (the group with the largest
-    sensitivity); ``max_pareto_k`` (largest Pareto k of the importance weights behind the
-    scaled priors, alpha 0.99 and 1.01; above 0.7 the values are unreliable); ``diagnosis``
-    (``diagnose_psense`` of all priors and the likelihood at ``threshold``).
-    """
-    from arviz_stats import psense
-
-    from bayes_koryo.model.priors import prior_groups
-
-    idata = _with_log_densities(model, "prior_group_sensitivity")
-    log_prior = idata["log_prior"].to_dataset()
-    posterior = quantity_draws(idata["posterior"].to_dataset(), model.config)
-    headline = [_label(v, d) for v, d in HEADLINE if _label(v, d) in posterior]
-    tree = xr.DataTree.from_dict(
-        {
-            "posterior": posterior[headline],
-            "log_prior": log_prior,
-            "log_likelihood": idata["log_likelihood"].to_dataset(),
-        }
-    )
-    groups = prior_groups(log_prior.data_vars)
-    likelihood = psense(tree, group="likelihood")
-    everything = psense(tree, group="prior")
-    by_group = {
-        g: psense(tree, group="prior", group_var_names=names) for g, names in groups.items()
-    }
-    khat = max(_power_scaling_khat(log_prior, names) for names in groups.values())
-    rows = []
-    for name in headline:
-        row: dict[str, Any] = {
-            "quantity": name,
-            "likelihood_sensitivity": float(likelihood[name]),
-            "prior_sensitivity": float(everything[name]),
-        }
-        row |= {f"prior_{g}": float(values[name]) for g, values in by_group.items()}
-        row["most_influential_prior"] = max(groups, key=lambda g: row[f"prior_{g}"])
-        row["max_pareto_k"] = khat
-        row["diagnosis"] = diagnose_psense(
-            row["prior_sensitivity"], row["likelihood_sensitivity"], threshold
-        )
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def _power_scaling_khat(log_prior: xr.Dataset, names: list[str]) -> float:
-    """Return the largest Pareto k of the weights p(group)^(alpha - 1), alpha 0.99 and 1.01."""
-    parts = [
-        log_prior[n].sum([d for d in log_prior[n].dims if d not in ("chain", "draw")])
-        for n in names
-    ]
-    total = xr.concat(parts, dim="prior").sum("prior")
-    return max(
-        float(((alpha - 1.0) * total).azstats.pareto_khat(sample_dims=["chain", "draw"]))
-        for alpha in (0.99, 1.01)
-    )
 
 
 # --------------------------------------------------------------------------- contraction
@@ -443,32 +274,58 @@ def variant_task(config_path, settings: VariantSettings = VariantSettings()) -> 
     }
 
 
-def fit_variant(task: dict) -> dict:
-    """Fit one variant (a task of ``variant_task``) and summarise it: plain data only.
+RETRY_TARGET_ACCEPT = 0.99
+"""Target acceptance of the one retry of a variant fit that missed the convergence gate."""
+RETRY_TUNE_FACTOR = 2
+"""The retry also runs this many times the warm-up draws."""
 
-    A model of an already compiled structure (same process) reuses the compiled code; prior
-    values differ through ``pm.Data``, so prior-value variants never recompile.
-    """
+
+def _fit_variant_once(task: dict, retry: bool = False):
+    """Fit one variant task; the retry runs at ``RETRY_TARGET_ACCEPT`` and longer warm-up."""
     from bayes_koryo.inference.fit import KoryoModel
     from bayes_koryo.model.config import config_from_dict
 
-    config = config_from_dict(task["config"], source=task["path"])
+    spec = dict(task["config"])
+    if retry:
+        spec["sampler"] = {**spec.get("sampler", {}), "target_accept": RETRY_TARGET_ACCEPT}
+    config = config_from_dict(spec, source=task["path"])
     model = KoryoModel(config)
-    idata = model.fit(
+    model.fit(
         seed=task["seed"],
         draws=task["draws"],
-        tune=task["tune"],
+        tune=task["tune"] * (RETRY_TUNE_FACTOR if retry else 1),
         chains=task["chains"],
         log_densities=False,
     )  # not needed here: saves two pytensor compiles
     if model.diagnostics is None:
         raise RuntimeError(f"fit_variant: the fit of {config.name!r} left no diagnostics")
+    return model
+
+
+def fit_variant(task: dict) -> dict:
+    """Fit one variant (a task of ``variant_task``) and summarise it: plain data only.
+
+    A fit that misses the convergence gate is refitted once, same seed, at target acceptance
+    ``RETRY_TARGET_ACCEPT`` with ``RETRY_TUNE_FACTOR`` times the warm-up; the row reports the
+    retry (``attempts`` = 2, ``first_attempt`` = the first fit's failures), so no unconverged
+    fit is compared as if converged and no failure goes unrecorded. A model of an already
+    compiled structure (same process) reuses the compiled code; prior values differ through
+    ``pm.Data``, so prior-value variants never recompile.
+    """
+    from bayes_koryo.data import data_hash
+
+    model = _fit_variant_once(task)
+    first = model.diagnostics.summary()
+    if not first["converged"]:
+        model = _fit_variant_once(task, retry=True)
+    idata, config = model.idata, model.config
     post = idata["posterior"].to_dataset()
     summary = model.diagnostics.summary()
     row: dict[str, Any] = {
         "variant": config.name,
         "changes": config.description,
         "growth_form": config.growth_form,
+        "data_hash": data_hash(model.observations),
     }
     for variable, date, label, units in VARIANT_QUANTITIES:
         da = post[variable].sel(date=date) if date else post[variable]
@@ -490,9 +347,13 @@ def fit_variant(task: dict) -> dict:
             "max_r_hat": summary["max_r_hat"],
             "min_ess": float(min(table["ess_bulk"].min(), table["ess_tail"].min())),
             "converged": bool(summary["converged"]),
+            "failures": "; ".join(summary["failures"][:3]),
+            "attempts": 1 if first["converged"] else 2,
+            "first_attempt": "passed" if first["converged"] else "; ".join(first["failures"][:3]),
+            "target_accept": config.sampler.target_accept,
             "seed": task["seed"],
             "draws": task["draws"],
-            "tune": task["tune"],
+            "tune": task["tune"] * (1 if first["converged"] else RETRY_TUNE_FACTOR),
             "chains": task["chains"],
             "compile_seconds": model.compile_seconds,
             "sampling_seconds": float(idata.attrs["sampling_seconds"]),
@@ -538,8 +399,141 @@ VARIANT_NOTES = (
     f"Each quantity: posterior median with its {CI_PROB:.0%} {CI_KIND} and the MCSE of the "
     "median; shift = median / baseline median - 1. Convergence: 0 divergences, max R-hat <= "
     "1.01, min ESS (bulk and tail, over parameters and headline quantities) >= 400 / 1000 "
-    "(headline); unconverged variants are marked converged = False, not dropped."
+    "(headline). A fit that misses the gate is refitted once with the same seed at target "
+    f"acceptance {RETRY_TARGET_ACCEPT} and {RETRY_TUNE_FACTOR}x the warm-up (attempts = 2; "
+    "first_attempt: why the first fit failed); a variant that still misses it is marked "
+    "converged = False, not dropped."
 )
+
+
+STRUCTURAL_FIELDS = (
+    "quantity",
+    "variable",
+    "date",
+    "units",
+    "ci_prob",
+    "ci_kind",
+    "baseline_median",
+    "baseline_ci_low",
+    "baseline_ci_high",
+    "structural_low",
+    "structural_high",
+    "low_variant",
+    "high_variant",
+    "largest_shift_variant",
+    "largest_shift",
+    "max_mcse_median",
+    "variants",
+    "declared",
+    "left_out",
+    "data_hash",
+)
+"""Columns of ``structural_range`` (and fields of structural_range.json's rows)."""
+
+STRUCTURAL_NOTES = (
+    f"Structural range: the union of the {CI_PROB:.0%} {CI_KIND}s of the declared variants "
+    "that passed the convergence gate (lowest lower bound to highest upper bound; not an "
+    "equal-weight mixture, which would claim every variant equally probable). low_variant / "
+    "high_variant: the variants that set its ends; largest_shift_variant: the variant whose "
+    "median moves furthest from the baseline's (largest_shift = median / baseline median - 1). "
+    "variants: converged declared variants; left_out: declared variants that missed the gate."
+)
+
+
+def structural_range(table: pd.DataFrame, declared, baseline: str = "baseline") -> pd.DataFrame:
+    """Return, per compared quantity, the union of the intervals of the declared variants.
+
+    ``table``: ``variants_table`` of fits that include every ``declared`` variant (names);
+    unconverged declared variants are left out of the union and named in ``left_out``. Columns
+    ``STRUCTURAL_FIELDS``; ValueError when a declared variant was not fitted or the fits
+    disagree on the data.
+    """
+    declared = list(declared)
+    missing = [v for v in declared if v not in set(table["variant"])]
+    if missing:
+        raise ValueError(f"structural_range: declared variant(s) not fitted: {', '.join(missing)}")
+    rows = table[table["variant"].isin(declared)]
+    hashes = sorted(set(rows["data_hash"]))
+    if len(hashes) != 1:
+        raise ValueError(f"structural_range: the declared variants saw different data: {hashes}")
+    used = rows[rows["converged"].astype(bool)]
+    if baseline not in set(used["variant"]):
+        raise ValueError(f"structural_range: the {baseline!r} fit missed the convergence gate")
+    base = used[used["variant"] == baseline].iloc[0]
+    out = []
+    for variable, date, label, units in VARIANT_QUANTITIES:
+        low, high = used[f"{label} ci_low"], used[f"{label} ci_high"]
+        shift = used[f"{label} shift"].abs()
+        out.append(
+            {
+                "quantity": label,
+                "variable": variable,
+                "date": date,
+                "units": units,
+                "ci_prob": CI_PROB,
+                "ci_kind": CI_KIND,
+                "baseline_median": float(base[f"{label} median"]),
+                "baseline_ci_low": float(base[f"{label} ci_low"]),
+                "baseline_ci_high": float(base[f"{label} ci_high"]),
+                "structural_low": float(low.min()),
+                "structural_high": float(high.max()),
+                "low_variant": str(used.loc[low.idxmin(), "variant"]),
+                "high_variant": str(used.loc[high.idxmax(), "variant"]),
+                "largest_shift_variant": str(used.loc[shift.idxmax(), "variant"]),
+                "largest_shift": float(used.loc[shift.idxmax(), f"{label} shift"]),
+                "max_mcse_median": float(used[f"{label} mcse_median"].max()),
+                "variants": len(used),
+                "declared": len(declared),
+                "left_out": "; ".join(sorted(set(rows["variant"]) - set(used["variant"]))),
+                "data_hash": hashes[0],
+            }
+        )
+    return pd.DataFrame(out, columns=list(STRUCTURAL_FIELDS))
+
+
+def structural_markdown(table: pd.DataFrame) -> str:
+    """Render ``structural_range`` as Markdown.
+
+    Per quantity: the baseline interval, the range, the variants at its ends and the one that
+    moves the median most; numbers rounded as in the variants table (to the digits the
+    largest MCSE of a variant's median supports).
+    """
+    from bayes_koryo.outputs.report import rounded
+
+    head = [
+        "quantity",
+        f"baseline median ({CI_PROB:.0%} {CI_KIND})",
+        "structural range",
+        "set by (low / high)",
+        "moves the median most",
+        "variants",
+    ]
+    rows = []
+    for r in table.itertuples():
+        m = r.max_mcse_median
+        rows.append(
+            [
+                r.quantity,
+                f"{rounded(r.baseline_median, m)} ({rounded(r.baseline_ci_low, m)}-"
+                f"{rounded(r.baseline_ci_high, m)})",
+                f"{rounded(r.structural_low, m)}-{rounded(r.structural_high, m)}",
+                f"{r.low_variant} / {r.high_variant}",
+                f"{r.largest_shift_variant} ({100 * r.largest_shift:+.1f}%)",
+                f"{r.variants} of {r.declared}"
+                + (f" (left out: {r.left_out})" if r.left_out else ""),
+            ]
+        )
+    return f"Structural range\n\n{markdown_table(head, rows)}\n\n{STRUCTURAL_NOTES}\n"
+
+
+def write_structural_range(table: pd.DataFrame, out_dir, meta: dict | None = None) -> list[Path]:
+    """Write ``structural_range.csv|json|md`` (``structural_range``'s table) to ``out_dir``."""
+    return write_table_files(
+        table,
+        Path(out_dir) / "structural_range",
+        header={"meta": meta or {}},
+        markdown=structural_markdown(table),
+    )
 
 
 def tornado(table: pd.DataFrame, baseline: str = "baseline"):
@@ -636,7 +630,8 @@ def variants_markdown(table: pd.DataFrame) -> str:
             str(row["divergences"]),
             f"{row['max_r_hat']:.3f}",
             f"{row['min_ess']:.0f}",
-            "yes" if row["converged"] else "**NO**",
+            ("yes" if row["converged"] else "**NO**")
+            + (" (after a retry)" if row.get("attempts", 1) > 1 else ""),
         ]
         rows.append(cells)
     return f"Model variants\n\n{markdown_table(head, rows)}\n\n{VARIANT_NOTES}\n"
@@ -661,21 +656,27 @@ def write_variants(table: pd.DataFrame, out_dir, meta: dict | None = None) -> li
 
 
 __all__ = [
+    "HEADLINE",
+    "PSENSE_THRESHOLD",
     "VariantSettings",
     "contraction_flag",
     "contraction_table",
     "diagnose_psense",
     "fit_variant",
     "overlap_coefficient",
+    "prior_group_sensitivity",
     "psense_frame",
     "psense_table",
     "quantity_draws",
     "run_variants",
     "sensitivity_table",
+    "structural_markdown",
+    "structural_range",
     "tornado",
     "variant_task",
     "variants_markdown",
     "variants_table",
+    "write_structural_range",
     "write_table",
     "write_variants",
 ]

@@ -65,7 +65,7 @@ def test_labels_are_readable_with_units(rep):
     text = latex.headline_table(rep)
     rows = [line for line in text.splitlines() if line.endswith(r"\\")][1:]
     assert len(rows) == len(report.HEADLINE_ROWS) == 8
-    labels = [row.split(" & ")[0] for row in rows]
+    labels = [row.split(" & ")[0].split("$^")[0] for row in rows]  # evidence marks cut
     assert labels[0] == "Unique users, 2 Feb 2012 (millions)"
     assert labels[1] == "Unique users, 28 May 2013 (millions)"
     assert not any(r"\_" in label for label in labels)  # no code names
@@ -74,6 +74,22 @@ def test_labels_are_readable_with_units(rep):
             assert r"\_" not in row.split(" & ")[0], row
     assert "MCSE" not in text.split(r"\bottomrule")[0]  # diagnostics in the note only
     assert "Diagnostics:" in text.split(r"\bottomrule")[1]
+
+
+def test_every_headline_row_carries_the_mark_of_its_evidence_label(rep):
+    """A prior-driven row is marked with a dagger, a prior-data conflict with a double dagger,
+    a data-driven row with nothing; the caption explains the marks."""
+    text = latex.headline_table(rep)
+    rows = [line for line in text.splitlines() if line.endswith(r"\\")][1:]
+    table = rep.table.set_index(["quantity", "date"])
+    for (name, date, _), row in zip(report.HEADLINE_ROWS, rows, strict=True):
+        evidence = table.loc[(name, date if date else None), "evidence"]
+        evidence = evidence.iloc[0] if hasattr(evidence, "iloc") else evidence
+        label = row.split(" & ")[0]
+        assert label.endswith(latex.EVIDENCE_MARKS.get(evidence, "(millions)")) or (
+            evidence == "data-driven" and "dagger" not in label
+        ), (name, evidence, label)
+    assert latex.EVIDENCE_NOTE in text
 
 
 def test_snippets_have_the_numbers_of_the_markdown_report(rep):

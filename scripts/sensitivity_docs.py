@@ -1,0 +1,218 @@
+"""Regenerate MODEL.md's sensitivity blocks from the committed sensitivity tables.
+
+    .venv/bin/python scripts/sensitivity_docs.py --markdown MODEL.md
+
+reads (defaults in ``docs/``)
+
+- ``sensitivity_variants.json``  written by ``bayes-koryo sensitivity --out-dir ...`` (variants);
+- ``structural_range.json``      written by the same command (the declared set's range);
+- ``sensitivity_baseline_by_prior.json`` written by ``bayes-koryo sensitivity-table RUN --out
+  docs/sensitivity_baseline`` (each group of priors power-scaled alone);
+- ``baseline_report.json``       the baseline run's JSON report, written by ``make docs``,
+
+and replaces the blocks between ``<!-- variants:begin -->`` / ``<!-- variants:end -->``,
+``<!-- structural:begin -->`` / ``<!-- structural:end -->``, ``<!-- by-prior:begin -->`` /
+``<!-- by-prior:end -->`` and ``<!-- evidence:begin -->`` / ``<!-- evidence:end -->`` of the
+Markdown file, so every number there is read from a table.
+Without ``--markdown`` the blocks are printed. ``tests/test_docs_tables.py`` checks that the
+committed MODEL.md equals what this script writes from the committed tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bayes_koryo.outputs.report import rounded  # noqa: E402
+from bayes_koryo.outputs.tables import markdown_table  # noqa: E402
+
+MARKERS = {
+    "variants": ("<!-- variants:begin -->", "<!-- variants:end -->"),
+    "structural": ("<!-- structural:begin -->", "<!-- structural:end -->"),
+    "by-prior": ("<!-- by-prior:begin -->", "<!-- by-prior:end -->"),
+    "evidence": ("<!-- evidence:begin -->", "<!-- evidence:end -->"),
+}
+LABEL = "U(May 2013)"
+BY_PRIOR_ROWS = (
+    ("unique_users[2012-02-02]", "U(Feb 2012)"),
+    ("unique_users[2013-05-28]", "U(May 2013)"),
+    ("real_user_share", "U/S"),
+    ("sims_per_user", "S/U"),
+    ("user_ceiling", "user ceiling"),
+    ("penetration_10plus[2013-05-28]", "penetration 10+ (May 2013)"),
+    ("decomposition_extra_sims", "extra SIMs (May 2013)"),
+    ("decomposition_official_lines", "official lines (May 2013)"),
+    ("decomposition_inactive_numbers", "inactive numbers (May 2013)"),
+)
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _interval(row: dict, label: str) -> str:
+    m = row[f"{label} mcse_median"]
+    return (
+        f"{rounded(row[f'{label} median'], m)} ({rounded(row[f'{label} ci_low'], m)}–"
+        f"{rounded(row[f'{label} ci_high'], m)})"
+    )
+
+
+def variants_block(doc: dict) -> str:
+    """The variants table (sorted by the shift of U(May 2013)) and the count of gate passes."""
+    rows = sorted(doc["rows"], key=lambda r: r[f"{LABEL} shift"])
+    body = []
+    for r in rows:
+        status = "yes" if r["converged"] else f"**no**: {r['failures']}"
+        if r.get("attempts", 1) > 1:
+            status += f" (after a retry; first fit: {r['first_attempt']})"
+        body.append(
+            [
+                r["variant"],
+                _interval(r, LABEL),
+                f"{100 * r[f'{LABEL} shift']:+.1f}%",
+                _interval(r, "U/S"),
+                str(r["divergences"]),
+                f"{r['max_r_hat']:.3f}",
+                status,
+            ]
+        )
+    first = sum(r["converged"] and r.get("attempts", 1) == 1 for r in rows)
+    retried = sum(r["converged"] and r.get("attempts", 1) > 1 for r in rows)
+    failed = [r["variant"] for r in rows if not r["converged"]]
+    r0 = rows[0]
+    head = [
+        "variant",
+        f"{LABEL}, M: median ({r0['ci_prob']:.0%} {r0['ci_kind']})",
+        "shift",
+        "U/S",
+        "divergences",
+        "max R̂",
+        "passed the gate",
+    ]
+    summary = (
+        f"{len(rows)} variant fits (seed {', '.join(str(s) for s in doc['meta']['seeds'])}, "
+        f"package {doc['meta'].get('package_version', '?')}): {first} passed the convergence "
+        f"gate at the first attempt, {retried} after one retry, {len(failed)} did not"
+        + (f" ({', '.join(failed)})" if failed else "")
+        + "."
+    )
+    return f"{summary}\n\n{markdown_table(head, body)}\n"
+
+
+def structural_block(doc: dict) -> str:
+    """The structural-range table and the sentence a paper can quote."""
+    rows = doc["rows"]
+    body = []
+    for r in rows:
+        m = r["max_mcse_median"]
+        body.append(
+            [
+                r["quantity"],
+                f"{rounded(r['baseline_median'], m)} ({rounded(r['baseline_ci_low'], m)}–"
+                f"{rounded(r['baseline_ci_high'], m)})",
+                f"{rounded(r['structural_low'], m)}–{rounded(r['structural_high'], m)}",
+                f"{r['low_variant']} / {r['high_variant']}",
+                f"{r['largest_shift_variant']} ({100 * r['largest_shift']:+.1f}%)",
+                f"{r['variants']} of {r['declared']}"
+                + (f" (left out: {r['left_out']})" if r["left_out"] else ""),
+            ]
+        )
+    head = [
+        "quantity",
+        f"baseline ({rows[0]['ci_prob']:.0%} {rows[0]['ci_kind']})",
+        "structural range",
+        "set by (low / high)",
+        "moves the median most",
+        "variants in the union",
+    ]
+    return markdown_table(head, body) + "\n"
+
+
+def by_prior_block(doc: dict) -> str:
+    """Per headline quantity: evidence label, sensitivities, and each group of priors alone."""
+    rows = {r["quantity"]: r for r in doc["rows"]}
+    groups = [k for k in doc["rows"][0] if k.startswith("prior_") and k != "prior_sensitivity"]
+    head = [
+        "quantity",
+        "rests on",
+        "all priors",
+        "likelihood",
+        *(g.removeprefix("prior_").replace("_", " ") for g in groups),
+        "most influential",
+    ]
+    body = []
+    for key, text in BY_PRIOR_ROWS:
+        if key not in rows:
+            continue
+        r = rows[key]
+        body.append(
+            [
+                text,
+                r["evidence"],
+                f"{r['prior_sensitivity']:.3f}",
+                f"{r['likelihood_sensitivity']:.3f}",
+                *(f"{r[g]:.3f}" for g in groups),
+                r["most_influential_prior"].replace("_", " "),
+            ]
+        )
+    khat = max(r["max_pareto_k"] for r in doc["rows"])
+    return (
+        f"{markdown_table(head, body)}\n\nRun {doc['meta'].get('run_id', '?')}; largest Pareto k "
+        f"of the power-scaling weights {khat:.2f} (reliable below 0.7).\n"
+    )
+
+
+def evidence_block(rows: list[dict]) -> str:
+    """What each reported quantity rests on: the report's own rows (U at the headline dates,
+    then every quantity without a date or at the decomposition date)."""
+    import pandas as pd
+
+    from bayes_koryo.outputs.report import formatted
+    from bayes_koryo.study import HEADLINE_DATES
+
+    table = pd.DataFrame(rows)
+    keep = (table["quantity"] != "unique_users") | table["date"].isin(HEADLINE_DATES)
+    human = formatted(table[keep].reset_index(drop=True))
+    label = next(c for c in human.columns if c.startswith("90%") or c.endswith("ETI"))
+    columns = ["quantity", "median", label, f"prior {label}"]
+    columns += [c for c in ("structural range",) if c in human]
+    columns += ["rests on", "sensitivity prior / data", "most influential prior"]
+    return markdown_table(columns, human[columns].itertuples(index=False)) + "\n"
+
+
+def blocks(docs: Path) -> dict[str, str]:
+    """Every generated block, keyed as ``MARKERS``, from the tables in ``docs``."""
+    return {
+        "variants": variants_block(_load(docs / "sensitivity_variants.json")),
+        "structural": structural_block(_load(docs / "structural_range.json")),
+        "by-prior": by_prior_block(_load(docs / "sensitivity_baseline_by_prior.json")),
+        "evidence": evidence_block(json.loads((docs / "baseline_report.json").read_text())),
+    }
+
+
+def main(argv=None) -> int:
+    """Print the blocks, or write them into --markdown between their markers."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=Path, default=ROOT / "docs")
+    parser.add_argument("--markdown", type=Path, default=None)
+    args = parser.parse_args(argv)
+    from bayes_koryo.atomic import replace_marked_block
+
+    for name, text in blocks(args.docs).items():
+        if args.markdown is None:
+            print(f"{MARKERS[name][0]}\n{text}{MARKERS[name][1]}\n")
+        else:
+            replace_marked_block(args.markdown, *MARKERS[name], text)
+    if args.markdown is not None:
+        print(f"wrote the {', '.join(MARKERS)} blocks of {args.markdown}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
