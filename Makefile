@@ -2,8 +2,10 @@
 #   make run   - set up .venv, fit models/baseline.toml on the bundled data, write the report
 #                and the figures to runs/
 #   make test  - set up .venv, run the quality gates (make check) and the whole test suite
-#   make docs  - regenerate docs/headline.md, docs/trajectory.png, docs/report_page.png and
-#                the README headline from runs/baseline.nc
+#   make docs  - regenerate docs/headline.md, docs/trajectory.png, docs/report_page.png,
+#                docs/baseline_report.json, docs/baseline_diagnostics.json and the README
+#                headline from runs/baseline.nc, then MODEL.md's generated tables from docs/
+#                (docs/loo.json: bayes-koryo loo runs/baseline.nc --out-dir docs)
 .PHONY: setup run test check lint lock clean docs
 
 VENV := .venv
@@ -19,6 +21,7 @@ run: setup
 
 docs: setup
 	$(BIN)/python scripts/make_docs.py
+	$(BIN)/python scripts/model_docs.py --markdown MODEL.md
 
 test: check
 	@bash scripts/setup_test_tools.sh

@@ -6,7 +6,8 @@ Reads runs/baseline.nc (written by `make run`) and writes
   docs/structural_range.json, written by ``bayes-koryo sensitivity``), probabilities, result
   sentence and provenance;
 - docs/baseline_report.json the run's full JSON report (every quantity with its interval,
-  prior interval, evidence label and sensitivities), read by scripts/sensitivity_docs.py;
+  prior interval, evidence label and sensitivities), and docs/baseline_diagnostics.json (its
+  convergence diagnostics), read by scripts/model_docs.py;
 - docs/trajectory.png the trajectory figure (U(t), S(t) and the reported figures);
 - docs/report_page.png a screenshot of the run's HTML report (`report --format html`), taken
   with headless Chromium (skipped, with a warning, where no browser is installed);
@@ -19,6 +20,7 @@ exactly the committed numbers. Every file is written atomically.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -55,6 +57,10 @@ def main(argv=None) -> int:
     headline = report.headline_markdown(built)
     atomic_write_text(args.docs / "headline.md", headline)
     atomic_write_text(args.docs / "baseline_report.json", report.render(built, "json"))
+    diagnostics = {**model.diagnostics.summary(), "run_id": model.idata.attrs.get("run_id")}
+    atomic_write_text(
+        args.docs / "baseline_diagnostics.json", json.dumps(diagnostics, indent=1) + "\n"
+    )
     fig = plots.trajectory(model)
     plots.save_figure(fig, args.docs / "trajectory.png")
     plt.close(fig)

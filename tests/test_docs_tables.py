@@ -31,10 +31,10 @@ def _block(path: Path, begin: str, end: str) -> str:
 
 
 def test_model_md_sensitivity_blocks_are_generated_from_the_committed_tables():
-    docs = _script("sensitivity_docs")
+    docs = _script("model_docs")
     for name, text in docs.blocks(ROOT / "docs").items():
         assert _block(ROOT / "MODEL.md", *docs.MARKERS[name]) == text.strip("\n"), (
-            f"MODEL.md block {name!r} differs from scripts/sensitivity_docs.py's output: "
+            f"MODEL.md block {name!r} differs from scripts/model_docs.py's output: "
             "rerun it with --markdown MODEL.md"
         )
 
@@ -62,6 +62,6 @@ def test_readme_headline_is_the_committed_headline_file():
     assert _block(ROOT / "README.md", docs.START, docs.END) == headline
 
 
-@pytest.mark.parametrize("name", ["sensitivity_docs", "sbc_docs", "make_docs"])
+@pytest.mark.parametrize("name", ["model_docs", "sbc_docs", "make_docs"])
 def test_every_docs_script_names_the_files_it_reads(name):
     assert "docs/" in (ROOT / "scripts" / f"{name}.py").read_text(encoding="utf-8")

@@ -393,17 +393,22 @@ def _sampler_settings(s: dict[str, Any], source: str) -> SamplerSettings:
     )
 
 
+def _load_toml_file(path: Path, what: str) -> dict[str, Any]:
+    """Parse a TOML file; ConfigError naming the file when it is missing or invalid."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
 def _read_toml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     path = path.resolve()
     if path in seen:
         raise ConfigError(f"{path}: 'extends' forms a cycle")
-    try:
-        with path.open("rb") as fh:
-            table = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such model config") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    table = _load_toml_file(path, "model config")
     parent = table.get("extends")
     if parent is None:
         return table
@@ -476,13 +481,7 @@ def load_variant_set(path: str | Path | None = None) -> VariantSet:
     a variant file that does not exist; the set must hold a variant named ``baseline.toml``.
     """
     path = Path(path) if path is not None else shipped_config_dir() / STRUCTURAL_RANGE_SET
-    try:
-        with path.open("rb") as fh:
-            table = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such variant set") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    table = _load_toml_file(path, "variant set")
     _check_keys(table, ("name", "variants"), str(path))
     names = table.get("variants")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):

@@ -140,25 +140,22 @@ def score_figures(kmodel, test: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 
 def fit_lfo(task: dict) -> list[dict]:
-    """Refit one model on the figures up to one cut-off and score the later ones."""
+    """Refit one model on the figures up to one cut-off and score the later ones.
+
+    A refit that misses the convergence gate is retried once
+    (``sensitivity.fit_with_retry``); one that still misses it is marked converged = False.
+    """
     from bayes_koryo.data import load_observations
-    from bayes_koryo.inference.fit import KoryoModel
     from bayes_koryo.model.config import config_from_dict
+    from bayes_koryo.validation.sensitivity import fit_with_retry
 
     config = config_from_dict(task["config"], source=task["path"])
     train, test = split_observations(load_observations(), task["cutoff"], config.kinds)
-    model = KoryoModel(config, train)
-    model.fit(
-        seed=task["seed"],
-        draws=task["draws"],
-        tune=task["tune"],
-        chains=task["chains"],
-        log_densities=False,
-    )  # not needed here: saves two pytensor compiles
+    model, first = fit_with_retry(task["config"], task["path"], task, train)
     scores = score_figures(model, test, task["seed"])
-    if model.diagnostics is None:
-        raise RuntimeError(f"lfo: the fit of {config.name!r} left no diagnostics")
     summary = model.diagnostics.summary()
+    scores["attempts"] = 1 if first["converged"] else 2
+    scores["first_attempt"] = "passed" if first["converged"] else "; ".join(first["failures"][:3])
     scores.insert(0, "model", config.name)
     scores.insert(1, "growth_form", config.growth_form)
     scores.insert(2, "cutoff", task["cutoff"])
@@ -216,12 +213,28 @@ def summarise_lfo(scores: pd.DataFrame) -> pd.DataFrame:
     """Summarise the leave-future-out scores per model.
 
     Per model: sum of elpd (SE), difference to the best model (SE of the paired differences),
-    50%/90% coverage; over all cut-offs (``cutoff = "all"``) and per cut-off.
+    50%/90% coverage; over all cut-offs (``cutoff = "all"``) and per cut-off. A cut-off at
+    which any model's refit missed the convergence gate (after its retry) is left out for
+    every model, so models are compared on the same figures and never on an unconverged
+    fit: ``cutoffs_left_out`` names them, ``fits_unconverged`` counts a model's failed refits.
     """
-    parts = [_elpd_summary(scores).assign(cutoff="all")]
-    for cutoff, g in scores.groupby("cutoff"):
+    converged = scores.groupby("cutoff")["converged"].all()
+    left_out = sorted(converged.index[~converged])
+    compared = scores[scores["cutoff"].isin(converged.index[converged])]
+    if compared.empty:
+        raise ValueError(
+            f"leave-future-out: a refit missed the convergence gate at every cut-off "
+            f"({', '.join(left_out)}): nothing can be compared"
+        )
+    unconverged = (
+        scores.groupby(["model", "cutoff"])["converged"].first().eq(False).groupby("model").sum()
+    )
+    parts = [_elpd_summary(compared).assign(cutoff="all")]
+    for cutoff, g in compared.groupby("cutoff"):
         parts.append(_elpd_summary(g).assign(cutoff=cutoff))
     table = pd.concat(parts, ignore_index=True)
+    table["fits_unconverged"] = table["model"].map(unconverged).fillna(0).astype(int)
+    table["cutoffs_left_out"] = "; ".join(left_out)
     return table[["cutoff"] + [c for c in table.columns if c != "cutoff"]]
 
 
@@ -255,7 +268,10 @@ LFO_NOTES = (
     "after one cut-off share one extrapolated trajectory, so it understates the uncertainty; "
     "elpd_diff_se_cutoffs: SE from the per-cut-off sums of the differences (cut-offs as the "
     "units; n/a with one cut-off; crude with few cut-offs); cutoffs_worse: cut-offs at which "
-    "the model scores below the best one. coverage_50/90: share of figures inside the "
+    "the model scores below the best one. A refit that misses the convergence gate is retried "
+    "once (target acceptance 0.99, twice the warm-up); a cut-off with a refit that still "
+    "misses it is left out for every model (cutoffs_left_out). "
+    "coverage_50/90: share of figures inside the "
     "central 50%/90% of their posterior predictive replicate by mid-PIT (rounded figures: "
     "the replicate's mass below the cell plus half its mass in the cell)."
 )

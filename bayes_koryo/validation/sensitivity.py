@@ -280,26 +280,39 @@ RETRY_TUNE_FACTOR = 2
 """The retry also runs this many times the warm-up draws."""
 
 
-def _fit_variant_once(task: dict, retry: bool = False):
-    """Fit one variant task; the retry runs at ``RETRY_TARGET_ACCEPT`` and longer warm-up."""
+def fit_with_retry(spec: dict, source: str, task: dict, observations=None):
+    """Fit a config (``spec``: its dict) at a task's seed and settings; retry once if it fails.
+
+    A fit that misses the convergence gate is refitted once, same seed, at target acceptance
+    ``RETRY_TARGET_ACCEPT`` with ``RETRY_TUNE_FACTOR`` times the warm-up (the policy of every
+    sweep: variants, leave-future-out, leave-one-out). Returns (model, the first fit's
+    diagnostics summary); ``observations``: None for the bundled data.
+    """
     from bayes_koryo.inference.fit import KoryoModel
     from bayes_koryo.model.config import config_from_dict
 
-    spec = dict(task["config"])
-    if retry:
-        spec["sampler"] = {**spec.get("sampler", {}), "target_accept": RETRY_TARGET_ACCEPT}
-    config = config_from_dict(spec, source=task["path"])
-    model = KoryoModel(config)
-    model.fit(
-        seed=task["seed"],
-        draws=task["draws"],
-        tune=task["tune"] * (RETRY_TUNE_FACTOR if retry else 1),
-        chains=task["chains"],
-        log_densities=False,
-    )  # not needed here: saves two pytensor compiles
-    if model.diagnostics is None:
-        raise RuntimeError(f"fit_variant: the fit of {config.name!r} left no diagnostics")
-    return model
+    first = None
+    for retry in (False, True):
+        if retry:
+            spec = {
+                **spec,
+                "sampler": {**spec.get("sampler", {}), "target_accept": RETRY_TARGET_ACCEPT},
+            }
+        model = KoryoModel(config_from_dict(spec, source=source), observations)
+        model.fit(
+            seed=task["seed"],
+            draws=task["draws"],
+            tune=task["tune"] * (RETRY_TUNE_FACTOR if retry else 1),
+            chains=task["chains"],
+            log_densities=False,
+        )  # not needed by sweeps: saves two pytensor compiles
+        if model.diagnostics is None:
+            raise RuntimeError(f"{source}: the fit left no diagnostics")
+        summary = model.diagnostics.summary()
+        first = first or summary
+        if summary["converged"]:
+            break
+    return model, first
 
 
 def fit_variant(task: dict) -> dict:
@@ -314,10 +327,7 @@ def fit_variant(task: dict) -> dict:
     """
     from bayes_koryo.data import data_hash
 
-    model = _fit_variant_once(task)
-    first = model.diagnostics.summary()
-    if not first["converged"]:
-        model = _fit_variant_once(task, retry=True)
+    model, first = fit_with_retry(task["config"], task["path"], task)
     idata, config = model.idata, model.config
     post = idata["posterior"].to_dataset()
     summary = model.diagnostics.summary()

@@ -290,6 +290,35 @@ def test_lfo_summary_standard_errors_by_figure_and_by_cutoff():
     assert math.isnan(one.loc["b", "elpd_diff_se_cutoffs"])
 
 
+def test_lfo_never_compares_an_unconverged_refit():
+    """A cut-off at which one model's refit missed the gate is left out for every model."""
+    rows = [
+        {
+            "model": model,
+            "growth_form": model,
+            "cutoff": cutoff,
+            "kind": "milestone",
+            "date": "2013-05-28",
+            "elpd": elpd,
+            "inside_50": True,
+            "inside_90": True,
+            "converged": not (model == "b" and cutoff == "2011-06-30"),
+        }
+        for cutoff, elpds in (("2011-06-30", (-2.0, -9.0)), ("2012-02-29", (-2.0, -1.0)))
+        for model, elpd in zip(("a", "b"), elpds, strict=True)
+    ]
+    summary = lfo.summarise_lfo(pd.DataFrame(rows))
+    total = summary[summary["cutoff"] == "all"].set_index("model")
+    # only the converged cut-off counts: b is ahead there, by 1.0
+    assert total.loc["b", "elpd_diff"] == 0 and total.loc["a", "elpd_diff"] == -1.0
+    assert set(summary["cutoff"]) == {"all", "2012-02-29"}
+    assert (summary["cutoffs_left_out"] == "2011-06-30").all()
+    assert total.loc["b", "fits_unconverged"] == 1 and total.loc["a", "fits_unconverged"] == 0
+    every = pd.DataFrame(rows).assign(converged=False)
+    with pytest.raises(ValueError, match="nothing can be compared"):
+        lfo.summarise_lfo(every)
+
+
 def test_every_sweep_task_carries_the_one_structure_key(baseline):
     """SBC, LFO and variant tasks name their compiled structure with the structure key of the
     model they fit, so tasks that share compiled code go to the same worker processes."""

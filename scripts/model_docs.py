@@ -1,6 +1,6 @@
 """Regenerate MODEL.md's sensitivity blocks from the committed sensitivity tables.
 
-    .venv/bin/python scripts/sensitivity_docs.py --markdown MODEL.md
+    .venv/bin/python scripts/model_docs.py --markdown MODEL.md
 
 reads (defaults in ``docs/``)
 
@@ -8,14 +8,18 @@ reads (defaults in ``docs/``)
 - ``structural_range.json``      written by the same command (the declared set's range);
 - ``sensitivity_baseline_by_prior.json`` written by ``bayes-koryo sensitivity-table RUN --out
   docs/sensitivity_baseline`` (each group of priors power-scaled alone);
-- ``baseline_report.json``       the baseline run's JSON report, written by ``make docs``,
+- ``baseline_report.json``       the baseline run's JSON report, written by ``make docs``;
+- ``baseline_diagnostics.json``  its convergence diagnostics, written by ``make docs``;
+- ``loo.json``                   ``bayes-koryo loo runs/baseline.nc --out-dir docs``: the
+  in-sample and leave-one-out check of every reported figure,
 
 and replaces the blocks between ``<!-- variants:begin -->`` / ``<!-- variants:end -->``,
 ``<!-- structural:begin -->`` / ``<!-- structural:end -->``, ``<!-- by-prior:begin -->`` /
-``<!-- by-prior:end -->`` and ``<!-- evidence:begin -->`` / ``<!-- evidence:end -->`` of the
-Markdown file, so every number there is read from a table.
-Without ``--markdown`` the blocks are printed. ``tests/test_docs_tables.py`` checks that the
-committed MODEL.md equals what this script writes from the committed tables.
+``<!-- by-prior:end -->``, ``<!-- evidence:begin -->`` / ``<!-- evidence:end -->`` and
+``<!-- checks:begin -->`` / ``<!-- checks:end -->`` of the Markdown file, so every number
+there is read from a table. Without ``--markdown`` the blocks are printed.
+``tests/test_docs_tables.py`` checks that the committed MODEL.md equals what this script
+writes from the committed tables.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ MARKERS = {
     "structural": ("<!-- structural:begin -->", "<!-- structural:end -->"),
     "by-prior": ("<!-- by-prior:begin -->", "<!-- by-prior:end -->"),
     "evidence": ("<!-- evidence:begin -->", "<!-- evidence:end -->"),
+    "checks": ("<!-- checks:begin -->", "<!-- checks:end -->"),
 }
 LABEL = "U(May 2013)"
 BY_PRIOR_ROWS = (
@@ -186,6 +191,46 @@ def evidence_block(rows: list[dict]) -> str:
     return markdown_table(columns, human[columns].itertuples(index=False)) + "\n"
 
 
+def checks_block(diagnostics: dict, loo: dict) -> str:
+    """The baseline's convergence line and its in-sample and leave-one-out checks per figure."""
+    d, meta, rows = diagnostics, loo["meta"], loo["rows"]
+    n = len(rows)
+    reliable = [r for r in rows if r["pareto_k"] <= 0.7]
+    refitted = [r for r in rows if r["refitted"]]
+    scored = [r for r in rows if r["trusted"]]
+    lines = [
+        f"- **Convergence** (run {d['run_id']}): {d['divergences']} divergences, "
+        f"{d['max_treedepth_hits']} draws at the maximum tree depth, max R̂ "
+        f"{d['max_r_hat']:.3f}, min bulk / tail ESS {d['min_ess_bulk']:.0f} / "
+        f"{d['min_ess_tail']:.0f}, min E-BFMI {d['min_ebfmi']:.2f}: "
+        + ("passes the gate." if d["converged"] else "**misses the gate**."),
+        f"- **In-sample predictive check** (mid-PIT): {sum(r['inside_90'] for r in rows)} of {n} "
+        f"figures in the central 90% of their replicate, {sum(r['inside_50'] for r in rows)} "
+        "in the central 50%.",
+        f"- **Leave-one-out** (`bayes-koryo loo`, run {meta.get('run_id')}): PSIS-LOO is "
+        f"reliable (Pareto k ≤ 0.7) for {len(reliable)} of {n} figures; {len(refitted)} were "
+        f"refitted without the figure ({meta['unconverged_refits']} of the refits missed the "
+        f"convergence gate); not scored: {', '.join(meta['untrusted']) or 'none'}. Of the "
+        f"{len(scored)} scored figures {meta['outside_90']} lie outside their 90% "
+        "leave-one-out interval: "
+        + ("the check **fails**." if meta["failures"] else "the check passes."),
+    ]
+    head = ["figure", "reported", "in-sample PIT", "Pareto k", "LOO PIT", "how", "elpd"]
+    body = [
+        [
+            f"{r['kind']} {r['date']}",
+            f"{r['reported']:.4g}",
+            f"{r['pit']:.2f}",
+            f"{r['pareto_k']:.2f}",
+            f"{r['pit_loo']:.2f}" if r["trusted"] else "",
+            "exact refit" if r["refitted"] else ("PSIS" if r["trusted"] else "not scored"),
+            f"{r['elpd']:.2f}" if r["trusted"] else "",
+        ]
+        for r in rows
+    ]
+    return "\n".join(lines) + "\n\n" + markdown_table(head, body) + "\n"
+
+
 def blocks(docs: Path) -> dict[str, str]:
     """Every generated block, keyed as ``MARKERS``, from the tables in ``docs``."""
     return {
@@ -193,6 +238,7 @@ def blocks(docs: Path) -> dict[str, str]:
         "structural": structural_block(_load(docs / "structural_range.json")),
         "by-prior": by_prior_block(_load(docs / "sensitivity_baseline_by_prior.json")),
         "evidence": evidence_block(json.loads((docs / "baseline_report.json").read_text())),
+        "checks": checks_block(_load(docs / "baseline_diagnostics.json"), _load(docs / "loo.json")),
     }
 
 
