@@ -11,12 +11,14 @@ reads (defaults in ``docs/``)
 - ``baseline_report.json``       the baseline run's JSON report, written by ``make docs``;
 - ``baseline_diagnostics.json``  its convergence diagnostics, written by ``make docs``;
 - ``loo.json``                   ``bayes-koryo loo runs/baseline.nc --out-dir docs``: the
-  in-sample and leave-one-out check of every reported figure,
+  in-sample and leave-one-out check of every reported figure;
+- ``lfo_summary.json``, ``lfo_scores.json`` ``bayes-koryo lfo --out-dir docs``: leave-future-out,
 
 and replaces the blocks between ``<!-- variants:begin -->`` / ``<!-- variants:end -->``,
 ``<!-- structural:begin -->`` / ``<!-- structural:end -->``, ``<!-- by-prior:begin -->`` /
 ``<!-- by-prior:end -->``, ``<!-- evidence:begin -->`` / ``<!-- evidence:end -->`` and
-``<!-- checks:begin -->`` / ``<!-- checks:end -->`` of the Markdown file, so every number
+``<!-- checks:begin -->`` / ``<!-- checks:end -->`` (and ``lfo``) of the Markdown file, so
+every number
 there is read from a table. Without ``--markdown`` the blocks are printed.
 ``tests/test_docs_tables.py`` checks that the committed MODEL.md equals what this script
 writes from the committed tables.
@@ -41,6 +43,7 @@ MARKERS = {
     "by-prior": ("<!-- by-prior:begin -->", "<!-- by-prior:end -->"),
     "evidence": ("<!-- evidence:begin -->", "<!-- evidence:end -->"),
     "checks": ("<!-- checks:begin -->", "<!-- checks:end -->"),
+    "lfo": ("<!-- lfo:begin -->", "<!-- lfo:end -->"),
 }
 LABEL = "U(May 2013)"
 BY_PRIOR_ROWS = (
@@ -231,6 +234,51 @@ def checks_block(diagnostics: dict, loo: dict) -> str:
     return "\n".join(lines) + "\n\n" + markdown_table(head, body) + "\n"
 
 
+def lfo_block(summary: dict, scores: dict) -> str:
+    """Leave-future-out per model over all cut-offs, and the refits behind it."""
+    rows = [r for r in summary["rows"] if r["cutoff"] == "all"]
+    fits = {}
+    for r in scores["rows"]:
+        fits[(r["model"], r["cutoff"])] = r
+    n_fits = len(fits)
+    retried = sum(f.get("attempts", 1) > 1 for f in fits.values())
+    failed = sorted(f"{m} {c}" for (m, c), f in fits.items() if not f["converged"])
+    left_out = rows[0]["cutoffs_left_out"] or "none"
+    settings = {m: f"{f['chains']} × {f['draws']}" for (m, _), f in fits.items()}
+    head = [
+        "model",
+        "figures",
+        "elpd (SE)",
+        "elpd − best",
+        "SE: per figure / per cut-off",
+        "worse than the best at",
+        "50% / 90% coverage",
+    ]
+    body = [
+        [
+            r["model"],
+            str(r["figures"]),
+            f"{r['elpd']:.1f} ({r['elpd_se']:.1f})",
+            f"{r['elpd_diff']:.1f}",
+            f"{r['elpd_diff_se']:.1f} / {r['elpd_diff_se_cutoffs']:.1f}"
+            if r["elpd_diff"] != 0
+            else "—",
+            f"{r['cutoffs_worse']} of {r['fits']} cut-offs" if r["elpd_diff"] != 0 else "—",
+            f"{r['coverage_50']:.2f} / {r['coverage_90']:.2f}",
+        ]
+        for r in sorted(rows, key=lambda r: -r["elpd"])
+    ]
+    return (
+        f"{n_fits} refits (seed {', '.join(str(x) for x in scores['meta']['seeds'])}; chains × "
+        f"draws: {', '.join(f'{m} {v}' for m, v in settings.items())}): {retried} retried "
+        f"once, {len(failed)} still missed the convergence gate"
+        + (f" ({', '.join(failed)})" if failed else "")
+        + f"; cut-offs left out of the comparison: {left_out}.\n\n"
+        + markdown_table(head, body)
+        + "\n"
+    )
+
+
 def blocks(docs: Path) -> dict[str, str]:
     """Every generated block, keyed as ``MARKERS``, from the tables in ``docs``."""
     return {
@@ -239,6 +287,7 @@ def blocks(docs: Path) -> dict[str, str]:
         "by-prior": by_prior_block(_load(docs / "sensitivity_baseline_by_prior.json")),
         "evidence": evidence_block(json.loads((docs / "baseline_report.json").read_text())),
         "checks": checks_block(_load(docs / "baseline_diagnostics.json"), _load(docs / "loo.json")),
+        "lfo": lfo_block(_load(docs / "lfo_summary.json"), _load(docs / "lfo_scores.json")),
     }
 
 

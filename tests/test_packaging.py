@@ -250,7 +250,11 @@ def test_the_wheel_carries_the_data_and_the_shipped_configurations(tmp_path):
     assert result.returncode == 0, result.stderr
     (wheel,) = tmp_path.glob("bayes_koryo-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {f"bayes_koryo/model/configs/{p.name}" for p in (ROOT / "models").glob("*.toml")}
+    expected = {
+        f"bayes_koryo/model/configs/{p.relative_to(ROOT / 'models')}"
+        for p in (ROOT / "models").rglob("*.toml")
+    }
+    assert "bayes_koryo/model/configs/sets/structural_range.toml" in expected
     expected |= {f"bayes_koryo/data/{p.name}" for p in (ROOT / "bayes_koryo/data").glob("*.csv")}
     assert expected <= names, sorted(expected - names)
 

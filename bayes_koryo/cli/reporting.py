@@ -85,18 +85,13 @@ def report(
         for name in latex.SNIPPETS:
             check_output_file_before_work(out_dir / name, force)
         rep = _load_report(run, ci_kind, ci_prob, structural_range)
-        for path in latex.write_snippets(
-            rep, out_dir, latex.parse_quantities(quantities), width, overwrite=force
-        ):
+        wanted = latex.parse_quantities(quantities)
+        for path in latex.write_snippets(rep, out_dir, wanted, width, overwrite=force):
             typer.echo(f"wrote {path}", err=True)
         return
     if fmt == "latex":
-        text = latex.snippet(
-            _load_report(run, ci_kind, ci_prob, structural_range),
-            table,
-            latex.parse_quantities(quantities),
-            width,
-        )
+        rep = _load_report(run, ci_kind, ci_prob, structural_range)
+        text = latex.snippet(rep, table, latex.parse_quantities(quantities), width)
     elif fmt == "html":  # one self-contained page with every figure
         from bayes_koryo.outputs.webpage import page, report_figures
 

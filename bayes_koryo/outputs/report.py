@@ -737,7 +737,7 @@ def _structural_cell(r, decimals: int) -> str:
         return ""
     return (
         f"{round_to(r.structural_low, decimals)} – {round_to(r.structural_high, decimals)} "
-        f"({int(r.structural_variants)} variants)"
+        f"({int(r.structural_variants)} converged variants)"
     )
 
 
@@ -976,7 +976,8 @@ def _structural_clause(r, decimals: int, label: str) -> str:
     if not isinstance(low, float) or not math.isfinite(low):
         return ""
     return (
-        f" Across the {int(r.structural_variants)} declared model variants, the {label}s "
+        f" Across the {int(r.structural_variants)} declared model variants that passed the "
+        f"convergence gate, the {label}s "
         f"of the number of people span {round_to(low, decimals)}–"
         f"{round_to(r.structural_high, decimals)} million; the assumption that moves it most "
         f"is {r.structural_driver}."

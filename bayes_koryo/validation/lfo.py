@@ -209,7 +209,7 @@ def _sum_se(terms: pd.Series) -> float:
     return float(math.sqrt(len(terms) * terms.var(ddof=1))) if len(terms) > 1 else math.nan
 
 
-def summarise_lfo(scores: pd.DataFrame) -> pd.DataFrame:
+def summarise_lfo(scores: pd.DataFrame, converged_only: bool = True) -> pd.DataFrame:
     """Summarise the leave-future-out scores per model.
 
     Per model: sum of elpd (SE), difference to the best model (SE of the paired differences),
@@ -217,10 +217,13 @@ def summarise_lfo(scores: pd.DataFrame) -> pd.DataFrame:
     which any model's refit missed the convergence gate (after its retry) is left out for
     every model, so models are compared on the same figures and never on an unconverged
     fit: ``cutoffs_left_out`` names them, ``fits_unconverged`` counts a model's failed refits.
+    ``converged_only=False`` (smoke runs at reduced settings only) compares every cut-off and
+    names the unconverged ones in ``cutoffs_unconverged_compared`` instead.
     """
     converged = scores.groupby("cutoff")["converged"].all()
-    left_out = sorted(converged.index[~converged])
-    compared = scores[scores["cutoff"].isin(converged.index[converged])]
+    bad = sorted(converged.index[~converged])
+    left_out = bad if converged_only else []
+    compared = scores[~scores["cutoff"].isin(left_out)]
     if compared.empty:
         raise ValueError(
             f"leave-future-out: a refit missed the convergence gate at every cut-off "
@@ -235,6 +238,7 @@ def summarise_lfo(scores: pd.DataFrame) -> pd.DataFrame:
     table = pd.concat(parts, ignore_index=True)
     table["fits_unconverged"] = table["model"].map(unconverged).fillna(0).astype(int)
     table["cutoffs_left_out"] = "; ".join(left_out)
+    table["cutoffs_unconverged_compared"] = "" if converged_only else "; ".join(bad)
     return table[["cutoff"] + [c for c in table.columns if c != "cutoff"]]
 
 
@@ -245,10 +249,12 @@ def run_lfo(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    converged_only: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return (scores, summary) for every model TOML in ``paths`` and cut-off.
 
-    The refits run via ``sweeps.run_sweep``; ``progress(done, total)`` is called as fits finish.
+    The refits run via ``sweeps.run_sweep``; ``progress(done, total)`` is called as fits finish;
+    ``converged_only``: as in ``summarise_lfo``.
     """
     from bayes_koryo.validation.sweeps import run_sweep
 
@@ -256,7 +262,7 @@ def run_lfo(
     tasks = [lfo_task(p, c, settings) for p in paths for c in cutoffs]
     results = run_sweep(fit_lfo, tasks, scheduler=scheduler, workers=workers, progress=progress)
     scores = pd.DataFrame([row for rows in results for row in rows])
-    return scores, summarise_lfo(scores)
+    return scores, summarise_lfo(scores, converged_only)
 
 
 LFO_NOTES = (

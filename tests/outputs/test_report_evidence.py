@@ -138,7 +138,7 @@ def test_the_structural_range_stands_beside_the_headline_in_every_format(fitted,
     assert "structural range" in report.headline_markdown(rep)
     tex = latex.snippet(rep)
     check_latex(tex)
-    assert "Structural range" in tex and "Rests on" in tex
+    assert "Structural range" in tex and latex.EVIDENCE_NOTE in tex
     assert "structural range" in webpage.page(rep)
 
 
