@@ -12,6 +12,10 @@ probabilities and the provenance); ``render(report, fmt)`` writes it as ``md``, 
 ``bayes_koryo.outputs.latex`` and the HTML page ``bayes_koryo.outputs.webpage``, both built on
 this module;
 ``forecast_table(model, dates)`` summarises ``KoryoModel.forecast`` the same way.
+
+Built from: ``outputs.quantities`` (what is reported), ``outputs.digits`` (MCSE-backed
+rounding), ``outputs.claims`` (probabilities and what they rest on) and ``outputs.evidence``
+(evidence labels, structural range); their public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -26,13 +30,36 @@ import pandas as pd
 import xarray as xr
 
 from bayes_koryo.inference.summaries import as_draws, check_kind, interval, interval_label
+from bayes_koryo.outputs.claims import (
+    CLAIMS,
+    PRIOR_PROBABILITY_TOLERANCE,
+    PROBABILITY_COLUMNS,
+    PROBABILITY_HEADER,
+    Claim,
+    basis_text,
+    format_probability,
+    probabilities,
+    probability_rows,
+    reported_counts,
+)
+from bayes_koryo.outputs.digits import round_to, rounded, supported_decimals
+from bayes_koryo.outputs.digits import significant as _sig
+from bayes_koryo.outputs.evidence import (
+    SENSITIVITY_COLUMNS,
+    STRUCTURAL_FIELDS,
+    read_structural_range,
+    sensitivity_methods,
+    structural_methods,
+    with_sensitivity,
+    with_structural_range,
+)
+from bayes_koryo.outputs.quantities import Quantity, headline_quantities
+from bayes_koryo.outputs.quantities import quantity_draws as _draws
 from bayes_koryo.outputs.tables import markdown_table
 from bayes_koryo.study import (
     CI_KIND,
     CI_PROB,
     DECOMPOSITION_DATE,
-    DECOMPOSITION_PARTS,
-    HEADLINE_DATES,
     KIND_NAMES,
     ONE_MILLION_DATE,
     TWO_MILLION_DATE,
@@ -86,91 +113,6 @@ every row of a run that missed a convergence threshold."""
 
 PRIOR_DRAWS = 2000
 """Prior draws sampled for the prior intervals when a run file carries no prior group."""
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """A reported quantity: variable name in the posterior, optional date, units."""
-
-    name: str
-    variable: str
-    date: str | None
-    units: str
-
-
-def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
-    """Headline quantities in report order (Feb 2012 and May 2013 first)."""
-    first = list(HEADLINE_DATES)
-    dates = first + [
-        d for d in (pd.Timestamp(x).strftime("%Y-%m-%d") for x in report_dates) if d not in first
-    ]
-    dates = [d for d in dates if np.datetime64(d) in posterior["date"].values]
-    out = [Quantity("unique_users", "unique_users", d, "million people") for d in dates]
-    out += [
-        Quantity("penetration_10plus", "penetration_10plus", TWO_MILLION_DATE, "fraction"),
-        Quantity(
-            "penetration_addressable", "penetration_addressable", TWO_MILLION_DATE, "fraction"
-        ),
-        Quantity("sims_per_user", "sims_per_user", None, "SIMs per person"),
-        Quantity("real_user_share", "real_user_share", None, "fraction"),
-        Quantity("official_share", "official_share", None, "fraction"),
-        Quantity("inactive_share", "inactive_share", None, "fraction"),
-        Quantity("heavy_user_share", "heavy_user_share", None, "fraction"),
-        Quantity("sims_per_heavy_user", "sims_per_heavy_user", None, "SIMs per person"),
-        Quantity("user_ceiling", "user_ceiling", None, "million people"),
-        Quantity("subscription_ceiling", "subscription_ceiling", None, "million SIMs"),
-    ]
-    out += [
-        Quantity(f"decomposition_{p}", f"decomposition_{p}", DECOMPOSITION_DATE, "million SIMs")
-        for p in DECOMPOSITION_PARTS
-        if f"decomposition_{p}" in posterior
-    ]
-    return out
-
-
-def _draws(ds: xr.Dataset, q: Quantity) -> xr.DataArray:
-    da = ds[q.variable]
-    return da.sel(date=q.date) if q.date is not None and "date" in da.dims else da
-
-
-# --------------------------------------------------------------------------- digits
-
-
-def supported_decimals(mcse: float, max_significant: int = 3, value: float = 1.0) -> int:
-    """Decimal places that a Monte Carlo standard error supports.
-
-    The last digit shown is the one whose unit is at least 2 * MCSE (so the rounding error
-    and the Monte Carlo error are of one size), never more than ``max_significant``
-    significant digits of ``value``.
-    """
-    if not math.isfinite(mcse) or mcse <= 0:
-        return max(0, max_significant - 1 - math.floor(math.log10(abs(value) or 1)))
-    decimals = -math.ceil(math.log10(2.0 * mcse))
-    if value:
-        decimals = min(decimals, max_significant - 1 - math.floor(math.log10(abs(value))))
-    return decimals
-
-
-def round_to(value: float, decimals: int) -> str:
-    """``value`` rounded to ``decimals`` places (negative: tens, hundreds...), as text."""
-    if decimals >= 0:
-        return f"{value:.{decimals}f}"
-    return f"{round(value, decimals):.0f}"
-
-
-def rounded(value: float, mcse: float, max_significant: int = 3) -> str:
-    """``value`` with only the digits its Monte Carlo standard error supports."""
-    if not math.isfinite(value):
-        return ""
-    return round_to(value, supported_decimals(mcse, max_significant, value))
-
-
-def _sig(x: float, digits: int = 2) -> str:
-    if not math.isfinite(x):
-        return ""
-    if x == 0:
-        return "0"
-    return round_to(x, max(digits - 1 - math.floor(math.log10(abs(x))), -12))
 
 
 # --------------------------------------------------------------------------- numbers
@@ -242,191 +184,6 @@ def _interval_mcse(ds: xr.Dataset, prob: float, kind: str, bound: float, side: i
     else:
         q = float(np.clip((ds["x"].values <= bound).mean(), 1e-3, 1 - 1e-3))
     return float(azs.mcse(ds, method="quantile", prob=q)["x"])
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A yes/no question about the estimands, answered by a posterior probability."""
-
-    text: str
-    variable: str
-    date: str | None
-    op: str  # "<" or ">"
-    threshold: float
-    construction: str = ""
-    """Non-empty when the event holds by the model's construction given the data: the
-    reason, printed instead of presenting the probability as a finding."""
-
-    def event(self, ds: xr.Dataset) -> xr.DataArray:
-        """Return, per draw of ``ds``, whether the claim holds (a boolean array)."""
-        da = ds[self.variable]
-        if self.date is not None:
-            da = da.sel(date=self.date)
-        return da < self.threshold if self.op == "<" else da > self.threshold
-
-
-CLAIMS = (
-    Claim(
-        f"P(unique users on {TWO_MILLION_DATE} < 1.5 million)",
-        "unique_users",
-        TWO_MILLION_DATE,
-        "<",
-        1.5,
-    ),
-    Claim(
-        f"P(unique users on {TWO_MILLION_DATE} < 1.0 million)",
-        "unique_users",
-        TWO_MILLION_DATE,
-        "<",
-        1.0,
-    ),
-    Claim(
-        f"P(unique users on {ONE_MILLION_DATE} < 0.8 million, the active numbers then)",
-        "unique_users",
-        ONE_MILLION_DATE,
-        "<",
-        0.8,
-        construction=(
-            "every user holds at least one active SIM, so users never exceed the active "
-            "numbers, which the 800k statement fixes near 0.8 million"
-        ),
-    ),
-    Claim("P(real-user share U/S < 0.7)", "real_user_share", None, "<", 0.7),
-    Claim("P(real-user share U/S < 0.5)", "real_user_share", None, "<", 0.5),
-    Claim("P(official share of active lines > 0.25)", "official_share", None, ">", 0.25),
-    Claim(
-        f"P(users / population aged 10+ on {TWO_MILLION_DATE} < 0.10)",
-        "penetration_10plus",
-        TWO_MILLION_DATE,
-        "<",
-        0.10,
-        construction=(
-            "users never exceed the SIMs (every user holds at least one), and the reported "
-            "SIMs are fewer than a tenth of the population aged 10+"
-        ),
-    ),
-)
-"""The article's doubts as probabilities (posterior, and prior for comparison)."""
-
-
-def _probability(event: xr.DataArray) -> tuple[float, float, float]:
-    """(probability, MCSE, number of draws) of a boolean (chain, draw) array."""
-    p = float(event.mean())
-    n = int(event.size)
-    if 0 < p < 1:
-        n_eff = float(
-            azs.ess(event.astype(float).rename(None).to_dataset(name="x"), method="mean")["x"]
-        )
-        mcse = math.sqrt(p * (1 - p) / max(n_eff, 1.0))
-    else:
-        mcse = 0.0
-    return p, mcse, n
-
-
-PRIOR_PROBABILITY_TOLERANCE = 0.05
-"""A claim's probability counts as prior-driven when it lies within this distance of its
-prior reference probability (``probabilities``)."""
-
-PROBABILITY_COLUMNS = (
-    "claim",
-    "probability",
-    "mcse",
-    "draws",
-    "prior_probability",
-    "prior_draws",
-    "reference",
-    "reference_probability",
-    "basis",
-)
-
-
-def probabilities(
-    idata, prior: xr.Dataset | None = None, reported: dict[str, float] | None = None
-) -> pd.DataFrame:
-    """Return the posterior probabilities of ``CLAIMS``, with their MCSE and what they rest on.
-
-    With ``prior``, each row also has the prior probability of the same event and a prior
-    reference: for a claim on U at a date with a reported subscriber count S (``reported``:
-    ISO date -> millions), the prior probability of the equivalent event on U/S (U < t <=>
-    U/S < t/S, with S fixed by the count); otherwise the prior probability of the event.
-    ``basis``: "construction" (``Claim.construction``), "prior" (within
-    ``PRIOR_PROBABILITY_TOLERANCE`` of the reference) or "data".
-    """
-    posterior = idata["posterior"].to_dataset() if hasattr(idata, "children") else idata
-    rows = []
-    for claim in CLAIMS:
-        if claim.variable not in posterior:
-            continue
-        p, mcse, n = _probability(claim.event(posterior))
-        prior_event = claim.event(prior) if prior is not None and claim.variable in prior else None
-        prior_p = float(prior_event.mean()) if prior_event is not None else math.nan
-        reference, ref_p = _prior_reference(claim, prior, reported or {}, prior_p)
-        if claim.construction:
-            basis = "construction"
-        elif math.isfinite(ref_p):
-            basis = "prior" if abs(p - ref_p) <= PRIOR_PROBABILITY_TOLERANCE else "data"
-        else:
-            basis = ""
-        rows.append(
-            {
-                "claim": claim.text,
-                "probability": p,
-                "mcse": mcse,
-                "draws": n,
-                "prior_probability": prior_p,
-                "prior_draws": int(prior_event.size) if prior_event is not None else 0,
-                "reference": reference,
-                "reference_probability": ref_p,
-                "basis": basis,
-            }
-        )
-    return pd.DataFrame(rows, columns=list(PROBABILITY_COLUMNS))
-
-
-def _prior_reference(
-    claim: Claim, prior: xr.Dataset | None, reported: dict[str, float], prior_p: float
-) -> tuple[str, float]:
-    """Return (description, prior probability) of a claim's prior reference event."""
-    if claim.construction:
-        return claim.construction, math.nan
-    if prior is None:
-        return "", math.nan
-    count = reported.get(claim.date or "")
-    if claim.variable == "unique_users" and count and "real_user_share" in prior:
-        ratio = claim.threshold / count
-        share = prior["real_user_share"]
-        event = share < ratio if claim.op == "<" else share > ratio
-        return (
-            f"U/S {claim.op} {ratio:.2f} (S fixed at the reported {count:.3g} million)",
-            float(event.mean()),
-        )
-    return "the same event", prior_p
-
-
-def reported_counts(observations: pd.DataFrame) -> dict[str, float]:
-    """Return the largest reported subscriber count per date (ISO date -> millions)."""
-    rows = observations[observations["quantity"] == "subscribers"]
-    return {
-        pd.Timestamp(d).strftime("%Y-%m-%d"): float(v) / 1e6
-        for d, v in rows.groupby("date")["value"].max().items()
-    }
-
-
-def format_probability(p: float, mcse: float, draws: int) -> str:
-    """Format a probability with the digits its MCSE supports; 0 and 1 as bounds ('> 0.9997')."""
-    if not math.isfinite(p):
-        return ""
-    if p >= 1.0:  # every draw agrees: only a bound is supported
-        return f"> {math.floor((1 - 1 / draws) * 1000) / 1000:.3f}"
-    if p <= 0.0:
-        return f"< {math.ceil(1000 / draws) / 1000:.3f}"
-    decimals = max(supported_decimals(mcse, max_significant=3, value=p), 2)
-    shown = round(p, decimals)
-    if shown >= 1.0:  # e.g. 0.998 at 2 decimals: "1.00" would read as certainty
-        return f"> {1 - 10.0**-decimals:.{decimals}f}"
-    if shown <= 0.0:
-        return f"< {10.0**-decimals:.{decimals}f}"
-    return round_to(p, decimals)
 
 
 # --------------------------------------------------------------------------- the report
@@ -506,139 +263,6 @@ def build_report(
     if model.diagnostics is not None:  # recomputed from the draws when a run is loaded
         attrs["diagnostics_json"] = json.dumps(model.diagnostics.summary())
     return Report(table, probs, attrs)
-
-
-SENSITIVITY_COLUMNS = {
-    "prior_sensitivity": "prior_sensitivity",
-    "likelihood_sensitivity": "likelihood_sensitivity",
-    "most_influential_prior": "most_influential_prior",
-    "evidence": "evidence",
-    "sensitivity_pareto_k": "max_pareto_k",
-}
-"""Report column -> column of ``prior_group_sensitivity``."""
-
-
-def with_sensitivity(table: pd.DataFrame, model, quantities: list[Quantity]) -> pd.DataFrame:
-    """Return ``table`` with each quantity's power-scaling sensitivities and evidence label.
-
-    ``bayes_koryo.inference.prior_sensitivity.prior_group_sensitivity`` of the report's own
-    quantities; a run without log densities gets NaN and "not measured".
-    """
-    from bayes_koryo.inference.prior_sensitivity import (
-        has_log_densities,
-        label,
-        prior_group_sensitivity,
-    )
-
-    table = table.copy()
-    if not has_log_densities(model.idata):
-        table[["prior_sensitivity", "likelihood_sensitivity", "sensitivity_pareto_k"]] = math.nan
-        table[["most_influential_prior", "evidence"]] = "not measured"
-        return table
-    posterior = model.idata["posterior"].to_dataset()
-    names = [label(q.variable, q.date) for q in quantities]
-    draws = xr.Dataset(
-        {
-            n: _draws(posterior, q).drop_vars("date", errors="ignore")
-            for n, q in zip(names, quantities, strict=True)
-        }
-    )
-    sens = prior_group_sensitivity(model, draws).set_index("quantity")
-    for column, source in SENSITIVITY_COLUMNS.items():
-        table[column] = [sens.loc[n, source] for n in names]
-    return table
-
-
-STRUCTURAL_FIELDS = (
-    "structural_low",
-    "structural_high",
-    "structural_variants",
-    "structural_driver",
-)
-
-
-def read_structural_range(path) -> pd.DataFrame:
-    """Read structural_range.json (written by ``bayes-koryo sensitivity``); meta in ``.attrs``.
-
-    ConfigError naming the file on a missing file, invalid JSON or a row without a field the
-    report needs.
-    """
-    from pathlib import Path
-
-    from bayes_koryo.errors import ConfigError
-
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such structural-range file") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: invalid JSON: {exc}") from None
-    need = (
-        "variable",
-        "date",
-        "structural_low",
-        "structural_high",
-        "variants",
-        "largest_shift_variant",
-        "ci_prob",
-        "ci_kind",
-        "data_hash",
-    )
-    rows = doc.get("rows") if isinstance(doc, dict) else None
-    if not isinstance(rows, list) or not rows:
-        raise ConfigError(f"{path}: expected {{'meta': ..., 'rows': [...]}} with rows")
-    for i, row in enumerate(rows, start=1):
-        missing = [k for k in need if k not in row]
-        if missing:
-            raise ConfigError(f"{path}: row {i}: missing field(s) {', '.join(missing)}")
-    table = pd.DataFrame(rows)
-    table.attrs["meta"] = {**doc.get("meta", {}), "path": str(path)}
-    return table
-
-
-def with_structural_range(
-    table: pd.DataFrame, structural: pd.DataFrame, data_hash: str
-) -> pd.DataFrame:
-    """Return ``table`` with the structural range of each quantity ``structural`` covers.
-
-    ConfigError when the variants were fitted on other data than the run (``data_hash``).
-    """
-    from bayes_koryo.errors import ConfigError
-
-    where = structural.attrs.get("meta", {}).get("path", "structural range")
-    theirs = set(structural["data_hash"])
-    if theirs != {data_hash}:
-        raise ConfigError(
-            f"{where}: its variants "
-            f"were fitted on data {', '.join(sorted(h[:12] for h in theirs))}, this run on "
-            f"{data_hash[:12]}: refit them (bayes-koryo sensitivity) or leave it out"
-        )
-    kinds = {
-        (float(p), str(k))
-        for p, k in zip(structural["ci_prob"], structural["ci_kind"], strict=True)
-    }
-    mine = {(float(p), str(k)) for p, k in zip(table["ci_prob"], table["ci_kind"], strict=True)}
-    if kinds != mine:
-        raise ConfigError(
-            f"{where}: its intervals are {', '.join(interval_label(p, k) for p, k in kinds)}, "
-            f"the report's {', '.join(interval_label(p, k) for p, k in mine)}: report with "
-            "the same interval or refit the variants"
-        )
-    table = table.copy()
-    for column in STRUCTURAL_FIELDS:
-        table[column] = math.nan if column != "structural_driver" else ""
-    table["structural_driver"] = table["structural_driver"].astype(object)
-    for row in structural.itertuples():
-        date = row.date if isinstance(row.date, str) else None
-        hit = (table["quantity"] == row.variable) & (
-            (table["date"] == date) if date else table["date"].isna()
-        )
-        table.loc[hit, "structural_low"] = float(row.structural_low)
-        table.loc[hit, "structural_high"] = float(row.structural_high)
-        table.loc[hit, "structural_variants"] = int(row.variants)
-        table.loc[hit, "structural_driver"] = str(row.largest_shift_variant)
-    return table
 
 
 def render(report: Report, fmt: str) -> str:
@@ -876,53 +500,7 @@ def methods_text(report: Report) -> str:
         f"their Monte Carlo standard errors support (run {a.get('run_id', '?')}, data hash "
         f"{str(a.get('data_hash', ''))[:12]})."
         + sensitivity_methods(report.table)
-        + structural_methods(report)
-    )
-
-
-def sensitivity_methods(table: pd.DataFrame) -> str:
-    """Return the methods sentences on power-scaling ("" if the run had no log densities)."""
-    from bayes_koryo.inference.prior_sensitivity import PSENSE_THRESHOLD
-
-    if "evidence" not in table or not table["prior_sensitivity"].notna().any():
-        return ""
-    names = [
-        q + (f" ({d})" if isinstance(d, str) else "")
-        for q, d in zip(table["quantity"], table["date"], strict=True)
-    ]
-    groups = {
-        label: [n for n, e in zip(names, table["evidence"], strict=True) if e == label]
-        for label in ("prior-driven", "prior-data conflict", "data-driven")
-    }
-    counts = "; ".join(
-        f"{len(v)} {k}" + (f" ({', '.join(v)})" if len(v) <= 4 else "")
-        for k, v in groups.items()
-        if v
-    )
-    khat = float(table["sensitivity_pareto_k"].max())
-    return (
-        f" We measured how much each reported quantity rests on the priors by power-scaling "
-        f"(arviz_stats.psense; Kallioinen et al. 2024, Stat Comput 34:57): a quantity is "
-        f"prior-driven when its sensitivity to the priors reaches {PSENSE_THRESHOLD:g} and "
-        f"that to the likelihood does not, in prior-data conflict when both do, and "
-        f"data-driven when its sensitivity to the priors stays below {PSENSE_THRESHOLD:g}. "
-        f"Of the {len(table)} reported quantities: {counts}. The largest Pareto k of the "
-        f"importance weights behind the scaled priors was {khat:.2f} (reliable below 0.7)."
-    )
-
-
-def structural_methods(report: Report) -> str:
-    """Methods sentence on the structural range ("" without one)."""
-    meta = json.loads(report.attrs.get("structural_range_json", "null") or "null")
-    if not meta:
-        return ""
-    declared = meta.get("declared", [])
-    return (
-        f" Beside each headline interval we give its structural range: the union of the "
-        f"{interval_label(report.prob, report.kind)}s of the {len(declared)} declared model "
-        f"variants ({', '.join(declared)}) that passed the convergence gate, fitted with the "
-        f"same data and settings (bayes_koryo {meta.get('package_version', '?')}); a union, "
-        f"not a mixture, because no weights of the variants are known."
+        + structural_methods(report.attrs, interval_label(report.prob, report.kind))
     )
 
 
@@ -1008,55 +586,6 @@ def _reported_phrase(reported: float | None) -> str:
     if reported is None:
         return "Koryolink's registered SIMs on 28 May 2013"
     return f"Koryolink's {reported:.3g} million reported subscriptions on 28 May 2013"
-
-
-def probability_rows(probs: pd.DataFrame) -> list[tuple[str, str, str, str, str]]:
-    """(claim, posterior probability, MCSE, prior probability, rests on) as text (every format)."""
-    rows = []
-    for p in probs.itertuples():
-        prior = (
-            ""
-            if not math.isfinite(p.prior_probability)
-            else format_probability(
-                p.prior_probability, _binomial_se(p.prior_probability, p.prior_draws), p.prior_draws
-            )
-        )
-        rows.append(
-            (
-                p.claim,
-                format_probability(p.probability, p.mcse, p.draws),
-                _sig(p.mcse) if p.mcse > 0 else "n/a (all draws agree)",
-                prior,
-                basis_text(
-                    getattr(p, "basis", ""),
-                    getattr(p, "reference", ""),
-                    getattr(p, "reference_probability", math.nan),
-                    p.prior_draws,
-                ),
-            )
-        )
-    return rows
-
-
-def basis_text(basis: str, reference: str, reference_probability: float, draws: int) -> str:
-    """Say what a claim's probability rests on (``probabilities``' basis), in words."""
-    if basis == "construction":
-        return f"holds by construction: {reference}"
-    if not math.isfinite(reference_probability):
-        return ""
-    ref = format_probability(
-        reference_probability, _binomial_se(reference_probability, draws), draws
-    )
-    return (
-        f"the {'priors' if basis == 'prior' else 'data'}: prior probability of {reference} is {ref}"
-    )
-
-
-def _binomial_se(p: float, n: int) -> float:
-    return math.sqrt(p * (1 - p) / n) if n and 0 < p < 1 else 0.0
-
-
-PROBABILITY_HEADER = ("claim", "posterior probability", "MCSE", "prior probability", "rests on")
 
 
 def markdown(table: pd.DataFrame, probs: pd.DataFrame, attrs: dict) -> str:
@@ -1280,3 +809,38 @@ def citation_line(report: Report, date: str = TWO_MILLION_DATE) -> str:
     if not _diagnostics(a).get("converged", False):
         return f"{text} — this run did not pass the convergence checks: do not cite it"
     return text
+
+
+__all__ = [
+    "CLAIMS",
+    "JSON_FIELDS",
+    "PRIOR_PROBABILITY_TOLERANCE",
+    "PROBABILITY_COLUMNS",
+    "PROBABILITY_HEADER",
+    "REPORT_FORMATS",
+    "SENSITIVITY_COLUMNS",
+    "STRUCTURAL_FIELDS",
+    "TEXT_FORMATS",
+    "Claim",
+    "Quantity",
+    "Report",
+    "basis_text",
+    "build_report",
+    "citation_line",
+    "format_probability",
+    "formatted",
+    "headline_quantities",
+    "probabilities",
+    "probability_rows",
+    "read_structural_range",
+    "render",
+    "reported_counts",
+    "round_to",
+    "rounded",
+    "sensitivity_methods",
+    "structural_methods",
+    "summary_row",
+    "supported_decimals",
+    "with_sensitivity",
+    "with_structural_range",
+]
