@@ -114,32 +114,12 @@ def variants_block(doc: dict) -> str:
 
 
 def structural_block(doc: dict) -> str:
-    """The structural-range table and the sentence a paper can quote."""
-    rows = doc["rows"]
-    body = []
-    for r in rows:
-        m = r["max_mcse_median"]
-        body.append(
-            [
-                r["quantity"],
-                f"{rounded(r['baseline_median'], m)} ({rounded(r['baseline_ci_low'], m)}–"
-                f"{rounded(r['baseline_ci_high'], m)})",
-                f"{rounded(r['structural_low'], m)}–{rounded(r['structural_high'], m)}",
-                f"{r['low_variant']} / {r['high_variant']}",
-                f"{r['largest_shift_variant']} ({100 * r['largest_shift']:+.1f}%)",
-                f"{r['variants']} of {r['declared']}"
-                + (f" (left out: {r['left_out']})" if r["left_out"] else ""),
-            ]
-        )
-    head = [
-        "quantity",
-        f"baseline ({rows[0]['ci_prob']:.0%} {rows[0]['ci_kind']})",
-        "structural range",
-        "set by (low / high)",
-        "moves the median most",
-        "variants in the union",
-    ]
-    return markdown_table(head, body) + "\n"
+    """The structural-range table, as ``bayes-koryo sensitivity`` renders it."""
+    import pandas as pd
+
+    from bayes_koryo.validation.sensitivity import structural_table
+
+    return structural_table(pd.DataFrame(doc["rows"])) + "\n"
 
 
 def by_prior_block(doc: dict) -> str:
@@ -181,13 +161,14 @@ def evidence_block(rows: list[dict]) -> str:
     then every quantity without a date or at the decomposition date)."""
     import pandas as pd
 
+    from bayes_koryo.inference.summaries import interval_label
     from bayes_koryo.outputs.report import formatted
     from bayes_koryo.study import HEADLINE_DATES
 
     table = pd.DataFrame(rows)
     keep = (table["quantity"] != "unique_users") | table["date"].isin(HEADLINE_DATES)
     human = formatted(table[keep].reset_index(drop=True))
-    label = next(c for c in human.columns if c.startswith("90%") or c.endswith("ETI"))
+    label = interval_label(float(table["ci_prob"].iloc[0]), str(table["ci_kind"].iloc[0]))
     columns = ["quantity", "median", label, f"prior {label}"]
     columns += [c for c in ("structural range",) if c in human]
     columns += ["rests on", "sensitivity prior / data", "most influential prior"]

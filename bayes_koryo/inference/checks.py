@@ -176,23 +176,31 @@ def loo_failures(table: pd.DataFrame) -> list[str]:
     """Return the leave-one-out check's failures (empty: passed).
 
     The check fails when the number of reliable figures (k <= ``LOO_K_THRESHOLD``) outside
-    their 90% LOO predictive interval is improbably large for a calibrated model (binomial
-    (n, 0.1) upper tail below ``LOO_OUTSIDE_ALPHA``).
+    their 90% LOO predictive interval is improbably large for a calibrated model
+    (``outside_90_failures``).
     """
-    from scipy.stats import binom
-
     if "loo_reliable" not in table:
         return []
     reliable = table[table["loo_reliable"]]
-    outside = int((~reliable["loo_inside_90"]).sum())
-    tail = float(binom.sf(outside - 1, len(reliable), 0.1)) if outside else 1.0
+    return outside_90_failures(reliable, reliable["loo_inside_90"].astype(bool))
+
+
+def outside_90_failures(figures: pd.DataFrame, inside: pd.Series) -> list[str]:
+    """Return the failure of a 90%-interval check over ``figures`` (empty: passed).
+
+    ``inside``: per figure (kind, date), whether it lies in its 90% interval. The check fails
+    when as many figures or more lie outside as a calibrated model gives with binomial
+    (n, 0.1) probability below ``LOO_OUTSIDE_ALPHA``.
+    """
+    from scipy.stats import binom
+
+    outside = int((~inside).sum())
+    tail = float(binom.sf(outside - 1, len(figures), 0.1)) if outside else 1.0
     if tail >= LOO_OUTSIDE_ALPHA:
         return []
-    names = ", ".join(
-        f"{r.kind} {r.date}" for r in reliable[~reliable["loo_inside_90"]].itertuples()
-    )
+    names = ", ".join(f"{r.kind} {r.date}" for r in figures[~inside].itertuples())
     return [
-        f"{outside} of {len(reliable)} figures outside their 90% leave-one-out predictive "
+        f"{outside} of {len(figures)} figures outside their 90% leave-one-out predictive "
         f"interval (binomial tail {tail:.2g} < {LOO_OUTSIDE_ALPHA}): {names}"
     ]
 

@@ -511,11 +511,7 @@ REPORTED_AT_DECOMPOSITION = "reported_subscribers_at_decomposition"
 
 def reported_at_decomposition(observations: pd.DataFrame) -> float | None:
     """Return the largest subscriber count reported on ``DECOMPOSITION_DATE`` (millions) or None."""
-    rows = observations[
-        (observations["quantity"] == "subscribers")
-        & (observations["date"] == pd.Timestamp(DECOMPOSITION_DATE))
-    ]
-    return None if rows.empty else float(rows["value"].max()) / 1e6
+    return reported_counts(observations).get(DECOMPOSITION_DATE)
 
 
 def result_sentence(table: pd.DataFrame, reported: float | None = None) -> str:

@@ -131,11 +131,14 @@ def report_figures(model) -> list[Figure]:
 
 def _table(head: list[str], rows: list[list]) -> list[str]:
     e = html_lib.escape
-    # a column of words (no digit in any cell) reads left-aligned; numbers stay right-aligned
-    text = [
-        not any(any(ch.isdigit() for ch in str(row[i])) for row in rows) for i in range(len(head))
-    ]
-    text = [t or h.startswith("rests on") for t, h in zip(text, head, strict=True)]
+
+    # a column of words (most non-empty cells start with a letter) reads left-aligned;
+    # a column of numbers (and bounds such as "> 0.99") stays right-aligned
+    def words(i: int) -> bool:
+        cells = [str(row[i]) for row in rows if str(row[i])]
+        return 2 * sum(c[0].isalpha() for c in cells) > len(cells)
+
+    text = [words(i) for i in range(len(head))]
 
     def cell(tag: str, value: object, i: int) -> str:
         return (

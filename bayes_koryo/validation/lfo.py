@@ -143,11 +143,11 @@ def fit_lfo(task: dict) -> list[dict]:
     """Refit one model on the figures up to one cut-off and score the later ones.
 
     A refit that misses the convergence gate is retried once
-    (``sensitivity.fit_with_retry``); one that still misses it is marked converged = False.
+    (``sweeps.fit_with_retry``); one that still misses it is marked converged = False.
     """
     from bayes_koryo.data import load_observations
     from bayes_koryo.model.config import config_from_dict
-    from bayes_koryo.validation.sensitivity import fit_with_retry
+    from bayes_koryo.validation.sweeps import fit_with_retry
 
     config = config_from_dict(task["config"], source=task["path"])
     train, test = split_observations(load_observations(), task["cutoff"], config.kinds)
@@ -182,7 +182,6 @@ def _elpd_summary(scores: pd.DataFrame) -> pd.DataFrame:
                 "elpd_se": _sum_se(g["elpd"]),
                 "coverage_50": float(g["inside_50"].mean()),
                 "coverage_90": float(g["inside_90"].mean()),
-                "fits_unconverged": int((~g.groupby("cutoff")["converged"].first()).sum()),
                 "fits": int(g["cutoff"].nunique()),
             }
         )
@@ -236,7 +235,11 @@ def summarise_lfo(scores: pd.DataFrame, converged_only: bool = True) -> pd.DataF
     for cutoff, g in compared.groupby("cutoff"):
         parts.append(_elpd_summary(g).assign(cutoff=cutoff))
     table = pd.concat(parts, ignore_index=True)
-    table["fits_unconverged"] = table["model"].map(unconverged).fillna(0).astype(int)
+    table.insert(
+        table.columns.get_loc("fits"),
+        "fits_unconverged",
+        table["model"].map(unconverged).fillna(0).astype(int),
+    )
     table["cutoffs_left_out"] = "; ".join(left_out)
     table["cutoffs_unconverged_compared"] = "" if converged_only else "; ".join(bad)
     return table[["cutoff"] + [c for c in table.columns if c != "cutoff"]]

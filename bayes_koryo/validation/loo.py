@@ -89,10 +89,10 @@ def _orphaned_active_figures(obs: pd.DataFrame, held: pd.Series) -> pd.Series:
 def fit_loo(task: dict) -> list[dict]:
     """Refit without one figure and score it (a task of ``loo_tasks``): plain data only.
 
-    A refit that misses the convergence gate is retried once (``sensitivity.fit_with_retry``).
+    A refit that misses the convergence gate is retried once (``sweeps.fit_with_retry``).
     """
     from bayes_koryo.validation.lfo import score_figures
-    from bayes_koryo.validation.sensitivity import fit_with_retry
+    from bayes_koryo.validation.sweeps import fit_with_retry
 
     train = pd.DataFrame(task["train"])
     model, first = fit_with_retry(task["config"], "<loo>", task, train)
@@ -166,12 +166,10 @@ def run_loo(
 
 def loo_summary(table: pd.DataFrame) -> dict:
     """Return the summed elpd (exact where refitted), counts and the check's verdict."""
-    from bayes_koryo.inference.checks import loo_failures
+    from bayes_koryo.inference.checks import outside_90_failures
 
     trusted = table[table["trusted"]]
-    verdict = loo_failures(
-        trusted.assign(loo_reliable=True, loo_inside_90=trusted["inside_90_loo"].astype(bool))
-    )
+    verdict = outside_90_failures(trusted, trusted["inside_90_loo"].astype(bool))
     return {
         "figures": len(table),
         "refitted": int(table["refitted"].sum()),

@@ -60,6 +60,7 @@ from bayes_koryo.outputs.report import summary_row
 from bayes_koryo.outputs.tables import markdown_table
 from bayes_koryo.outputs.tables import write_table as write_table_files
 from bayes_koryo.study import CI_KIND, CI_PROB, TWO_MILLION_DATE
+from bayes_koryo.validation.sweeps import RETRY_TARGET_ACCEPT, RETRY_TUNE_FACTOR
 
 CONTRACTION_DATA_DRIVEN = 0.5
 CONTRACTION_SMALL = 0.2
@@ -274,58 +275,18 @@ def variant_task(config_path, settings: VariantSettings = VariantSettings()) -> 
     }
 
 
-RETRY_TARGET_ACCEPT = 0.99
-"""Target acceptance of the one retry of a variant fit that missed the convergence gate."""
-RETRY_TUNE_FACTOR = 2
-"""The retry also runs this many times the warm-up draws."""
-
-
-def fit_with_retry(spec: dict, source: str, task: dict, observations=None):
-    """Fit a config (``spec``: its dict) at a task's seed and settings; retry once if it fails.
-
-    A fit that misses the convergence gate is refitted once, same seed, at target acceptance
-    ``RETRY_TARGET_ACCEPT`` with ``RETRY_TUNE_FACTOR`` times the warm-up (the policy of every
-    sweep: variants, leave-future-out, leave-one-out). Returns (model, the first fit's
-    diagnostics summary); ``observations``: None for the bundled data.
-    """
-    from bayes_koryo.inference.fit import KoryoModel
-    from bayes_koryo.model.config import config_from_dict
-
-    first = None
-    for retry in (False, True):
-        if retry:
-            spec = {
-                **spec,
-                "sampler": {**spec.get("sampler", {}), "target_accept": RETRY_TARGET_ACCEPT},
-            }
-        model = KoryoModel(config_from_dict(spec, source=source), observations)
-        model.fit(
-            seed=task["seed"],
-            draws=task["draws"],
-            tune=task["tune"] * (RETRY_TUNE_FACTOR if retry else 1),
-            chains=task["chains"],
-            log_densities=False,
-        )  # not needed by sweeps: saves two pytensor compiles
-        if model.diagnostics is None:
-            raise RuntimeError(f"{source}: the fit left no diagnostics")
-        summary = model.diagnostics.summary()
-        first = first or summary
-        if summary["converged"]:
-            break
-    return model, first
-
-
 def fit_variant(task: dict) -> dict:
     """Fit one variant (a task of ``variant_task``) and summarise it: plain data only.
 
-    A fit that misses the convergence gate is refitted once, same seed, at target acceptance
-    ``RETRY_TARGET_ACCEPT`` with ``RETRY_TUNE_FACTOR`` times the warm-up; the row reports the
+    A fit that misses the convergence gate is refitted once (``sweeps.fit_with_retry``: same
+    seed, higher target acceptance, longer warm-up); the row reports the
     retry (``attempts`` = 2, ``first_attempt`` = the first fit's failures), so no unconverged
     fit is compared as if converged and no failure goes unrecorded. A model of an already
     compiled structure (same process) reuses the compiled code; prior values differ through
     ``pm.Data``, so prior-value variants never recompile.
     """
     from bayes_koryo.data import data_hash
+    from bayes_koryo.validation.sweeps import fit_with_retry
 
     model, first = fit_with_retry(task["config"], task["path"], task)
     idata, config = model.idata, model.config
@@ -501,14 +462,14 @@ def structural_range(table: pd.DataFrame, declared, baseline: str = "baseline") 
     return pd.DataFrame(out, columns=list(STRUCTURAL_FIELDS))
 
 
-def structural_markdown(table: pd.DataFrame) -> str:
-    """Render ``structural_range`` as Markdown.
+def structural_table(table: pd.DataFrame) -> str:
+    """Render the rows of ``structural_range`` as a Markdown table (no title or notes).
 
     Per quantity: the baseline interval, the range, the variants at its ends and the one that
     moves the median most; numbers rounded as in the variants table (to the digits the
     largest MCSE of a variant's median supports).
     """
-    from bayes_koryo.outputs.report import rounded
+    from bayes_koryo.outputs.digits import rounded
 
     head = [
         "quantity",
@@ -533,7 +494,12 @@ def structural_markdown(table: pd.DataFrame) -> str:
                 + (f" (left out: {r.left_out})" if r.left_out else ""),
             ]
         )
-    return f"Structural range\n\n{markdown_table(head, rows)}\n\n{STRUCTURAL_NOTES}\n"
+    return markdown_table(head, rows)
+
+
+def structural_markdown(table: pd.DataFrame) -> str:
+    """Render ``structural_range`` as Markdown: title, ``structural_table`` and its notes."""
+    return f"Structural range\n\n{structural_table(table)}\n\n{STRUCTURAL_NOTES}\n"
 
 
 def write_structural_range(table: pd.DataFrame, out_dir, meta: dict | None = None) -> list[Path]:
@@ -682,6 +648,7 @@ __all__ = [
     "sensitivity_table",
     "structural_markdown",
     "structural_range",
+    "structural_table",
     "tornado",
     "variant_task",
     "variants_markdown",

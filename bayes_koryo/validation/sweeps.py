@@ -30,6 +30,10 @@ Contract for callers:
 
 An exception in a task stops the sweep and is re-raised (one-line ``KoryoError``s pass
 through unchanged).
+
+``fit_with_retry`` is the one convergence policy of every sweep's task (variants,
+leave-future-out, leave-one-out): a fit that misses the gate is refitted once with a higher
+target acceptance and a longer warm-up, and the first fit's diagnostics are returned.
 """
 
 from __future__ import annotations
@@ -43,7 +47,14 @@ from typing import Any
 
 from bayes_koryo.errors import ClusterError
 
-__all__ = ["default_workers", "plan_chunks", "run_sweep"]
+__all__ = [
+    "RETRY_TARGET_ACCEPT",
+    "RETRY_TUNE_FACTOR",
+    "default_workers",
+    "fit_with_retry",
+    "plan_chunks",
+    "run_sweep",
+]
 
 STRUCTURE_KEY = "structure"
 """Optional task key naming the compiled structure a task needs."""
@@ -241,3 +252,44 @@ def _single_threaded_workers(client, scheduler: str) -> int:
             + THREADED_WORKER.format(threads=threads)
         )
     return len(workers)
+
+
+RETRY_TARGET_ACCEPT = 0.99
+"""Target acceptance of the one retry of a sweep's fit that missed the convergence gate."""
+RETRY_TUNE_FACTOR = 2
+"""The retry also runs this many times the warm-up draws."""
+
+
+def fit_with_retry(spec: dict, source: str, task: dict, observations=None):
+    """Fit a config (``spec``: its dict) at a task's seed and settings; retry once if it fails.
+
+    A fit that misses the convergence gate is refitted once, same seed, at target acceptance
+    ``RETRY_TARGET_ACCEPT`` with ``RETRY_TUNE_FACTOR`` times the warm-up (the policy of every
+    sweep: variants, leave-future-out, leave-one-out). Returns (model, the first fit's
+    diagnostics summary); ``observations``: None for the bundled data.
+    """
+    from bayes_koryo.inference.fit import KoryoModel
+    from bayes_koryo.model.config import config_from_dict
+
+    first = None
+    for retry in (False, True):
+        if retry:
+            spec = {
+                **spec,
+                "sampler": {**spec.get("sampler", {}), "target_accept": RETRY_TARGET_ACCEPT},
+            }
+        model = KoryoModel(config_from_dict(spec, source=source), observations)
+        model.fit(
+            seed=task["seed"],
+            draws=task["draws"],
+            tune=task["tune"] * (RETRY_TUNE_FACTOR if retry else 1),
+            chains=task["chains"],
+            log_densities=False,
+        )  # not needed by sweeps: saves two pytensor compiles
+        if model.diagnostics is None:
+            raise RuntimeError(f"{source}: the fit left no diagnostics")
+        summary = model.diagnostics.summary()
+        first = first or summary
+        if summary["converged"]:
+            break
+    return model, first
