@@ -7,7 +7,7 @@ uninstalled. Every layer may import this module; it imports nothing of ours.
 from importlib import metadata
 
 PACKAGE = "bayes_koryo"
-SOURCE_TREE_VERSION = "0.4.0"  # keep equal to pyproject.toml's version (tested)
+SOURCE_TREE_VERSION = "0.5.0"  # keep equal to pyproject.toml's version (tested)
 
 
 def package_version() -> str:

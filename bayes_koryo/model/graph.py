@@ -8,7 +8,8 @@ Generative story (MODEL.md has the maths and the sources):
    clock tau(t) = integral of pace(s) ds, the Generalized Bass Model (Bass, Krishnan & Jain
    1994). pace = access regime (restricted until the opening, then 1) * exp(deviation), one
    deviation per period between consecutive report dates (yearly after the last report),
-   all sharing one scale (partial pooling over time).
+   all sharing one scale (partial pooling over time), its sd scaled by sqrt(quarter / period
+   length) so that the prior on the clock does not depend on when reports were published.
 3. SIMs per unique user r = 1 + pi (m - 1); official share omega; inactive share iota.
 4. Registered SIMs S(t) = U(t) r / ((1 - iota)(1 - omega)); active numbers S (1 - iota).
 5. One observed variable per kind of figure: audited counts are log-normal around S(t);
@@ -82,6 +83,14 @@ def free_parameters(config: ModelConfig) -> tuple[str, ...]:
 FORECAST_PERIOD_MONTHS = 12
 """Length of a pace-deviation period after the last observation (one deviation a year)."""
 
+PACE_REFERENCE_YEARS = 0.25
+"""Period length (years) whose pace deviation has sd ``deviation_scale``: one quarter.
+
+A period of length L has sd ``deviation_scale * sqrt(PACE_REFERENCE_YEARS / L)``, so the
+period's contribution L * deviation to the log clock has variance proportional to L and the
+prior on the clock path does not depend on where the report dates cut it (MODEL.md, "Pace").
+"""
+
 
 @dataclass(frozen=True)
 class PacePeriods:
@@ -95,6 +104,18 @@ class PacePeriods:
     ends: pd.DatetimeIndex  # last date of each period
     observed: int  # the first `observed` periods end at a report date
     of_grid: np.ndarray  # period index of each grid interval (launch, t0], (t0, t1]...
+
+    def years(self, launch: dt.date) -> np.ndarray:
+        """Length of each period in years (the first starts at ``launch``)."""
+        return np.diff(years_since(launch, self.ends), prepend=0.0)
+
+    def deviation_sd_factors(self, launch: dt.date) -> np.ndarray:
+        """sd of each period's pace deviation in units of ``deviation_scale``.
+
+        sqrt(PACE_REFERENCE_YEARS / length): the period's deviation is the mean log pace of
+        short independent shocks, so a longer period averages more of them out.
+        """
+        return np.sqrt(PACE_REFERENCE_YEARS / self.years(launch))
 
 
 def pace_periods(grid: pd.DatetimeIndex, report_dates) -> PacePeriods:
@@ -592,8 +613,9 @@ def _diffusion(
     c(t): population coverage, interpolated through the reported figures (2010-2011) and two
     prior-driven knots (launch, end-2009). tau(t) = integral of the access-regime pace
     (restricted until the opening) times exp(deviation of the period); deviation =
-    deviation_scale * innovation with standard-normal innovations (non-centred: the centred
-    form funnels when deviation_scale is small; MODEL.md, Validation).
+    deviation_scale * sqrt(PACE_REFERENCE_YEARS / period length) * innovation with
+    standard-normal innovations (non-centred: the centred form funnels when deviation_scale
+    is small; MODEL.md, Validation).
     """
     grid_years = years_since(config.launch, grid)
     report_years = years_since(config.launch, periods.ends[: periods.observed])
@@ -613,12 +635,16 @@ def _diffusion(
         knot_values,
     )
     deviation_scale = prior("deviation_scale")
+    sd_factor = pm.Data(
+        "pace_sd_factor", periods.deviation_sd_factors(config.launch), dims="period"
+    )
+    observed_sd = deviation_scale * sd_factor[: periods.observed]
     observed_dev = pm.Deterministic(
         "pace_deviation_observed",
-        deviation_scale * pm.Normal("pace_innovation_observed", 0.0, 1.0, dims="observed_period"),
+        observed_sd * pm.Normal("pace_innovation_observed", 0.0, 1.0, dims="observed_period"),
         dims="observed_period",
     )
-    forecast_dev = deviation_scale * pm.Normal(
+    forecast_dev = (deviation_scale * sd_factor[periods.observed :]) * pm.Normal(
         "pace_innovation_forecast", 0.0, 1.0, dims="forecast_period"
     )
     period_deviation = pt.concatenate([observed_dev, forecast_dev])

@@ -290,12 +290,14 @@ DEFAULT_PRIORS: dict[str, Prior] = {
     ),
     "deviation_scale": _p(
         "HalfNormal",
-        "sd of the log adoption pace in a period",
+        "sd of the log adoption pace in a quarter-long period",
         "Scale shared by the pace deviations of every period between two reports (and of each "
         "forecast year): promotions such as the two-week offer of March 2009, the mourning "
-        "restrictions of Dec 2011 - Mar 2012. HalfNormal(0.3): a typical period runs up to "
-        "~1/3 faster or slower than the curve, so the curve, not the deviations, carries the "
-        "long-run path.",
+        "restrictions of Dec 2011 - Mar 2012. It is the sd for a quarter (most reports are "
+        "quarterly); a period of length L has sd deviation_scale * sqrt(0.25 years / L), so "
+        "the prior on the clock does not depend on when reports were published. "
+        "HalfNormal(0.3): a typical quarter runs up to ~1/3 faster or slower than the curve, "
+        "so the curve, not the deviations, carries the long-run path.",
         "Partial pooling over time (Gelman et al. 2013, Bayesian Data Analysis, 3rd ed., ch. 5); "
         "Bass, Krishnan & Jain (1994), Marketing "
         "Science 13(3):203-223 (Generalized Bass Model)",
