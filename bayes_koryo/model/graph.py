@@ -110,7 +110,7 @@ class PacePeriods:
         return np.diff(years_since(launch, self.ends), prepend=0.0)
 
     def deviation_sd_factors(self, launch: dt.date) -> np.ndarray:
-        """sd of each period's pace deviation in units of ``deviation_scale``.
+        """Return each period's pace-deviation sd in units of ``deviation_scale``.
 
         sqrt(PACE_REFERENCE_YEARS / length): the period's deviation is the mean log pace of
         short independent shocks, so a longer period averages more of them out.
