@@ -45,6 +45,8 @@ def simulate_observations(kmodel, seed: int) -> tuple[pd.DataFrame, dict[str, np
     itself; for a rounded figure the replicate falls in one cell of a partition of the log
     scale into cells as wide as the real one (aligned with it), and that cell — with the
     reported value at the same place inside it as in the real row — is what gets reported.
+    Values and cell bounds are then made whole counts, as the data files require (see
+    :func:`_as_whole_counts`).
     """
     model, observed = kmodel.model, kmodel.observations
     names = (
@@ -90,5 +92,25 @@ def simulate_observations(kmodel, seed: int) -> tuple[pd.DataFrame, dict[str, np
             simulated.loc[rows, "value"] = np.exp(log_value) * scale
         else:
             simulated.loc[rows, "value"] = np.exp(replicate) * scale
+    _as_whole_counts(simulated)
     simulated.attrs["source_file"] = f"<simulated from the prior, seed {seed}>"
     return simulated, truth
+
+
+def _as_whole_counts(simulated: pd.DataFrame) -> None:
+    """Make ``value``, ``lower`` and ``upper`` whole counts >= 1, in place.
+
+    Reported figures are whole numbers of subscribers or numbers; a simulated table must be
+    one the data reader accepts (a fit on it can be saved and read back). The value is
+    rounded to the nearest count, a cell's lower bound down and its upper bound up, so the
+    cell still contains the value; the change is below one count (3e-4 relative at the
+    size of the smallest real figure, 1,694 subscribers; far inside the observation noise).
+    """
+    value = np.maximum(np.round(simulated["value"].to_numpy(float)), 1.0)
+    lower = simulated["lower"].to_numpy(float, copy=True)
+    upper = simulated["upper"].to_numpy(float, copy=True)
+    bounded = ~np.isnan(lower)
+    lower[bounded] = np.minimum(np.maximum(np.floor(lower[bounded]), 1.0), value[bounded])
+    bounded = ~np.isnan(upper)
+    upper[bounded] = np.maximum(np.ceil(upper[bounded]), value[bounded])
+    simulated["value"], simulated["lower"], simulated["upper"] = value, lower, upper

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import binom
 
+from bayes_koryo.data import data_hash, load_observations
 from bayes_koryo.inference.diagnostics import HEADLINE_DATES
 from bayes_koryo.inference.fit import KoryoModel
 from bayes_koryo.model.graph import free_parameters
@@ -23,6 +24,21 @@ def test_simulated_data_keep_the_real_layout(fitted):
     bounded = real["lower"].notna()
     assert (simulated.loc[bounded, "lower"] <= simulated.loc[bounded, "value"]).all()
     assert set(free_parameters(fitted.config)) <= set(truth)
+
+
+def test_simulated_data_are_whole_counts_the_reader_accepts(fitted, tmp_path):
+    """A simulated table is one the data reader loads unchanged (so a fit on it round-trips
+    through a run file): whole counts, each cell still containing its value."""
+    simulated, _ = simulate_observations(fitted, seed=RECOVERY_SEED)
+    for column in ("value", "lower", "upper"):
+        known = simulated[column].dropna()
+        assert (known == np.round(known)).all() and (known >= 1).all(), column
+    bounded = simulated["lower"].notna()
+    inside = simulated.loc[bounded, "lower"] <= simulated.loc[bounded, "value"]
+    assert (inside & (simulated.loc[bounded, "value"] <= simulated.loc[bounded, "upper"])).all()
+    path = tmp_path / "simulated.csv"
+    simulated.to_csv(path, index=False)
+    assert data_hash(load_observations(path)) == data_hash(simulated)
 
 
 def test_fit_on_simulated_data_recovers_known_values(fitted):
