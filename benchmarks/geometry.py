@@ -36,11 +36,14 @@ SEEDS = (1, 2, 3, 4)
 BEGIN, END = "<!-- geometry:begin -->", "<!-- geometry:end -->"
 
 
-def one_fit(model, seed: int) -> dict:
-    """One fit of ``model`` (a KoryoModel) with ``seed``: the measured row."""
+def one_fit(model, seed: int, draws: int | None = None) -> dict:
+    """One fit of ``model`` (a KoryoModel) with ``seed`` (and ``draws`` per chain, default the
+    config's): the measured row."""
     import numpy as np
 
-    idata = model.fit(seed=seed, log_densities=False)
+    s = model.config.sampler
+    draws = s.draws if draws is None else draws
+    idata = model.fit(seed=seed, draws=draws, log_densities=False)
     stats = idata["sample_stats"]
     summary = model.diagnostics.summary()
     table = model.diagnostics.table
@@ -48,8 +51,8 @@ def one_fit(model, seed: int) -> dict:
     seconds = float(idata.attrs["sampling_seconds"])
     u = idata["posterior"]["unique_users"].sel(date="2013-05-28").values.ravel()
     q05, q50, q95 = np.quantile(u, [0.05, 0.5, 0.95])
-    s = model.config.sampler
     return {
+        "draws": draws,
         "coordinates": s.coordinates,
         "adaptation": s.adaptation,
         "target_accept": s.target_accept,

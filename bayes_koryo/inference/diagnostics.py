@@ -18,7 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_koryo.model.config import ModelConfig
-from bayes_koryo.model.graph import free_parameters
+from bayes_koryo.model.graph import PACE_VECTORS, free_parameters
 from bayes_koryo.study import (
     EBFMI_MIN,
     ESS_HEADLINE_MIN,
@@ -34,7 +34,7 @@ CHECK_OF_STATISTIC = {
     "energy": "E-BFMI",
 }
 
-VECTOR_PARAMETERS = ("pace_innovation_observed", "pace_innovation_forecast")
+VECTOR_PARAMETERS = PACE_VECTORS
 """Free vector parameters; the diagnostics table shows their worst element."""
 
 

@@ -397,11 +397,16 @@ class _Priors:
         return pm.Deterministic(name, pt.exp(shifted - log_scale))
 
 
+PACE_VECTORS = ("pace_deviation_observed", "pace_innovation_forecast")
+"""The vector-valued free variables: the pace deviations of the observed periods (centred)
+and the standard-normal innovations of the forecast periods (non-centred)."""
+
+
 def prior_log_densities(model: pm.Model, config: ModelConfig) -> dict[str, object]:
     """Return the log prior density of every prior quantity, as symbolic functions of the model.
 
     One term (nats, on each quantity's own scale, no Jacobian) per prior quantity
-    (``free_parameters``) and per standard-normal pace innovation vector, as functions of
+    (``free_parameters``) and per pace vector (``PACE_VECTORS``), as functions of
     ``model``'s random variables: the ``log_prior`` group of a run.
     """
     priors = _Priors(config, model[HYPERPARAMETER_DATA])
@@ -409,7 +414,7 @@ def prior_log_densities(model: pm.Model, config: ModelConfig) -> dict[str, objec
         name: prior_log_density(config.priors[name], priors.hyperparameters(name), model[name])
         for name in free_parameters(config)
     }
-    for name in ("pace_innovation_observed", "pace_innovation_forecast"):
+    for name in PACE_VECTORS:
         terms[name] = pm.logp(model[name], model[name])
     return terms
 
@@ -612,10 +617,12 @@ def _diffusion(
 
     c(t): population coverage, interpolated through the reported figures (2010-2011) and two
     prior-driven knots (launch, end-2009). tau(t) = integral of the access-regime pace
-    (restricted until the opening) times exp(deviation of the period); deviation =
-    deviation_scale * sqrt(PACE_REFERENCE_YEARS / period length) * innovation with
-    standard-normal innovations (non-centred: the centred form funnels when deviation_scale
-    is small; MODEL.md, Validation).
+    (restricted until the opening) times exp(deviation of the period); a period's deviation
+    has sd deviation_scale * sqrt(PACE_REFERENCE_YEARS / period length). Up to the last
+    report the deviations are sampled centred, ~ Normal(0, sd): two reports pin each one to
+    a few percent, where the non-centred innovation would have to move as 1 / deviation_scale
+    (MODEL.md, "Generative story" and "Validation"); after it, deviation = sd * innovation
+    with standard-normal innovations.
     """
     grid_years = years_since(config.launch, grid)
     report_years = years_since(config.launch, periods.ends[: periods.observed])
@@ -638,10 +645,12 @@ def _diffusion(
     sd_factor = pm.Data(
         "pace_sd_factor", periods.deviation_sd_factors(config.launch), dims="period"
     )
-    observed_sd = deviation_scale * sd_factor[: periods.observed]
-    observed_dev = pm.Deterministic(
+    # centred up to the last report (the data pin each period's growth), non-centred after
+    # it (no data: independent standard-normal innovations); see the docstring
+    observed_dev = pm.Normal(
         "pace_deviation_observed",
-        observed_sd * pm.Normal("pace_innovation_observed", 0.0, 1.0, dims="observed_period"),
+        0.0,
+        deviation_scale * sd_factor[: periods.observed],
         dims="observed_period",
     )
     forecast_dev = (deviation_scale * sd_factor[periods.observed :]) * pm.Normal(

@@ -520,7 +520,7 @@ PRIOR_GROUPS: dict[str, tuple[str, ...]] = {
         "restricted_pace",
         "access_open_time",
         "deviation_scale",
-        "pace_innovation_observed",
+        "pace_deviation_observed",
         "pace_innovation_forecast",
     ),
     "coverage": ("coverage_at_launch", "coverage_end_2009"),

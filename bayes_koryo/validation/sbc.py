@@ -19,9 +19,9 @@ simuk's layout (group ``prior_sbc``, dims ``chain`` = 1 and ``draw`` = simulatio
 works on the saved file.
 
 Test quantities (``test_quantities``): every scalar free parameter; the mean over periods of
-each vector of standard-normal pace innovations (``pace_innovation_observed``,
-``pace_innovation_forecast``); the ranks of every element of the derived pace deviations
-``pace_deviation_observed`` (= ``deviation_scale`` x innovation) are stored too; the
+each free pace vector (the observed periods' deviations ``pace_deviation_observed``, the
+forecast periods' standard-normal innovations ``pace_innovation_forecast``); the ranks of
+every element of ``pace_deviation_observed`` are stored too; the
 log-likelihood of the simulated data (sum over all observations) at each posterior draw
 against at the truth;
 and U(May 2013), ``unique_users`` at 2013-05-28.
@@ -70,6 +70,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_koryo.atomic import atomic_path
+from bayes_koryo.model.graph import PACE_VECTORS
 from bayes_koryo.model.simulate import simulate_observations
 from bayes_koryo.outputs.tables import write_table
 from bayes_koryo.study import PACKAGE_SEED, PRODUCTION_DRAWS, TWO_MILLION_DATE
@@ -99,7 +100,7 @@ BAND_METHOD = "simultaneous ECDF band, simulation method (Säilynoja et al. 2022
 
 LOG_LIKELIHOOD = "log_likelihood"
 U_MAY_2013 = f"unique_users[{TWO_MILLION_DATE}]"
-VECTOR_MEANS = ("pace_innovation_observed", "pace_innovation_forecast")
+VECTOR_MEANS = PACE_VECTORS
 ELEMENTWISE = "pace_deviation_observed"
 
 RECOVERY_PROBS = (0.5, 0.9)

@@ -62,17 +62,21 @@ def test_equal_sds_per_period_would_depend_on_the_split():
     assert one / quarters == pytest.approx(2.0, rel=0.05)
 
 
-def test_model_deviations_are_scale_times_sd_factor_times_innovation():
+def test_model_deviations_have_sd_scale_times_sd_factor():
+    """The observed periods' deviations are centred: Normal(0, deviation_scale * factor)."""
+    from scipy.stats import norm
+
     model = build_model(load_observations(), default_config())
     factors = model["pace_sd_factor"].get_value()
     n = len(model.coords["observed_period"])
     point = model.initial_point()
-    innovation = np.linspace(-1.0, 1.0, n)
-    point["pace_innovation_observed"] = innovation
-    outputs = model.replace_rvs_by_values(
-        [model["pace_deviation_observed"], model["deviation_scale"]]
-    )
+    deviation = np.linspace(-0.5, 0.5, n)
+    point["pace_deviation_observed"] = deviation
+    outputs = [
+        model.logp(vars=[model["pace_deviation_observed"]], sum=False)[0],
+        *model.replace_rvs_by_values([model["deviation_scale"]]),
+    ]
     evaluate = pytensor.function(model.value_vars, outputs, on_unused_input="ignore")
-    deviation, scale = evaluate(**point)
-    np.testing.assert_allclose(deviation, scale * factors[:n] * innovation, rtol=1e-10)
+    logp, scale = evaluate(**point)
+    np.testing.assert_allclose(logp, norm.logpdf(deviation, 0.0, scale * factors[:n]), rtol=1e-8)
     assert factors[0] > 2  # the 16 days from launch to the first report
