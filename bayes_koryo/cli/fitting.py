@@ -164,23 +164,17 @@ def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")
     from bayes_koryo.errors import ThresholdError
     from bayes_koryo.inference.checks import (
         LOO_K_THRESHOLD,
-        loo_failures,
+        check_failures,
         posterior_predictive_table,
     )
     from bayes_koryo.inference.fit import load_run
 
     model = load_run(run)
     idata, diagnostics = fitted_run(model)
-    failures = list(diagnostics.messages)
     if "posterior_predictive" not in idata.children:
         model.sample_posterior_predictive()
     ppc = posterior_predictive_table(model)
-    for row in ppc[~ppc["inside_90"]].itertuples():
-        failures.append(
-            f"{row.kind} {row.date}: reported {row.reported:.4g} outside its 90% "
-            f"posterior predictive interval [{row.pp_90_low:.4g}, "
-            f"{row.pp_90_high:.4g}]"
-        )
+    failures = [line for lines in check_failures(model, ppc).values() for line in lines]
     typer.echo(
         f"posterior predictive coverage: 50% {ppc['inside_50'].mean():.2f}, "
         f"90% {ppc['inside_90'].mean():.2f} ({len(ppc)} reported figures)"
@@ -195,7 +189,6 @@ def check(run: Annotated[Path, typer.Argument(help="Run file written by 'fit'.")
             f"their 90% LOO interval; k > {LOO_K_THRESHOLD} (unreliable, needs an exact "
             f"refit): {listed or 'none'}"
         )
-        failures += loo_failures(ppc)
     from bayes_koryo.outputs.report import diagnostics_line
 
     typer.echo(

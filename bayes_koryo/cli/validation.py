@@ -1,6 +1,7 @@
 """The checks of the model and the inference.
 
-Commands ``sensitivity-table``, ``sensitivity``, ``loo``, ``lfo``, ``sbc`` and ``recovery``.
+Commands ``sensitivity-table``, ``sensitivity``, ``loo``, ``lfo``, ``sbc``, ``recovery`` and
+``power``.
 """
 
 from __future__ import annotations
@@ -463,3 +464,46 @@ def recovery_command(
         title=f"Recovery: {simulations} simulations (intervals: ETI; MC error: "
         "binomial sd at the nominal coverage)",
     )
+
+
+@app.command("power")
+def power_command(
+    simulations: Annotated[
+        int, typer.Option("--simulations", help="Simulated data sets per scenario.")
+    ] = 20,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the tables.")] = Path(
+        "runs/power"
+    ),
+    seed: Annotated[int | None, typer.Option("--seed", help="Integer master seed.")] = None,
+    draws: Annotated[int | None, typer.Option("--draws", help="Draws per chain.")] = None,
+    tune: Annotated[int | None, typer.Option("--tune", help="Warm-up draws per chain.")] = None,
+    chains: Annotated[int | None, typer.Option("--chains", help="Chains per fit.")] = None,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Power of the checks: how often each flags data from a deliberately wrong model.
+
+    Simulates data sets from the baseline itself (the checks' false-alarm rate),
+    with reporting errors 10x larger than the baseline assumes, and from a
+    logistic adoption curve; fits the baseline to each at production settings
+    and runs the checks of 'check' and SBC's rank check. Writes
+    OUT_DIR/power.csv|json|md and power_simulations.csv|json.
+    """
+    from bayes_koryo.validation import power
+
+    check_output_dir_before_work(out_dir)
+    with progress_reporter("power of the checks", quiet) as progress:
+        result = power.run_power(
+            simulations=simulations,
+            seed=power.POWER_SEED if seed is None else seed,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+        )
+    for path in power.write_power(result, out_dir):
+        typer.echo(f"wrote {path}", err=True)
+    typer.echo(power.power_markdown(result.table))

@@ -5,7 +5,8 @@
 - ``posterior_predictive_table``: for every reported figure, its replicate's 50% and 90%
   intervals, its (mid-)PIT and whether it lies in the central 50% / 90%, in-sample and
   leave-one-out (PSIS-LOO, with Pareto k per figure); ``loo_failures`` turns the
-  leave-one-out column into a check that can fail.
+  leave-one-out column into a check that can fail; ``check_failures`` runs every check of
+  ``bayes-koryo check`` on a fitted model (``CHECKS``).
 - ``plot_prior_predictive``: the prior predictive path of S(t) against the reported points.
 """
 
@@ -170,6 +171,40 @@ def _psis_loo(idata, name: str):
     weights = np.exp(log_w - log_w.max(axis=0))
     weights /= weights.sum(axis=0)
     return result.pareto_k.values.ravel(), result.elpd_i.values.ravel(), weights
+
+
+CHECKS = ("convergence", "posterior predictive", "leave-one-out")
+"""The checks of ``bayes-koryo check``, in the order it runs them (``check_failures``)."""
+
+
+def check_failures(kmodel, table: pd.DataFrame | None = None) -> dict[str, list[str]]:
+    """Run every check of ``CHECKS`` on a fitted model; map each to its failures (empty: passed).
+
+    convergence: the run's diagnostics gate (R-hat, ESS, divergences, E-BFMI); posterior
+    predictive: ``in_sample_failures``; leave-one-out: ``loo_failures``. ``table``: the
+    model's ``posterior_predictive_table`` if already computed; otherwise the posterior
+    predictive replicates are drawn (seeded by the run) when the run has none.
+    """
+    if kmodel.idata is None or kmodel.diagnostics is None:
+        raise RuntimeError(f"{kmodel.config.name}: the model has no draws to check")
+    if table is None:
+        if "posterior_predictive" not in kmodel.idata.children:
+            kmodel.sample_posterior_predictive()
+        table = posterior_predictive_table(kmodel)
+    return {
+        "convergence": list(kmodel.diagnostics.messages),
+        "posterior predictive": in_sample_failures(table),
+        "leave-one-out": loo_failures(table),
+    }
+
+
+def in_sample_failures(table: pd.DataFrame) -> list[str]:
+    """Return one failure per figure outside the central 90% of its posterior predictive."""
+    return [
+        f"{row.kind} {row.date}: reported {row.reported:.4g} outside its 90% posterior "
+        f"predictive interval [{row.pp_90_low:.4g}, {row.pp_90_high:.4g}]"
+        for row in table[~table["inside_90"].astype(bool)].itertuples()
+    ]
 
 
 def loo_failures(table: pd.DataFrame) -> list[str]:
