@@ -352,13 +352,14 @@ def test_every_sweep_task_carries_the_one_structure_key(baseline):
 
 def test_every_prior_of_every_shipped_config_is_in_one_group():
     from bayes_koryo.model.config import load_config, shipped_configs
+    from bayes_koryo.model.graph import PACE_VECTORS
     from bayes_koryo.model.priors import PRIOR_GROUPS, prior_groups
 
     members = [n for names in PRIOR_GROUPS.values() for n in names]
     assert len(members) == len(set(members))
     for path in shipped_configs():
         config = load_config(path)
-        names = [*config.priors, "pace_innovation_observed", "pace_innovation_forecast"]
+        names = [*config.priors, *PACE_VECTORS]
         assert sorted(n for g in prior_groups(names).values() for n in g) == sorted(names)
     with pytest.raises(ValueError, match="no group"):
         prior_groups(["population_total", "not_a_prior"])
