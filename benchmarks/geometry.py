@@ -165,20 +165,45 @@ def write_markdown(path: Path, results: dict) -> None:
     )
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "geometry.json")
+def save_results(path: Path, rows: list[dict], script: str) -> dict:
+    """Write ``rows`` with a provenance note (script, time, commit, cores, load) to ``path``."""
+    from bayes_koryo.atomic import atomic_write_text
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    note = (
+        f"{script}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit {commit}"
+        f"{' with uncommitted changes' if dirty else ''}, {os.cpu_count()} cores, "
+        f"load at the end {os.getloadavg()[0]:.1f}"
+    )
+    results = {"note": note, "rows": rows}
+    atomic_write_text(path, json.dumps(results, indent=1) + "\n", overwrite=True)
+    print(f"wrote {path}")
+    return results
+
+
+def parse_args(argv, description: str, out: Path) -> argparse.Namespace:
+    """The options of a benchmark script: --out JSON, --markdown FILE, --from-json."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=out)
     parser.add_argument(
-        "--markdown",
-        type=Path,
-        default=None,
-        help="regenerate the geometry table of this Markdown file",
+        "--markdown", type=Path, default=None, help="regenerate the table of this Markdown file"
     )
     parser.add_argument(
         "--from-json", action="store_true", help="do not fit: regenerate --markdown from --out"
     )
-    args = parser.parse_args(argv)
-    from bayes_koryo.atomic import atomic_write_text
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv, __doc__.splitlines()[0], ROOT / "benchmarks" / "geometry.json")
     from bayes_koryo.inference.fit import KoryoModel
     from bayes_koryo.model.config import load_config
 
@@ -200,17 +225,7 @@ def main(argv=None) -> int:
             for seed in SEEDS:
                 rows.append(one_fit(model, seed))
                 print(json.dumps(rows[-1]), flush=True)
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        note = (
-            f"benchmarks/geometry.py, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
-            f"commit {commit}, {os.cpu_count()} cores, load at the end "
-            f"{os.getloadavg()[0]:.1f}"
-        )
-        results = {"note": note, "rows": rows}
-        atomic_write_text(args.out, json.dumps(results, indent=1) + "\n", overwrite=True)
-        print(f"wrote {args.out}")
+        results = save_results(args.out, rows, "benchmarks/geometry.py")
     if args.markdown:
         write_markdown(args.markdown, results)
         print(f"regenerated the geometry table of {args.markdown}")

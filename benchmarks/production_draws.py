@@ -15,17 +15,13 @@ at each setting.
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from geometry import markdown_table, one_fit
+from geometry import markdown_table, one_fit, parse_args, save_results
 
 from bayes_koryo.outputs import tables
 
@@ -84,14 +80,7 @@ def write_markdown(path: Path, results: dict) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "production_draws.json")
-    parser.add_argument("--markdown", type=Path, default=None)
-    parser.add_argument(
-        "--from-json", action="store_true", help="do not fit: regenerate --markdown from --out"
-    )
-    args = parser.parse_args(argv)
-    from bayes_koryo.atomic import atomic_write_text
+    args = parse_args(argv, __doc__.splitlines()[0], ROOT / "benchmarks" / "production_draws.json")
     from bayes_koryo.inference.fit import KoryoModel
     from bayes_koryo.model.config import load_config
 
@@ -104,17 +93,7 @@ def main(argv=None) -> int:
             for seed in SEEDS:
                 rows.append(one_fit(model, seed, draws))
                 print(json.dumps(rows[-1]), flush=True)
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        note = (
-            f"benchmarks/production_draws.py, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
-            f"commit {commit}, {os.cpu_count()} cores, load at the end "
-            f"{os.getloadavg()[0]:.1f}"
-        )
-        results = {"note": note, "rows": rows}
-        atomic_write_text(args.out, json.dumps(results, indent=1) + "\n", overwrite=True)
-        print(f"wrote {args.out}")
+        results = save_results(args.out, rows, "benchmarks/production_draws.py")
     if args.markdown:
         write_markdown(args.markdown, results)
         print(f"regenerated the draws table of {args.markdown}")

@@ -1,4 +1,5 @@
-"""benchmarks/run.py: argument parsing, machine facts and the results layout (no timing)."""
+"""benchmarks/: run.py's argument parsing, machine facts and results layout (no timing); the
+BENCHMARKS.md tables the geometry and production-draws scripts generate."""
 
 from __future__ import annotations
 
@@ -63,3 +64,19 @@ def test_results_layout_and_verdicts(bench):
     del results["memory"]
     with pytest.raises(ValueError, match="memory"):
         bench.validate(results)
+
+
+@pytest.mark.parametrize("name", ["geometry", "production_draws"])
+def test_benchmarks_md_tables_are_generated_from_their_json(name, tmp_path):
+    """BENCHMARKS.md's geometry and production-draws blocks are what the scripts write from
+    the committed JSON (no typed numbers)."""
+    import shutil
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    copy = tmp_path / "BENCHMARKS.md"
+    shutil.copy(ROOT / "BENCHMARKS.md", copy)
+    out = ROOT / "benchmarks" / f"{name}.json"
+    assert module.main(["--from-json", "--out", str(out), "--markdown", str(copy)]) == 0
+    assert copy.read_text(encoding="utf-8") == (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
