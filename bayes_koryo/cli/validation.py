@@ -287,6 +287,16 @@ def lfo_command(
         scores, summary, out_dir, {"models": [str(p) for p in paths], "cutoffs": cutoffs}
     ):
         typer.echo(f"wrote {path}", err=True)
+    if lfo.nothing_compared(summary):
+        from bayes_koryo.errors import ThresholdError
+
+        failed = scores.loc[~scores["converged"].astype(bool), ["model", "cutoff"]]
+        raise ThresholdError(
+            "lfo: at every cut-off a refit missed the convergence gate after its retry, so no "
+            "model can be compared (unconverged: "
+            + ", ".join(f"{m} {c}" for m, c in failed.drop_duplicates().itertuples(index=False))
+            + f"); every refit's scores are in {out_dir / 'lfo_scores.csv'}"
+        )
 
 
 # --------------------------------------------------------------------------- validation

@@ -223,18 +223,16 @@ def summarise_lfo(scores: pd.DataFrame, converged_only: bool = True) -> pd.DataF
     bad = sorted(converged.index[~converged])
     left_out = bad if converged_only else []
     compared = scores[~scores["cutoff"].isin(left_out)]
-    if compared.empty:
-        raise ValueError(
-            f"leave-future-out: a refit missed the convergence gate at every cut-off "
-            f"({', '.join(left_out)}): nothing can be compared"
-        )
     unconverged = (
         scores.groupby(["model", "cutoff"])["converged"].first().eq(False).groupby("model").sum()
     )
-    parts = [_elpd_summary(compared).assign(cutoff="all")]
-    for cutoff, g in compared.groupby("cutoff"):
-        parts.append(_elpd_summary(g).assign(cutoff=cutoff))
-    table = pd.concat(parts, ignore_index=True)
+    if compared.empty:  # every cut-off left out: one row per model, no scores to compare
+        table = _nothing_compared(scores)
+    else:
+        parts = [_elpd_summary(compared).assign(cutoff="all")]
+        for cutoff, g in compared.groupby("cutoff"):
+            parts.append(_elpd_summary(g).assign(cutoff=cutoff))
+        table = pd.concat(parts, ignore_index=True)
     table.insert(
         table.columns.get_loc("fits"),
         "fits_unconverged",
@@ -243,6 +241,35 @@ def summarise_lfo(scores: pd.DataFrame, converged_only: bool = True) -> pd.DataF
     table["cutoffs_left_out"] = "; ".join(left_out)
     table["cutoffs_unconverged_compared"] = "" if converged_only else "; ".join(bad)
     return table[["cutoff"] + [c for c in table.columns if c != "cutoff"]]
+
+
+def _nothing_compared(scores: pd.DataFrame) -> pd.DataFrame:
+    """Return the summary when every cut-off is left out: per model, no figures, no elpd."""
+    nan = math.nan
+    rows = [
+        {
+            "model": model,
+            "growth_form": g["growth_form"].iloc[0],
+            "figures": 0,
+            "elpd": nan,
+            "elpd_se": nan,
+            "coverage_50": nan,
+            "coverage_90": nan,
+            "fits": int(g["cutoff"].nunique()),
+            "elpd_diff": nan,
+            "elpd_diff_se": nan,
+            "elpd_diff_se_cutoffs": nan,
+            "cutoffs_worse": 0,
+            "cutoff": "all",
+        }
+        for model, g in scores.groupby("model", sort=False)
+    ]
+    return pd.DataFrame(rows)
+
+
+def nothing_compared(summary: pd.DataFrame) -> bool:
+    """Return True when ``summarise_lfo`` left every cut-off out (no figure compared)."""
+    return bool((summary["figures"] == 0).all())
 
 
 def run_lfo(

@@ -79,10 +79,11 @@ SBC_SEED = PACKAGE_SEED
 """Default master seed (the package's seed; not chosen for the outcome)."""
 
 SBC_SETTINGS = {**PRODUCTION_DRAWS, "thin": 20}
-"""Default fit settings of one SBC simulation: the production settings of a fit (4 chains x
-1000 draws after 1000 warm-up draws; the config's target acceptance and tree depth), so the
-calibration is that of the inference a user publishes; draws thinned by at least 20 (to at
-most L = 200 ranked draws, fewer where the ESS is lower). Every fit is also checked against
+"""Default fit settings of one SBC simulation: the production settings of a fit
+(``study.PRODUCTION_DRAWS``: 4 chains x 2000 draws after 1000 warm-up draws; the config's
+target acceptance and tree depth), so the calibration is that of the inference a user
+publishes; draws thinned by at least 20 (to at most L = 400 ranked draws, fewer where the
+ESS is lower). Every fit is also checked against
 the package's convergence gate (``bayes_koryo.inference.diagnostics``); the outputs count the
 fits that failed it (they are ranked all the same: dropping them would condition the ranks on the
 data)."""

@@ -328,8 +328,11 @@ def test_lfo_never_compares_an_unconverged_refit():
     assert (summary["cutoffs_left_out"] == "2011-06-30").all()
     assert total.loc["b", "fits_unconverged"] == 1 and total.loc["a", "fits_unconverged"] == 0
     every = pd.DataFrame(rows).assign(converged=False)
-    with pytest.raises(ValueError, match="nothing can be compared"):
-        lfo.summarise_lfo(every)
+    nothing = lfo.summarise_lfo(every)  # still a table to write: nothing is lost
+    assert lfo.nothing_compared(nothing) and not lfo.nothing_compared(summary)
+    assert list(nothing["model"]) == ["a", "b"] and (nothing["fits_unconverged"] == 2).all()
+    assert nothing["elpd"].isna().all()
+    assert (nothing["cutoffs_left_out"] == "2011-06-30; 2012-02-29").all()
 
 
 def test_every_sweep_task_carries_the_one_structure_key(baseline):
