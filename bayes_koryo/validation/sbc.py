@@ -643,10 +643,9 @@ def recovery_table(tree: xr.DataTree) -> pd.DataFrame:
     of the truths (prior variance).
     """
     sims = tree["simulations"].to_dataset()
-    config = json.loads(tree.attrs["config"])
-    from bayes_koryo.model.config import config_from_dict
-
-    names = recovery_quantities(config_from_dict(config, source="<sbc run>"))
+    # the quantities the run ranked, as the run named them (an older package version's file
+    # may name them differently from this version's ``recovery_quantities``)
+    names = [str(q) for q in sims["quantity"].values if str(q) != LOG_LIKELIHOOD]
     n = sims.sizes["simulation"]
     rows = []
     for name in names:
