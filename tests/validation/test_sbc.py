@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -387,3 +388,15 @@ def test_the_simultaneous_band_from_arviz_has_its_nominal_coverage():
     inside = [sbc.band_check(rng.uniform(size=n), x, lower, upper)[0] for _ in range(trials)]
     coverage = float(np.mean(inside))
     assert abs(coverage - 0.95) < 4 * math.sqrt(0.95 * 0.05 / trials), coverage
+
+
+def test_tables_of_a_run_file_from_an_earlier_version_use_its_own_quantities():
+    """docs/sbc/ holds package 0.4.0's runs, whose pace vector is `pace_innovation_observed`:
+    the calibration and recovery tables read the names the run stored, not this version's."""
+    path = Path(__file__).resolve().parents[2] / "docs" / "sbc" / "pooled" / "sbc_ranks.nc"
+    with xr.open_datatree(path, engine="h5netcdf") as opened:
+        tree = opened.load()
+    stored = [str(q) for q in tree["simulations"]["quantity"].values]
+    recovery = sbc.recovery_table(tree)
+    assert list(recovery["quantity"]) == [q for q in stored if q != sbc.LOG_LIKELIHOOD]
+    assert list(sbc.calibration_table(tree)["quantity"]) == list(tree["prior_sbc"].data_vars)
