@@ -12,12 +12,14 @@ reads (defaults in ``docs/``)
 - ``baseline_diagnostics.json``  its convergence diagnostics, written by ``make docs``;
 - ``loo.json``                   ``bayes-koryo loo runs/baseline.nc --out-dir docs``: the
   in-sample and leave-one-out check of every reported figure;
-- ``lfo_summary.json``, ``lfo_scores.json`` ``bayes-koryo lfo --out-dir docs``: leave-future-out,
+- ``lfo_summary.json``, ``lfo_scores.json`` ``bayes-koryo lfo --out-dir docs``: leave-future-out;
+- ``power.json``                 ``bayes-koryo power --out-dir docs``: the power of the checks,
 
 and replaces the blocks between ``<!-- variants:begin -->`` / ``<!-- variants:end -->``,
 ``<!-- structural:begin -->`` / ``<!-- structural:end -->``, ``<!-- by-prior:begin -->`` /
 ``<!-- by-prior:end -->``, ``<!-- evidence:begin -->`` / ``<!-- evidence:end -->`` and
-``<!-- checks:begin -->`` / ``<!-- checks:end -->`` (and ``lfo``) of the Markdown file, so
+``<!-- checks:begin -->`` / ``<!-- checks:end -->`` (and ``lfo``, ``power``) of the Markdown
+file, so
 every number
 there is read from a table. Without ``--markdown`` the blocks are printed.
 ``tests/test_docs_tables.py`` checks that the committed MODEL.md equals what this script
@@ -44,6 +46,7 @@ MARKERS = {
     "evidence": ("<!-- evidence:begin -->", "<!-- evidence:end -->"),
     "checks": ("<!-- checks:begin -->", "<!-- checks:end -->"),
     "lfo": ("<!-- lfo:begin -->", "<!-- lfo:end -->"),
+    "power": ("<!-- power:begin -->", "<!-- power:end -->"),
 }
 LABEL = "U(May 2013)"
 BY_PRIOR_ROWS = (
@@ -260,6 +263,24 @@ def lfo_block(summary: dict, scores: dict) -> str:
     )
 
 
+def power_block(doc: dict) -> str:
+    """The power of the checks: share flagged per scenario and check, and its settings."""
+    import pandas as pd
+
+    from bayes_koryo.validation.power import POWER_NOTES, power_markdown
+
+    meta = doc["meta"]
+    return (
+        f"{meta['simulations_per_scenario']} simulated data sets per scenario (master seed "
+        f"{meta['seed']}; each fit {meta['chains']} chains × {meta['draws']} draws after "
+        f"{meta['tune']} warm-up, the production settings); scenarios: "
+        + "; ".join(f"`{name}`: {text}" for name, text in meta["scenarios"].items())
+        + ".\n\n"
+        + power_markdown(pd.DataFrame(doc["rows"]))
+        + f"\n\n{POWER_NOTES}\n"
+    )
+
+
 def blocks(docs: Path) -> dict[str, str]:
     """Every generated block, keyed as ``MARKERS``, from the tables in ``docs``."""
     return {
@@ -269,6 +290,7 @@ def blocks(docs: Path) -> dict[str, str]:
         "evidence": evidence_block(json.loads((docs / "baseline_report.json").read_text())),
         "checks": checks_block(_load(docs / "baseline_diagnostics.json"), _load(docs / "loo.json")),
         "lfo": lfo_block(_load(docs / "lfo_summary.json"), _load(docs / "lfo_scores.json")),
+        "power": power_block(_load(docs / "power.json")),
     }
 
 
