@@ -479,8 +479,13 @@ def recovery_command(
 @app.command("power")
 def power_command(
     simulations: Annotated[
-        int, typer.Option("--simulations", help="Simulated data sets per scenario.")
-    ] = 20,
+        int | None,
+        typer.Option(
+            "--simulations",
+            help="Simulated data sets per scenario (default: "
+            "bayes_koryo.validation.power.POWER_SIMULATIONS).",
+        ),
+    ] = None,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the tables.")] = Path(
         "runs/power"
     ),
@@ -505,7 +510,7 @@ def power_command(
     check_output_dir_before_work(out_dir)
     with progress_reporter("power of the checks", quiet) as progress:
         result = power.run_power(
-            simulations=simulations,
+            simulations=power.POWER_SIMULATIONS if simulations is None else simulations,
             seed=power.POWER_SEED if seed is None else seed,
             scheduler=scheduler,
             workers=workers,

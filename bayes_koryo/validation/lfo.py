@@ -245,26 +245,10 @@ def summarise_lfo(scores: pd.DataFrame, converged_only: bool = True) -> pd.DataF
 
 def _nothing_compared(scores: pd.DataFrame) -> pd.DataFrame:
     """Return the summary when every cut-off is left out: per model, no figures, no elpd."""
-    nan = math.nan
-    rows = [
-        {
-            "model": model,
-            "growth_form": g["growth_form"].iloc[0],
-            "figures": 0,
-            "elpd": nan,
-            "elpd_se": nan,
-            "coverage_50": nan,
-            "coverage_90": nan,
-            "fits": int(g["cutoff"].nunique()),
-            "elpd_diff": nan,
-            "elpd_diff_se": nan,
-            "elpd_diff_se_cutoffs": nan,
-            "cutoffs_worse": 0,
-            "cutoff": "all",
-        }
-        for model, g in scores.groupby("model", sort=False)
-    ]
-    return pd.DataFrame(rows)
+    table = _elpd_summary(scores).assign(cutoff="all", figures=0, cutoffs_worse=0)
+    compared_only = [c for c in table.columns if c.startswith(("elpd", "coverage_"))]
+    table[compared_only] = math.nan
+    return table
 
 
 def nothing_compared(summary: pd.DataFrame) -> bool:

@@ -90,9 +90,6 @@ ANY_CHECK = "any check of bayes-koryo check"
 FLAG_INTERVAL = 0.9
 """Mass of the Jeffreys interval around each share flagged."""
 
-_MODELS: dict[str, object] = {}
-"""Per-process models by role, config and data (compiled once per process)."""
-
 
 def scenario_config(scenario: Scenario) -> dict:
     """Return the simulator's configuration (plain dict) of ``scenario``."""
@@ -152,19 +149,6 @@ def power_tasks(
     ]
 
 
-def _model(role: str, config_dict: dict, observations: pd.DataFrame):
-    """Return this process's KoryoModel of ``config_dict`` on ``observations`` (built once)."""
-    from bayes_koryo.inference.fit import KoryoModel
-    from bayes_koryo.model.config import config_from_dict
-
-    digest = str(pd.util.hash_pandas_object(observations, index=True).sum())
-    key = f"{role}:{config_dict['name']}:{digest}"
-    if key not in _MODELS:
-        config = config_from_dict(config_dict, source=f"<power task: {role}>")
-        _MODELS[key] = KoryoModel(config, observations)
-    return _MODELS[key]
-
-
 def _draws_and_truth(name: str, post, truth: dict, simulator) -> tuple[np.ndarray, float]:
     """Return the (chain, draw) posterior draws and the true value of a ``POWER_QUANTITIES``."""
     if name != U_MAY_2013:
@@ -182,9 +166,12 @@ def simulate_and_fit(task: dict) -> tuple:
     fit, posterior predictive, PIT) derive from the task's seed.
     """
     from bayes_koryo.model.simulate import simulate_observations
+    from bayes_koryo.validation.sweeps import process_model
 
-    simulator = _model("simulator", task["simulator"], task["observations"])
-    fitter = _model("fitted", task["fitted"], task["observations"])
+    simulator = process_model(
+        "simulator", task["simulator"], task["observations"], "<power task: simulator>"
+    )
+    fitter = process_model("fitted", task["fitted"], task["observations"], "<power task: fitted>")
     seeds = [int(s) for s in np.random.SeedSequence(task["seed"]).generate_state(4)]
     simulated, truth = simulate_observations(simulator, seed=seeds[0])
     fitter.set_observations(simulated)
@@ -214,6 +201,7 @@ def power_simulation(task: dict) -> dict:
         low, high = interval(draws.ravel(), 0.9, "ETI")
         inside_90.append(bool(low <= value <= high))
     reliable = table["loo_reliable"].astype(bool)
+    fit_summary = fitter.diagnostics.summary()
     return {
         "scenario": task["scenario"],
         "seed": int(task["seed"]),
@@ -225,8 +213,8 @@ def power_simulation(task: dict) -> dict:
         "figures_outside_90": int((~table["inside_90"].astype(bool)).sum()),
         "loo_reliable_figures": int(reliable.sum()),
         "loo_outside_90": int((~table.loc[reliable, "loo_inside_90"].astype(bool)).sum()),
-        "max_r_hat": float(fitter.diagnostics.summary()["max_r_hat"]),
-        "divergences": int(fitter.diagnostics.summary()["divergences"] or 0),
+        "max_r_hat": float(fit_summary["max_r_hat"]),
+        "divergences": int(fit_summary["divergences"] or 0),
         "seconds": float(seconds),  # simulate, fit, replicate
         "pit": ranks,
         "truth_inside_90": inside_90,

@@ -122,9 +122,6 @@ _QUANTITY_COLUMNS = (
 )
 """Per-quantity results of one simulation (``sbc_simulation``), in their stored order."""
 
-_MODELS: dict[str, tuple] = {}
-"""Per-process models by config and data: (template on the real data, fitter)."""
-
 
 def test_quantities(config) -> tuple[str, ...]:
     """Names of the SBC test quantities of a model built with ``config``."""
@@ -203,18 +200,10 @@ def _models(task: dict):
     start from its layout); the fitter gets each simulated data set. Both share the
     per-process compiled model.
     """
-    from bayes_koryo.inference.fit import KoryoModel
-    from bayes_koryo.model.config import config_from_dict
+    from bayes_koryo.validation.sweeps import process_model
 
-    digest = str(pd.util.hash_pandas_object(task["observations"], index=True).sum())
-    key = task["structure"] + digest
-    if key not in _MODELS:
-        config = config_from_dict(task["config"], source="<sbc task>")
-        _MODELS[key] = (
-            KoryoModel(config, task["observations"]),
-            KoryoModel(config, task["observations"]),
-        )
-    return _MODELS[key]
+    args = (task["config"], task["observations"], "<sbc task>")
+    return process_model("template", *args), process_model("fitter", *args)
 
 
 def _summed_log_likelihood(log_lik: xr.Dataset) -> xr.DataArray:

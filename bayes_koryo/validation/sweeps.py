@@ -31,6 +31,9 @@ Contract for callers:
 An exception in a task stops the sweep and is re-raised (one-line ``KoryoError``s pass
 through unchanged).
 
+``process_model`` is the one per-process cache of the models a task fits (SBC, power): a
+worker builds and compiles each (role, config, data) once and reuses it for every later task.
+
 ``fit_with_retry`` is the one convergence policy of every sweep's task (variants,
 leave-future-out, leave-one-out): a fit that misses the gate is refitted once with a higher
 target acceptance and a longer warm-up, and the first fit's diagnostics are returned.
@@ -53,11 +56,15 @@ __all__ = [
     "default_workers",
     "fit_with_retry",
     "plan_chunks",
+    "process_model",
     "run_sweep",
 ]
 
 STRUCTURE_KEY = "structure"
 """Optional task key naming the compiled structure a task needs."""
+
+_PROCESS_MODELS: dict[str, Any] = {}
+"""This process's models by role, config and data (see ``process_model``)."""
 
 
 def default_workers() -> int:
@@ -293,3 +300,30 @@ def fit_with_retry(spec: dict, source: str, task: dict, observations=None):
         if summary["converged"]:
             break
     return model, first
+
+
+def process_model(role: str, config_dict: dict, observations, source: str):
+    """Return this process's KoryoModel of ``config_dict`` on ``observations`` (built once).
+
+    ``role`` tells apart two models of one config and data that a task changes differently
+    (e.g. SBC's template keeps the real data, its fitter gets each simulated data set); the
+    cache key also holds a digest of the config and of the observations. ``source`` names the
+    config in error messages.
+    """
+    import hashlib
+    import json
+
+    import pandas as pd
+
+    from bayes_koryo.inference.fit import KoryoModel
+    from bayes_koryo.model.config import config_from_dict
+
+    config_digest = hashlib.sha256(
+        json.dumps(config_dict, sort_keys=True, default=str).encode()
+    ).hexdigest()
+    data_digest = str(pd.util.hash_pandas_object(observations, index=True).sum())
+    key = f"{role}:{config_digest}:{data_digest}"
+    if key not in _PROCESS_MODELS:
+        config = config_from_dict(config_dict, source=source)
+        _PROCESS_MODELS[key] = KoryoModel(config, observations)
+    return _PROCESS_MODELS[key]
