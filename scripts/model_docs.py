@@ -14,6 +14,8 @@ reads (defaults in ``docs/``)
   in-sample and leave-one-out check of every reported figure;
 - ``lfo_summary.json``, ``lfo_scores.json`` ``bayes-koryo lfo --out-dir docs``: leave-future-out;
 - ``power.json``                 ``bayes-koryo power --out-dir docs``: the power of the checks,
+- ``launch_years.json``          ``scripts/launch_years.py``: the launch years, coverage at launch
+  free and held at Pyongyang's census share,
 
 and replaces the blocks between ``<!-- variants:begin -->`` / ``<!-- variants:end -->``,
 ``<!-- structural:begin -->`` / ``<!-- structural:end -->``, ``<!-- by-prior:begin -->`` /
@@ -47,6 +49,7 @@ MARKERS = {
     "checks": ("<!-- checks:begin -->", "<!-- checks:end -->"),
     "lfo": ("<!-- lfo:begin -->", "<!-- lfo:end -->"),
     "power": ("<!-- power:begin -->", "<!-- power:end -->"),
+    "launch": ("<!-- launch:begin -->", "<!-- launch:end -->"),
 }
 LABEL = "U(May 2013)"
 BY_PRIOR_ROWS = (
@@ -281,6 +284,54 @@ def power_block(doc: dict) -> str:
     )
 
 
+def _median_eti(values: list[float], digits: int = 2) -> str:
+    """``median [low, high]`` with a typographic minus."""
+    text = f"{values[0]:.{digits}f} [{values[1]:.{digits}f}, {values[2]:.{digits}f}]"
+    return text.replace("-", "−")
+
+
+def launch_block(doc: dict) -> str:
+    """The launch years: audited net additions, then both fits side by side."""
+    additions = markdown_table(
+        ["quarter ending", "audited subscribers", "added in the quarter"],
+        [
+            [r["date"], f"{r['subscribers']:,}", "—" if r["added"] is None else f"{r['added']:,}"]
+            for r in doc["net_additions"]
+        ],
+    )
+    fits = doc["fits"]
+    rows = [
+        ["prior of coverage_at_launch, median [90% ETI]"]
+        + [_median_eti(f["coverage_at_launch_prior"]) for f in fits],
+        ["posterior of coverage_at_launch"] + [_median_eti(f["coverage_at_launch"]) for f in fits],
+        ["posterior of coverage_end_2009"] + [_median_eti(f["coverage_end_2009"]) for f in fits],
+        ["deviation_scale"] + [_median_eti(f["deviation_scale"]) for f in fits],
+    ]
+    for period in fits[0]["early_deviations"]:
+        rows.append(
+            [f"pace deviation of the period ending {period}"]
+            + [_median_eti(f["early_deviations"][period]) for f in fits]
+        )
+    rows += [
+        ["log-likelihood of the audited figures shown above (posterior mean, nats)"]
+        + [f"{f['early_log_likelihood']:.1f}" for f in fits],
+        ["U(May 2013), millions"] + [_median_eti(f["unique_users_may_2013"]) for f in fits],
+        ["convergence gate (divergences, max R̂)"]
+        + [
+            f"{'pass' if f['converged'] else 'FAIL'} ({f['divergences']}, {f['max_r_hat']:.3f})"
+            for f in fits
+        ],
+    ]
+    held = fits[-1]["prior_params"]
+    comparison = markdown_table(["", *(f["fit"] for f in fits)], rows)
+    return (
+        f"{additions}\n\n{comparison}\n\n(`scripts/launch_years.py`: both fits {doc['settings']}, "
+        f"seed {doc['seed']}, package {doc['package_version']}, commit {doc['commit']}, "
+        f"{doc['date']}; intervals {doc['interval']}s; the held prior is "
+        f"Beta({held['alpha']}, {held['beta']}).)\n"
+    )
+
+
 def blocks(docs: Path) -> dict[str, str]:
     """Every generated block, keyed as ``MARKERS``, from the tables in ``docs``."""
     return {
@@ -291,6 +342,7 @@ def blocks(docs: Path) -> dict[str, str]:
         "checks": checks_block(_load(docs / "baseline_diagnostics.json"), _load(docs / "loo.json")),
         "lfo": lfo_block(_load(docs / "lfo_summary.json"), _load(docs / "lfo_scores.json")),
         "power": power_block(_load(docs / "power.json")),
+        "launch": launch_block(_load(docs / "launch_years.json")),
     }
 
 

@@ -7,6 +7,7 @@ Cost: reads the committed tables (docs/) and SBC rank files; no fit.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
 from pathlib import Path
 
@@ -62,6 +63,22 @@ def test_readme_headline_is_the_committed_headline_file():
     assert _block(ROOT / "README.md", docs.START, docs.END) == headline
 
 
-@pytest.mark.parametrize("name", ["model_docs", "sbc_docs", "make_docs"])
+@pytest.mark.parametrize("name", ["model_docs", "sbc_docs", "make_docs", "launch_years"])
 def test_every_docs_script_names_the_files_it_reads(name):
     assert "docs/" in (ROOT / "scripts" / f"{name}.py").read_text(encoding="utf-8")
+
+
+def test_launch_years_script_holds_the_stated_prior_and_reads_the_bundled_counts():
+    from scipy import stats
+
+    from bayes_koryo.data import load_observations
+
+    launch = _script("launch_years")
+    held = launch.held_prior()
+    prior = stats.beta(held["alpha"], held["beta"])
+    assert prior.mean() == pytest.approx(launch.PYONGYANG_SHARE, abs=1e-4)
+    assert prior.std() == pytest.approx(launch.PYONGYANG_SD, rel=0.01)
+    rows = launch.net_additions(load_observations())
+    assert rows[0]["date"] == "2008-12-31" and rows[-1]["date"] == launch.LAUNCH_YEARS_END
+    for before, after in itertools.pairwise(rows):
+        assert after["added"] == after["subscribers"] - before["subscribers"]
