@@ -25,6 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from bayes_koryo.inference.summaries import interval_label
+from bayes_koryo.study import CI_PROB
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PYONGYANG_SHARE = 3.26 / 24.05
@@ -33,7 +36,6 @@ PYONGYANG_SD = 0.01
 """sd of the held prior: the census rounding and where Pyongyang's coverage area ended."""
 LAUNCH_YEARS_END = "2010-03-31"
 """Last report date of the launch years compared here (the first five quarters of 2009-10)."""
-INTERVAL = 0.9
 
 
 def held_prior(mean: float = PYONGYANG_SHARE, sd: float = PYONGYANG_SD) -> dict[str, float]:
@@ -60,8 +62,10 @@ def net_additions(observations: pd.DataFrame) -> list[dict]:
 
 
 def _eti(draws: np.ndarray) -> list[float]:
-    tail = (1 - INTERVAL) / 2
-    return [float(np.median(draws)), *map(float, np.quantile(draws, [tail, 1 - tail]))]
+    """[median, low, high] of the package's interval (``study.CI_PROB``, ETI)."""
+    from bayes_koryo.inference.summaries import interval
+
+    return [float(np.median(draws)), *interval(draws, CI_PROB, "ETI")]
 
 
 def fit_summary(model, label: str, prior: dict[str, float]) -> dict:
@@ -75,7 +79,7 @@ def fit_summary(model, label: str, prior: dict[str, float]) -> dict:
     dates = log_lik[log_lik.dims[-1]]
     early_lik = log_lik.sel({log_lik.dims[-1]: dates[dates <= np.datetime64(LAUNCH_YEARS_END)]})
     summary = model.diagnostics.summary()
-    tail = (1 - INTERVAL) / 2
+    tail = (1 - CI_PROB) / 2
     beta = stats.beta(prior["alpha"], prior["beta"])
     return {
         "fit": label,
@@ -127,7 +131,7 @@ def main(argv=None) -> int:
     doc = {
         "net_additions": net_additions(model.observations),
         "fits": fits,
-        "interval": f"{INTERVAL:.0%} ETI",
+        "interval": interval_label(CI_PROB, "ETI"),
         "seed": PACKAGE_SEED,
         "settings": f"{s.chains} × {s.draws} after {s.tune}",
         "package_version": __version__,
