@@ -4,7 +4,8 @@
 #   make test  - set up .venv, run the quality gates (make check) and the whole test suite
 #   make docs  - regenerate docs/headline.md, docs/trajectory.png, docs/report_page.png,
 #                docs/baseline_report.json, docs/baseline_diagnostics.json and the README
-#                headline from runs/baseline.nc, then MODEL.md's generated tables from docs/
+#                headline from runs/baseline.nc, docs/prior_predictive.*, then MODEL.md's
+#                generated tables from docs/
 #                (docs/loo.json: bayes-koryo loo runs/baseline.nc --out-dir docs)
 .PHONY: setup run test check lint lock clean docs
 
@@ -21,6 +22,7 @@ run: setup
 
 docs: setup
 	$(BIN)/python scripts/make_docs.py
+	$(BIN)/python scripts/prior_predictive_figure.py
 	$(BIN)/python scripts/model_docs.py --markdown MODEL.md
 
 test: check

@@ -19,7 +19,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import subprocess
 from pathlib import Path
 
 from bayes_koryo.outputs import tables
@@ -167,17 +166,10 @@ def write_markdown(path: Path, results: dict) -> None:
 
 def save_results(path: Path, rows: list[dict], script: str) -> dict:
     """Write ``rows`` with a provenance note (script, time, commit, cores, load) to ``path``."""
+    from bayes_koryo import checkout
     from bayes_koryo.atomic import atomic_write_text
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    commit, dirty = checkout.commit(), checkout.dirty()
     note = (
         f"{script}, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit {commit}"
         f"{' with uncommitted changes' if dirty else ''}, {os.cpu_count()} cores, "

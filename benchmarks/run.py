@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bayes_koryo import checkout
 from bayes_koryo.outputs import tables
 from bayes_koryo.study import PACKAGE_SEED, TWO_MILLION_DATE
 
@@ -136,17 +137,6 @@ def machine_facts() -> dict:
             versions[name] = version(name)
         except PackageNotFoundError:
             versions[name] = None
-    git = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    dirty = bool(
-        subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    )
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -156,8 +146,8 @@ def machine_facts() -> dict:
         "platform": platform.platform(),
         "versions": versions,
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "git_commit": git,
-        "git_dirty": dirty,
+        "git_commit": checkout.commit(short=False),
+        "git_dirty": checkout.dirty(),
         "load_at_start": list(os.getloadavg()),
     }
 

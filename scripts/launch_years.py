@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -101,18 +100,12 @@ def fit_summary(model, label: str, prior: dict[str, float]) -> dict:
     }
 
 
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
-    return out.stdout.strip() or "unknown"
-
-
 def main(argv=None) -> int:
     """Fit both, write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "launch_years.json")
     args = parser.parse_args(argv)
+    from bayes_koryo import checkout
     from bayes_koryo.inference.fit import KoryoModel
     from bayes_koryo.study import PACKAGE_SEED
     from bayes_koryo.version import __version__
@@ -135,7 +128,7 @@ def main(argv=None) -> int:
         "seed": PACKAGE_SEED,
         "settings": f"{s.chains} × {s.draws} after {s.tune}",
         "package_version": __version__,
-        "commit": _commit(),
+        "commit": checkout.commit() or "unknown",
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     args.out.write_text(json.dumps(doc, indent=1) + "\n")

@@ -16,6 +16,7 @@ reads (defaults in ``docs/``)
 - ``power.json``                 ``bayes-koryo power --out-dir docs``: the power of the checks,
 - ``launch_years.json``          ``scripts/launch_years.py``: the launch years, coverage at launch
   free and held at Pyongyang's census share,
+- ``prior_predictive.json``      ``scripts/prior_predictive_figure.py``: the prior predictive check,
 
 and replaces the blocks between ``<!-- variants:begin -->`` / ``<!-- variants:end -->``,
 ``<!-- structural:begin -->`` / ``<!-- structural:end -->``, ``<!-- by-prior:begin -->`` /
@@ -50,6 +51,7 @@ MARKERS = {
     "lfo": ("<!-- lfo:begin -->", "<!-- lfo:end -->"),
     "power": ("<!-- power:begin -->", "<!-- power:end -->"),
     "launch": ("<!-- launch:begin -->", "<!-- launch:end -->"),
+    "prior-predictive": ("<!-- prior-predictive:begin -->", "<!-- prior-predictive:end -->"),
 }
 LABEL = "U(May 2013)"
 BY_PRIOR_ROWS = (
@@ -332,6 +334,42 @@ def launch_block(doc: dict) -> str:
     )
 
 
+PRIOR_PREDICTIVE_ROWS = (
+    ("subscriptions", "S(May 2013), millions of SIMs", 2),
+    ("unique_users", "U(May 2013), millions of people", 2),
+    ("real_user_share", "U/S", 2),
+    ("user_ceiling", "user ceiling, millions", 1),
+    ("subscription_ceiling", "subscription ceiling, millions", 1),
+    ("penetration_10plus", "U(May 2013) / population aged 10+", 3),
+)
+
+
+def prior_predictive_block(doc: dict) -> str:
+    """The prior predictive check: reported counts inside the prior S(t), the implied priors."""
+    rows = doc["rows"]
+    subs = [r for r in rows if r["quantity"] == "subscriptions"]
+    inside = sum(bool(r["inside"]) for r in subs)
+    last = {r["quantity"]: r for r in rows if r["quantity"] != "subscriptions"}
+    last["subscriptions"] = next(r for r in subs if r["date"] == last["unique_users"]["date"])
+    kind = f"{rows[0]['ci_prob']:.0%} {rows[0]['ci_kind']}"
+    table = markdown_table(
+        ["quantity (prior)", f"median [{kind}]"],
+        [
+            [label, _median_eti([last[q]["median"], last[q]["ci_low"], last[q]["ci_high"]], d)]
+            for q, label, d in PRIOR_PREDICTIVE_ROWS
+        ],
+    )
+    limit, p = doc["penetration_limit"], doc["penetration_prior_probability"]
+    verdict = "passes" if p > doc["penetration_prior_required"] else "FAILS"
+    return (
+        f"{inside} of {len(subs)} reported subscriber counts lie inside the prior {kind} of "
+        f"S(t) at their dates. Prior P(U(May 2013) / population aged 10+ < {limit:.0%}) = "
+        f"{p:.3f} (required: > {doc['penetration_prior_required']}; {verdict}).\n\n{table}\n\n"
+        f"(`scripts/prior_predictive_figure.py`: {doc['draws']} prior draws, seed {doc['seed']}, "
+        f"package {doc['package_version']}, commit {doc['commit']}, {doc['date']}.)\n"
+    )
+
+
 def blocks(docs: Path) -> dict[str, str]:
     """Every generated block, keyed as ``MARKERS``, from the tables in ``docs``."""
     return {
@@ -343,6 +381,7 @@ def blocks(docs: Path) -> dict[str, str]:
         "lfo": lfo_block(_load(docs / "lfo_summary.json"), _load(docs / "lfo_scores.json")),
         "power": power_block(_load(docs / "power.json")),
         "launch": launch_block(_load(docs / "launch_years.json")),
+        "prior-predictive": prior_predictive_block(_load(docs / "prior_predictive.json")),
     }
 
 

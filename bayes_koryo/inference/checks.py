@@ -25,8 +25,11 @@ if TYPE_CHECKING:
     from bayes_koryo.model.graph import ObservationBlock
 
 PENETRATION_LIMIT = 0.25
-"""Brief: U(May 2013) / population aged 10+ < 25% with prior probability > 0.95."""
+"""Prior predictive plausibility: U(May 2013) / population aged 10+ stays below 25%, above the
+experts' long-run ceiling (about 5M subscriptions, 20% penetration; Kim 2013, MODEL.md
+"Priors") five years after launch, with prior probability above ``PENETRATION_PRIOR_PROB``."""
 PENETRATION_PRIOR_PROB = 0.95
+"""Required prior probability of ``U(May 2013) / population 10+ < PENETRATION_LIMIT``."""
 
 
 def prior_predictive_table(
