@@ -55,6 +55,9 @@ def render() -> str:
         "[observations.log_sd]  # sd of the log-scale reporting error / softness of cell edges",
         *(f"{k} = {v!r}" for k, v in DEFAULTS["observations"]["log_sd"].items()),
         "",
+        "[structure]",
+        "shared_phones = false  # true: a SIM holder's phone serves 1 + extra_users_per_holder people",
+        "",
     ]
     for name, prior in DEFAULT_PRIORS.items():
         reason = textwrap.wrap(f"{prior.justification} Source: {prior.source}.", 94)

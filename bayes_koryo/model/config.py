@@ -6,6 +6,7 @@ A model config (``models/*.toml``) may set::
     [growth]        form = "bass" | "logistic" | "gompertz"
     [time]          launch = "2008-12-15", horizon = "2016-12-31"
     [observations]  kinds = [...], activity_depressed = false
+    [structure]     shared_phones = false   # true: a SIM holder's phone serves h >= 1 people
     [observations.log_sd]   <kind> = sd of the log-scale reporting error
     [priors.<variable>]     dist = "...", <hyperparameter> = value
     [sampler]       draws, tune, chains, seed, target_accept, adaptation,
@@ -56,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
             "activity_statement": 0.03,
         },
     },
+    # false: every user holds a SIM (U <= S); true: each private SIM holder's phone is used by
+    # h = 1 + extra_users_per_holder people, so users may exceed SIMs (MODEL.md, "Shared phones")
+    "structure": {"shared_phones": False},
     "priors": {name: prior.to_dict() for name, prior in DEFAULT_PRIORS.items()},
     "sampler": {
         **PRODUCTION_DRAWS,
@@ -83,6 +87,7 @@ _SECTIONS: dict[str, type] = {
     "growth": dict,
     "time": dict,
     "observations": dict,
+    "structure": dict,
     "priors": dict,
     "sampler": dict,
 }
@@ -90,6 +95,7 @@ _SUBKEYS: dict[str, dict[str, type]] = {
     "growth": {"form": str},
     "time": {"launch": str, "horizon": str},
     "observations": {"kinds": list, "activity_depressed": bool, "log_sd": dict},
+    "structure": {"shared_phones": bool},
     "sampler": {
         "draws": int,
         "tune": int,
@@ -138,6 +144,7 @@ class ModelConfig:
     log_sd: dict[str, float]
     priors: dict[str, Prior]
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
+    shared_phones: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (the TOML layout, every default filled in)."""
@@ -151,6 +158,7 @@ class ModelConfig:
                 "activity_depressed": self.activity_depressed,
                 "log_sd": dict(self.log_sd),
             },
+            "structure": {"shared_phones": self.shared_phones},
             "priors": {name: p.to_dict() for name, p in self.priors.items()},
             "sampler": {
                 "draws": self.sampler.draws,
@@ -244,6 +252,7 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
         log_sd={k: float(v) for k, v in obs["log_sd"].items()},
         priors=priors,
         sampler=sampler,
+        shared_phones=bool(merged["structure"]["shared_phones"]),
     )
 
 

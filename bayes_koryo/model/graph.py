@@ -12,6 +12,9 @@ Generative story (MODEL.md has the maths and the sources):
    length) so that the prior on the clock does not depend on when reports were published.
 3. SIMs per unique user r = 1 + pi (m - 1); official share omega; inactive share iota.
 4. Registered SIMs S(t) = U(t) r / ((1 - iota)(1 - omega)); active numbers S (1 - iota).
+   Shared-phones variant (``[structure] shared_phones``): steps 2-4 describe private SIM
+   holders; each holder's phone is used by h = 1 + extra_users_per_holder people, so the
+   users are h times the holders (their ceiling too) and may exceed the SIMs.
 5. One observed variable per kind of figure: audited counts are log-normal around S(t);
    rounded figures, statements and milestones are interval-censored (the rounding cell in the
    data's lower/upper columns, edges softened by the kind's log-sd); the activity statement is
@@ -77,6 +80,7 @@ FREE_PARAMETERS_COMMON = (
 def free_parameters(config: ModelConfig) -> tuple[str, ...]:
     """Names of the free scalar parameters of a model built with ``config``."""
     extra = ("activity_depression",) if config.activity_depressed else ()
+    extra += ("extra_users_per_holder",) if config.shared_phones else ()
     return FREE_PARAMETERS_COMMON + GROWTH_PARAMETERS[config.growth_form] + extra
 
 
@@ -469,6 +473,8 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         if config.activity_depressed:
             log_active_share = log_active_share + pt.log1p(-prior("activity_depression"))
         _likelihood(blocks, observed_table, periods, log_subscriptions_at_reports, log_active_share)
+        # 6. shared phones (variant): people per private SIM holder, outside the likelihood
+        users_per_holder = 1.0 + prior("extra_users_per_holder") if config.shared_phones else None
         _derived_quantities(
             grid,
             population,
@@ -477,6 +483,7 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
             diffusion,
             log_subscriptions,
             log_subscriptions_at_reports,
+            users_per_holder,
         )
     model.report_dates = pd.DatetimeIndex(sorted(set(observations["date"])))
     return model
@@ -557,23 +564,32 @@ def _derived_quantities(
     diffusion: dict,
     log_subscriptions,
     log_subscriptions_at_reports,
+    users_per_holder=None,
 ) -> None:
-    """Name the derived quantities of the model (millions; shares as fractions)."""
+    """Name the derived quantities of the model (millions; shares as fractions).
+
+    ``users_per_holder``: h of the shared-phones variant (None: every user holds a SIM, h = 1).
+    """
     pm.Deterministic("period_pace_deviation", diffusion["period_deviation"], dims="period")
     # what the likelihood sees (equal to `subscriptions` at the report dates; tested)
     pm.Deterministic(
         "subscriptions_at_reports", pt.exp(log_subscriptions_at_reports), dims="observed_period"
     )
-    user_ceiling = pm.Deterministic("user_ceiling", ceiling_share * population.addressable)
-    users = pm.Deterministic(
-        "unique_users", pt.exp(log_subscriptions - sims.log_per_user), dims="date"
-    )
+    holder_ceiling = ceiling_share * population.addressable
+    holders = pt.exp(log_subscriptions - sims.log_per_user)  # private SIM holders
+    log_sims_per_user = sims.log_per_user
+    if users_per_holder is not None:
+        h = pm.Deterministic("users_per_holder", users_per_holder)
+        holder_ceiling, holders = holder_ceiling * h, holders * h  # now: of users
+        log_sims_per_user = log_sims_per_user - pt.log(h)
+    user_ceiling = pm.Deterministic("user_ceiling", holder_ceiling)
+    users = pm.Deterministic("unique_users", holders, dims="date")
     subscriptions = pm.Deterministic("subscriptions", pt.exp(log_subscriptions), dims="date")
     pm.Deterministic("penetration_10plus", users / population.aged_10plus, dims="date")
     pm.Deterministic("penetration_addressable", users / population.addressable, dims="date")
     pm.Deterministic("addressable_population", population.addressable)
     pm.Deterministic("population_10plus", population.aged_10plus)
-    sims_per_user = pm.Deterministic("sims_per_user", pt.exp(sims.log_per_user))
+    sims_per_user = pm.Deterministic("sims_per_user", pt.exp(log_sims_per_user))
     pm.Deterministic("real_user_share", 1.0 / sims_per_user)
     pm.Deterministic("sims_per_private_user", sims.per_private_user)
     pm.Deterministic("sims_per_heavy_user", sims.per_heavy_user)
@@ -582,17 +598,19 @@ def _derived_quantities(
     pm.Deterministic("effective_clock", diffusion["clock"], dims="date")
     pm.Deterministic("population_coverage", diffusion["coverage"], dims="date")
     # decomposition of registered SIMs at the 2M milestone
-    _decomposition(grid, users, subscriptions, sims)
+    _decomposition(grid, users if users_per_holder is None else users / h, subscriptions, sims)
 
 
-def _decomposition(grid: pd.DatetimeIndex, users, subscriptions, sims: _SimsPerUser) -> None:
+def _decomposition(grid: pd.DatetimeIndex, holders, subscriptions, sims: _SimsPerUser) -> None:
     """Split the registered SIMs at DECOMPOSITION_DATE (the 2M milestone), if on the grid.
 
-    The parts (millions): unique users, their extra SIMs, official lines, inactive numbers.
+    The parts (millions): the private SIM holders' first SIMs (``decomposition_unique_users``:
+    the unique users unless phones are shared), their extra SIMs, official lines, inactive
+    numbers.
     """
     k = int(grid.get_indexer([pd.Timestamp(DECOMPOSITION_DATE)])[0])
     if k >= 0:
-        s_k, u_k = subscriptions[k], users[k]
+        s_k, u_k = subscriptions[k], holders[k]
         pm.Deterministic("decomposition_unique_users", u_k)
         pm.Deterministic("decomposition_extra_sims", u_k * (sims.per_private_user - 1.0))
         pm.Deterministic(

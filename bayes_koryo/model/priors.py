@@ -149,6 +149,12 @@ KIM_2013 = (
     "Yonho Kim, 'A Closer Look at the Explosion of Cell Phone Subscribers', 38 North, 26 Nov 2013"
 )
 
+MICS_2017 = (
+    "Central Bureau of Statistics of the DPR Korea and UNICEF, '2017 DPR Korea Multiple Indicator "
+    "Cluster Survey, Survey Findings Report' (June 2018), mobile phone ownership and use, ages "
+    "15-49; figures as reported by The Korea Herald, 25 Jun 2018"
+)
+
 DEFAULT_PRIORS: dict[str, Prior] = {
     # --- demography (millions of people, around 2012) --------------------------------------
     "population_total": _p(
@@ -354,6 +360,19 @@ DEFAULT_PRIORS: dict[str, Prior] = {
         alpha=2,
         beta=8,
     ),
+    "extra_users_per_holder": _p(
+        "Gamma",
+        "people per private SIM holder, beyond the holder",
+        "Shared-phones variant only: a private SIM holder's phone is used by h = 1 + this many "
+        "people in all. The 2017 national household survey found 55.7% of men and 47.9% of "
+        "women aged 15-49 owning a mobile phone but 88.8% and 82.5% having used one in the "
+        "previous three months: users per owner 1.59 (men) and 1.72 (women). Gamma(3, 4): "
+        "median 0.67 (h = 1.67), 90% interval 0.20-1.57 (h 1.2-2.6), wide because the survey "
+        "is of 2017 and one age band, not of 2008-2013.",
+        MICS_2017,
+        alpha=3,
+        beta=4,
+    ),
 }
 
 
@@ -371,6 +390,7 @@ DOMAINS: dict[str, str] = {
             "gompertz_rate",
             "deviation_scale",
             "sims_beyond_two",
+            "extra_users_per_holder",
         )
     },
     **{
@@ -528,12 +548,14 @@ PRIOR_GROUPS: dict[str, tuple[str, ...]] = {
     "official_share": ("official_share",),
     "inactive_share": ("inactive_share",),
     "activity": ("activity_depression",),
+    "sharing": ("extra_users_per_holder",),
 }
 """The priors in groups that answer one question each (power-scaled together by
 ``bayes_koryo.validation.sensitivity.prior_group_sensitivity``): how many people there are;
 what share of them could ever subscribe; how fast adoption went (growth curve, pace, access
 clock); network coverage; how many SIMs heavy users hold (π and m); the share of official
-lines (ω); the share of inactive numbers (iota); the depressed activity of the 800k statement."""
+lines (ω); the share of inactive numbers (iota); the depressed activity of the 800k statement;
+how many people share a holder's phone (shared-phones variant)."""
 
 
 def prior_groups(names) -> dict[str, list[str]]:

@@ -103,6 +103,8 @@ def test_extends_merges_over_the_parent(tmp_path):
         ({"time": {"launch": "15/12/2008"}}, "expected an ISO date"),
         ({"observations": {"kinds": ["audited"]}}, "unknown kind 'audited'"),
         ({"observations": {"log_sd": {"milestone": 0}}}, "log_sd.milestone: must be > 0"),
+        ({"structure": {"shared_phones": "yes"}}, "structure.shared_phones: expected bool"),
+        ({"structure": {"shared_phone": True}}, "did you mean 'shared_phones'"),
     ],
 )
 def test_bad_configs_fail_with_one_clear_line(table, message):

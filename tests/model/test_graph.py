@@ -203,3 +203,60 @@ def test_a_normal_prior_keeps_its_own_coordinate():
     assert {"ceiling_share", "log_initial_subscription_rate"} <= {rv.name for rv in model.free_RVs}
     logistic = default_config().replace(growth={"form": "logistic"})
     assert sampler_coordinates(logistic) == {"log_subscription_ceiling": "ceiling_share"}
+
+
+def test_shared_phones_let_users_exceed_sims_and_keep_the_identities():
+    """Shared phones: users = holders x h with h = 1 + extra_users_per_holder, so U can exceed
+    S; S/U, the ceilings and the four-part split of S stay consistent; without the option the
+    model has no such variable (every user holds a SIM, U <= S)."""
+    import pymc as pm
+
+    config = default_config().replace(structure={"shared_phones": True})
+    assert "extra_users_per_holder" in free_parameters(config)
+    assert "extra_users_per_holder" not in free_parameters(default_config())
+    model = build_model(load_observations(), config)
+    names = [
+        "users_per_holder",
+        "unique_users",
+        "subscriptions",
+        "sims_per_user",
+        "user_ceiling",
+        "subscription_ceiling",
+        "decomposition_unique_users",
+        "decomposition_extra_sims",
+        "decomposition_official_lines",
+        "decomposition_inactive_numbers",
+        "sims_per_private_user",
+        "inactive_share",
+        "official_share",
+    ]
+    d = dict(zip(names, pm.draw([model[n] for n in names], draws=2000, random_seed=3), strict=True))
+    may = list(model.coords["date"]).index(np.datetime64("2013-05-28"))
+    users, subs = d["unique_users"][:, may], d["subscriptions"][:, may]
+    h = d["users_per_holder"]
+    assert np.all(h > 1.0)
+    assert 0.05 < np.mean(users > subs) < 0.95  # sharing can put U above S; not always
+    np.testing.assert_allclose(d["sims_per_user"], subs / users, rtol=1e-10)
+    np.testing.assert_allclose(d["subscription_ceiling"], d["user_ceiling"] * d["sims_per_user"])
+    holders = users / h
+    np.testing.assert_allclose(
+        holders * d["sims_per_private_user"],
+        subs * (1 - d["inactive_share"]) * (1 - d["official_share"]),
+        rtol=1e-10,
+    )
+    parts = sum(
+        d[f"decomposition_{k}"]
+        for k in ("unique_users", "extra_sims", "official_lines", "inactive_numbers")
+    )
+    np.testing.assert_allclose(parts, subs, rtol=1e-10)
+    np.testing.assert_allclose(d["decomposition_unique_users"], holders, rtol=1e-10)
+
+
+def test_without_shared_phones_users_never_exceed_sims(baseline_model):
+    import pymc as pm
+
+    users, subs = pm.draw(
+        [baseline_model["unique_users"], baseline_model["subscriptions"]], draws=500, random_seed=4
+    )
+    assert "users_per_holder" not in baseline_model.named_vars
+    assert np.all(users <= subs)
