@@ -140,6 +140,7 @@ def test_the_study_definitions_have_one_home():
 LAYERS = (
     "version",
     "errors",
+    "checkout",
     "study",
     "atomic",
     "data",
