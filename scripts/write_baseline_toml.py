@@ -56,7 +56,8 @@ def render() -> str:
         *(f"{k} = {v!r}" for k, v in DEFAULTS["observations"]["log_sd"].items()),
         "",
         "[structure]",
-        "shared_phones = false  # true: a SIM holder's phone serves 1 + extra_users_per_holder people",
+        "shared_phones = false  # true: a SIM holder's phone serves "
+        "1 + extra_users_per_holder people",
         "",
     ]
     for name, prior in DEFAULT_PRIORS.items():

@@ -79,7 +79,7 @@ FREE_PARAMETERS_COMMON = (
 
 def free_parameters(config: ModelConfig) -> tuple[str, ...]:
     """Names of the free scalar parameters of a model built with ``config``."""
-    extra = ("activity_depression",) if config.activity_depressed else ()
+    extra: tuple[str, ...] = ("activity_depression",) if config.activity_depressed else ()
     extra += ("extra_users_per_holder",) if config.shared_phones else ()
     return FREE_PARAMETERS_COMMON + GROWTH_PARAMETERS[config.growth_form] + extra
 
