@@ -10,6 +10,7 @@ a claim on U, the equivalent event on U/S with S fixed at the reported count) or
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -126,14 +127,18 @@ def probabilities(
     reference: for a claim on U at a date with a reported subscriber count S (``reported``:
     ISO date -> millions), the prior probability of the equivalent event on U/S (U < t <=>
     U/S < t/S, with S fixed by the count); otherwise the prior probability of the event.
-    ``basis``: "construction" (``Claim.construction``), "prior" (within
-    ``PRIOR_PROBABILITY_TOLERANCE`` of the reference) or "data".
+    ``basis``: "construction" (``Claim.construction``; never when phones are shared, where
+    users may exceed SIMs), "prior" (within ``PRIOR_PROBABILITY_TOLERANCE`` of the reference)
+    or "data".
     """
     posterior = idata["posterior"].to_dataset() if hasattr(idata, "children") else idata
+    shared_phones = "users_per_holder" in posterior  # users may exceed SIMs: no construction
     rows = []
     for claim in CLAIMS:
         if claim.variable not in posterior:
             continue
+        if shared_phones and claim.construction:
+            claim = dataclasses.replace(claim, construction="")
         p, mcse, n = _probability(claim.event(posterior))
         prior_event = claim.event(prior) if prior is not None and claim.variable in prior else None
         prior_p = float(prior_event.mean()) if prior_event is not None else math.nan

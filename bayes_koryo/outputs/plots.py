@@ -212,6 +212,9 @@ PART_LABELS = {
     "inactive_numbers": "inactive numbers",
 }
 
+HOLDERS_LABEL = "SIM holders (one SIM each)"
+"""Label of the first part when phones are shared (the unique users are h times the holders)."""
+
 _PART_COLORS = ("C0", "C9", "C4", "C8")
 """Colours of the parts of the decomposition (``PART_LABELS`` order), in both panels."""
 
@@ -250,7 +253,9 @@ def _decomposition_data(model, prob: float) -> pd.DataFrame:
         rows.append(
             {
                 "part": part,
-                "label": PART_LABELS[part],
+                "label": HOLDERS_LABEL
+                if part == "unique_users" and "users_per_holder" in post
+                else PART_LABELS[part],
                 **q,
                 "prior_low": float(pq["low"]) if pq else np.nan,
                 "prior_high": float(pq["high"]) if pq else np.nan,

@@ -48,6 +48,8 @@ def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
         Quantity("user_ceiling", "user_ceiling", None, "million people"),
         Quantity("subscription_ceiling", "subscription_ceiling", None, "million SIMs"),
     ]
+    if "users_per_holder" in posterior:  # shared-phones variant
+        out.append(Quantity("users_per_holder", "users_per_holder", None, "people per SIM holder"))
     out += [
         Quantity(f"decomposition_{p}", f"decomposition_{p}", DECOMPOSITION_DATE, "million SIMs")
         for p in DECOMPOSITION_PARTS

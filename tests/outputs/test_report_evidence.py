@@ -103,6 +103,19 @@ def test_claims_that_hold_by_construction_say_so_and_others_name_their_prior_ref
     assert "holds by construction: every user holds at least one active SIM" in markdown
 
 
+def test_with_shared_phones_no_claim_holds_by_construction(fitted):
+    """When a holder's phone serves h > 1 people, users may exceed the active numbers and the
+    SIMs: the two constructed claims are then probabilities like the others."""
+    from bayes_koryo.outputs.claims import probabilities
+
+    posterior = fitted.idata["posterior"].to_dataset()
+    shared = posterior.assign(users_per_holder=posterior["official_share"] * 0 + 1.7)
+    probs = probabilities(shared).set_index("claim")
+    assert "construction" not in set(probs["basis"])
+    plain = probabilities(posterior).set_index("claim")
+    assert (plain["basis"] == "construction").sum() == 2
+
+
 def _structural_file(fitted, tmp_path, hash_=None) -> Path:
     rows = []
     for name, shift in (("baseline", 0.0), ("sims_high", -0.2), ("official_low", 0.1)):
