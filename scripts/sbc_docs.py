@@ -9,7 +9,9 @@ Each RUN_DIR holds the outputs of one ``bayes-koryo sbc`` run (``sbc_ranks.nc``,
 pooled calibration and recovery
 tables, ECDF figure and ranks file are written to --pooled-out. With --markdown, the block between
 ``<!-- sbc:begin -->`` and ``<!-- sbc:end -->`` of that file is replaced by a table with one
-column per run and one for the pool, every figure read from those files.
+column per run and one for the pool, every figure read from those files (``--block NAME``:
+the block between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` instead, e.g. an earlier
+version's runs).
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from pathlib import Path
 from bayes_koryo.outputs import tables
 
 BEGIN, END = "<!-- sbc:begin -->", "<!-- sbc:end -->"
+
+
+def markers(block: str) -> tuple[str, str]:
+    """The begin / end markers of the generated block named ``block`` (default ``sbc``)."""
+    return f"<!-- {block}:begin -->", f"<!-- {block}:end -->"
+
+
 SCALE_BINS = ((0.0, 0.1), (0.1, 0.3), (0.3, float("inf")))
 """Bins of the simulated deviation_scale in which the failed fits are counted."""
 
@@ -141,6 +150,11 @@ def main(argv=None) -> int:
     parser.add_argument("--pooled-out", type=Path, required=True)
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument(
+        "--block",
+        default="sbc",
+        help="name of the generated block of --markdown (markers <!-- NAME:begin/end -->)",
+    )
+    parser.add_argument(
         "--readme",
         type=Path,
         default=None,
@@ -172,7 +186,7 @@ def main(argv=None) -> int:
     if args.markdown:
         runs = [(f"run {chr(65 + i)} (`{d}`)", load(d)) for i, d in enumerate(args.runs)]
         runs.append((f"pooled (`{args.pooled_out}`)", load(args.pooled_out)))
-        replace_marked_block(args.markdown, BEGIN, END, markdown(runs))
+        replace_marked_block(args.markdown, *markers(args.block), markdown(runs))
         print(f"regenerated the SBC table of {args.markdown}")
     if args.readme:
         meta, table, _ = load(args.pooled_out)

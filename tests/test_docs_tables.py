@@ -40,14 +40,21 @@ def test_model_md_sensitivity_blocks_are_generated_from_the_committed_tables():
         )
 
 
+def _sbc_runs(sbc_docs, folder: str):
+    dirs = [Path(f"{folder}/seed_20131126"), Path(f"{folder}/seed_20131127")]
+    pooled = Path(f"{folder}/pooled")
+    runs = [(f"run {chr(65 + i)} (`{d}`)", sbc_docs.load(d)) for i, d in enumerate(dirs)]
+    runs.append((f"pooled (`{pooled}`)", sbc_docs.load(pooled)))
+    return dirs, pooled, runs
+
+
 def test_model_md_sbc_table_and_readme_sentence_are_generated_from_the_sbc_outputs(monkeypatch):
     monkeypatch.chdir(ROOT)  # the table names the run folders by their relative paths
     sbc_docs = _script("sbc_docs")
-    dirs = [Path("docs/sbc/seed_20131126"), Path("docs/sbc/seed_20131127")]
-    pooled = Path("docs/sbc/pooled")
-    runs = [(f"run {chr(65 + i)} (`{d}`)", sbc_docs.load(d)) for i, d in enumerate(dirs)]
-    runs.append((f"pooled (`{pooled}`)", sbc_docs.load(pooled)))
+    dirs, pooled, runs = _sbc_runs(sbc_docs, "docs/sbc")
     assert _block(ROOT / "MODEL.md", sbc_docs.BEGIN, sbc_docs.END) == sbc_docs.markdown(runs)
+    _, _, earlier = _sbc_runs(sbc_docs, "docs/sbc_0.4.0")
+    assert _block(ROOT / "MODEL.md", *sbc_docs.markers("sbc-0.4.0")) == sbc_docs.markdown(earlier)
     import xarray as xr
 
     meta, table, _ = sbc_docs.load(pooled)

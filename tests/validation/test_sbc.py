@@ -391,9 +391,9 @@ def test_the_simultaneous_band_from_arviz_has_its_nominal_coverage():
 
 
 def test_tables_of_a_run_file_from_an_earlier_version_use_its_own_quantities():
-    """docs/sbc/ holds package 0.4.0's runs, whose pace vector is `pace_innovation_observed`:
+    """docs/sbc_0.4.0/ holds package 0.4.0's runs, whose pace vector is `pace_innovation_observed`:
     the calibration and recovery tables read the names the run stored, not this version's."""
-    path = Path(__file__).resolve().parents[2] / "docs" / "sbc" / "pooled" / "sbc_ranks.nc"
+    path = Path(__file__).resolve().parents[2] / "docs" / "sbc_0.4.0" / "pooled" / "sbc_ranks.nc"
     with xr.open_datatree(path, engine="h5netcdf") as opened:
         tree = opened.load()
     stored = [str(q) for q in tree["simulations"]["quantity"].values]
