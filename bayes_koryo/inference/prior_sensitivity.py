@@ -56,6 +56,7 @@ GROUP_PHRASES = {
     "official_share": "that of the official share ω",
     "inactive_share": "that of the inactive share ι",  # noqa: RUF001 (the model's symbol)
     "activity": "that of the depressed activity of the 800k statement",
+    "sharing": "that of the people sharing a holder's phone",
 }
 """How the generated text names each group of ``model.priors.PRIOR_GROUPS``."""
 

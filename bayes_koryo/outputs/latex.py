@@ -70,7 +70,7 @@ QUANTITY_LABELS: dict[str, tuple[str, str | None]] = {
     "user_ceiling": ("User ceiling", "millions"),
     "subscription_ceiling": ("Subscription ceiling", "millions of SIMs"),
     "users_per_holder": ("People per private SIM holder (shared phones)", None),
-    "decomposition_unique_users": ("SIMs held by unique users (one each)", "millions"),
+    "decomposition_unique_users": ("First SIMs of private SIM holders (one each)", "millions"),
     "decomposition_extra_sims": ("Extra SIMs of multi-SIM users", "millions"),
     "decomposition_official_lines": ("Official lines", "millions"),
     "decomposition_inactive_numbers": ("Inactive numbers", "millions"),
