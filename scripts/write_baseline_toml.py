@@ -58,6 +58,8 @@ def render() -> str:
         "[structure]",
         "shared_phones = false  # true: a SIM holder's phone serves "
         "1 + extra_users_per_holder people",
+        'ceiling_prior = "users"  # "subscriptions": the prior is on the subscription ceiling '
+        "(subscription_ceiling) and the user ceiling is derived",
         "",
     ]
     for name, prior in DEFAULT_PRIORS.items():

@@ -82,6 +82,7 @@ def structure_key(config: ModelConfig, observations: pd.DataFrame) -> str:
             "growth": config.growth_form,
             "activity_depressed": config.activity_depressed,
             "shared_phones": config.shared_phones,
+            "ceiling_prior": config.ceiling_prior,
             "coordinates": config.sampler.coordinates,
             "priors": {n: p.dist for n, p in sorted(config.priors.items())},
             "grid": [str(d) for d in grid],

@@ -7,6 +7,7 @@ A model config (``models/*.toml``) may set::
     [time]          launch = "2008-12-15", horizon = "2016-12-31"
     [observations]  kinds = [...], activity_depressed = false
     [structure]     shared_phones = false   # true: a SIM holder's phone serves h >= 1 people
+                    ceiling_prior = "users" | "subscriptions"   # which ceiling has the prior
     [observations.log_sd]   <kind> = sd of the log-scale reporting error
     [priors.<variable>]     dist = "...", <hyperparameter> = value
     [sampler]       draws, tune, chains, seed, target_accept, adaptation,
@@ -32,6 +33,11 @@ from bayes_koryo.errors import ConfigError, did_you_mean
 from bayes_koryo.model.growth import GROWTH_FORMS
 from bayes_koryo.model.priors import DEFAULT_PRIORS, Prior
 from bayes_koryo.study import KINDS, KORYOLINK_LAUNCH, PACKAGE_SEED, PRODUCTION_DRAWS
+
+CEILING_PRIORS = ("users", "subscriptions")
+"""Which ceiling carries the prior: the user ceiling (as ``ceiling_share`` of the addressable
+population; the subscription ceiling derived) or the subscription ceiling
+(``subscription_ceiling``, millions of SIMs; the user ceiling derived)."""
 
 DEFAULTS: dict[str, Any] = {
     "name": "baseline",
@@ -59,7 +65,11 @@ DEFAULTS: dict[str, Any] = {
     },
     # false: every user holds a SIM (U <= S); true: each private SIM holder's phone is used by
     # h = 1 + extra_users_per_holder people, so users may exceed SIMs (MODEL.md, "Shared phones")
-    "structure": {"shared_phones": False},
+    # "users": the prior is on the user ceiling's share of the addressable population
+    # (ceiling_share) and the subscription ceiling is derived; "subscriptions": the prior is
+    # on the subscription ceiling itself (the experts' figures count subscriptions) and the
+    # user ceiling is derived (MODEL.md, "Which ceiling carries the prior")
+    "structure": {"shared_phones": False, "ceiling_prior": "users"},
     "priors": {name: prior.to_dict() for name, prior in DEFAULT_PRIORS.items()},
     "sampler": {
         **PRODUCTION_DRAWS,
@@ -95,7 +105,7 @@ _SUBKEYS: dict[str, dict[str, type]] = {
     "growth": {"form": str},
     "time": {"launch": str, "horizon": str},
     "observations": {"kinds": list, "activity_depressed": bool, "log_sd": dict},
-    "structure": {"shared_phones": bool},
+    "structure": {"shared_phones": bool, "ceiling_prior": str},
     "sampler": {
         "draws": int,
         "tune": int,
@@ -145,6 +155,7 @@ class ModelConfig:
     priors: dict[str, Prior]
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     shared_phones: bool = False
+    ceiling_prior: str = "users"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (the TOML layout, every default filled in)."""
@@ -158,7 +169,10 @@ class ModelConfig:
                 "activity_depressed": self.activity_depressed,
                 "log_sd": dict(self.log_sd),
             },
-            "structure": {"shared_phones": self.shared_phones},
+            "structure": {
+                "shared_phones": self.shared_phones,
+                "ceiling_prior": self.ceiling_prior,
+            },
             "priors": {name: p.to_dict() for name, p in self.priors.items()},
             "sampler": {
                 "draws": self.sampler.draws,
@@ -253,6 +267,7 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
         priors=priors,
         sampler=sampler,
         shared_phones=bool(merged["structure"]["shared_phones"]),
+        ceiling_prior=_ceiling_prior(merged["structure"], source),
     )
 
 
@@ -276,6 +291,17 @@ def _check_name(name: str, source: str) -> None:
             f"{source}: name: {name[:70]!r} is not a valid run name "
             "(letters, digits, '_', '.', '-'; at most 64; used as a file name)"
         )
+
+
+def _ceiling_prior(structure: dict[str, Any], source: str) -> str:
+    """Return which ceiling carries the prior: ``[structure] ceiling_prior``, in CEILING_PRIORS."""
+    choice = structure["ceiling_prior"]
+    if choice not in CEILING_PRIORS:
+        raise ConfigError(
+            f"{source}: structure.ceiling_prior: unknown choice {choice!r}"
+            f"{did_you_mean(choice, CEILING_PRIORS)}; choose one of {', '.join(CEILING_PRIORS)}"
+        )
+    return choice
 
 
 def _growth_form(growth: dict[str, Any], source: str) -> str:

@@ -3,7 +3,9 @@
 Generative story (MODEL.md has the maths and the sources):
 
 1. Demography -> addressable population A = total - children under 10 - soldiers;
-   user ceiling M = ceiling_share * A (millions of people).
+   user ceiling M = ceiling_share * A (millions of people). Subscription-ceiling variant
+   (``[structure] ceiling_prior = "subscriptions"``): the prior is on the subscription
+   ceiling K = M r' (step 4) and M = K / r' is derived.
 2. Unique users U(t) = M * F(tau(t)): a diffusion curve F (Bass by default) on a stochastic
    clock tau(t) = integral of pace(s) ds, the Generalized Bass Model (Bass, Krishnan & Jain
    1994). pace = access regime (restricted until the opening, then 1) * exp(deviation), one
@@ -81,7 +83,12 @@ def free_parameters(config: ModelConfig) -> tuple[str, ...]:
     """Names of the free scalar parameters of a model built with ``config``."""
     extra: tuple[str, ...] = ("activity_depression",) if config.activity_depressed else ()
     extra += ("extra_users_per_holder",) if config.shared_phones else ()
-    return FREE_PARAMETERS_COMMON + GROWTH_PARAMETERS[config.growth_form] + extra
+    common = FREE_PARAMETERS_COMMON
+    if config.ceiling_prior == "subscriptions":  # the prior is on K; ceiling_share is derived
+        common = tuple(
+            "subscription_ceiling" if name == "ceiling_share" else name for name in common
+        )
+    return common + GROWTH_PARAMETERS[config.growth_form] + extra
 
 
 FORECAST_PERIOD_MONTHS = 12
@@ -451,8 +458,14 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         sims = _sims_per_user(prior)  # 2. registered SIMs per unique user r'
         # 3. ceilings: users M = ceiling_share * A; subscriptions K = M r'
         log_ceiling_scale = pt.log(population.addressable) + sims.log_per_user
-        ceiling_share = prior("ceiling_share", log_scale=log_ceiling_scale)
-        log_subscription_ceiling = pt.log(ceiling_share) + log_ceiling_scale
+        if config.ceiling_prior == "subscriptions":  # prior on K, M = K / r' derived
+            log_subscription_ceiling = pt.log(prior("subscription_ceiling"))
+            ceiling_share = pm.Deterministic(
+                "ceiling_share", pt.exp(log_subscription_ceiling - log_ceiling_scale)
+            )
+        else:
+            ceiling_share = prior("ceiling_share", log_scale=log_ceiling_scale)
+            log_subscription_ceiling = pt.log(ceiling_share) + log_ceiling_scale
         # 4. diffusion within the covered population, on the access-regime clock
         curve = {
             name: prior(name, log_scale=log_subscription_ceiling)
@@ -484,6 +497,7 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
             log_subscriptions,
             log_subscriptions_at_reports,
             users_per_holder,
+            derive_subscription_ceiling=config.ceiling_prior == "users",
         )
     model.report_dates = pd.DatetimeIndex(sorted(set(observations["date"])))
     return model
@@ -565,10 +579,12 @@ def _derived_quantities(
     log_subscriptions,
     log_subscriptions_at_reports,
     users_per_holder=None,
+    derive_subscription_ceiling: bool = True,
 ) -> None:
     """Name the derived quantities of the model (millions; shares as fractions).
 
     ``users_per_holder``: h of the shared-phones variant (None: every user holds a SIM, h = 1).
+    ``derive_subscription_ceiling``: False when the subscription ceiling has the prior.
     """
     pm.Deterministic("period_pace_deviation", diffusion["period_deviation"], dims="period")
     # what the likelihood sees (equal to `subscriptions` at the report dates; tested)
@@ -578,12 +594,13 @@ def _derived_quantities(
     holder_ceiling = ceiling_share * population.addressable
     holders = pt.exp(log_subscriptions - sims.log_per_user)  # private SIM holders
     log_sims_per_user = sims.log_per_user
+    user_ceiling, users = holder_ceiling, holders  # every user holds a SIM unless shared
     if users_per_holder is not None:
         h = pm.Deterministic("users_per_holder", users_per_holder)
-        holder_ceiling, holders = holder_ceiling * h, holders * h  # now: of users
+        user_ceiling, users = holder_ceiling * h, holders * h
         log_sims_per_user = log_sims_per_user - pt.log(h)
-    user_ceiling = pm.Deterministic("user_ceiling", holder_ceiling)
-    users = pm.Deterministic("unique_users", holders, dims="date")
+    user_ceiling = pm.Deterministic("user_ceiling", user_ceiling)
+    users = pm.Deterministic("unique_users", users, dims="date")
     subscriptions = pm.Deterministic("subscriptions", pt.exp(log_subscriptions), dims="date")
     pm.Deterministic("penetration_10plus", users / population.aged_10plus, dims="date")
     pm.Deterministic("penetration_addressable", users / population.addressable, dims="date")
@@ -593,12 +610,13 @@ def _derived_quantities(
     pm.Deterministic("real_user_share", 1.0 / sims_per_user)
     pm.Deterministic("sims_per_private_user", sims.per_private_user)
     pm.Deterministic("sims_per_heavy_user", sims.per_heavy_user)
-    pm.Deterministic("subscription_ceiling", user_ceiling * sims_per_user)
+    if derive_subscription_ceiling:  # else it is a prior quantity of the model
+        pm.Deterministic("subscription_ceiling", user_ceiling * sims_per_user)
     pm.Deterministic("pace_deviation", diffusion["pace_deviation"], dims="date")
     pm.Deterministic("effective_clock", diffusion["clock"], dims="date")
     pm.Deterministic("population_coverage", diffusion["coverage"], dims="date")
     # decomposition of registered SIMs at the 2M milestone
-    _decomposition(grid, users if users_per_holder is None else users / h, subscriptions, sims)
+    _decomposition(grid, holders, subscriptions, sims)
 
 
 def _decomposition(grid: pd.DatetimeIndex, holders, subscriptions, sims: _SimsPerUser) -> None:

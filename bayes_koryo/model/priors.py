@@ -197,6 +197,19 @@ DEFAULT_PRIORS: dict[str, Prior] = {
         alpha=5,
         beta=25,
     ),
+    "subscription_ceiling": _p(
+        "LogNormal",
+        "millions of registered SIMs",
+        "Subscription-ceiling variant only ([structure] ceiling_prior = 'subscriptions'): the "
+        "registered SIMs at full diffusion and coverage. The experts' figures count "
+        "subscriptions: a ceiling near 5M (20% penetration, one phone per household, 5.9M "
+        "households) and stagnation near 3M. LogNormal(log 5, 0.35): median 5.0M, 90% "
+        "interval 2.8-8.9M, P(below 3M) = 0.07, so both figures lie inside the central 90%. "
+        "The user ceiling M = K / r' then follows from the SIMs-per-user priors.",
+        f"{KIM_2013}; DPRK 2008 census (households)",
+        mu=1.609,
+        sigma=0.35,
+    ),
     # --- diffusion curve ------------------------------------------------------------------
     "innovation_rate": _p(
         "LogNormal",
@@ -391,6 +404,7 @@ DOMAINS: dict[str, str] = {
             "deviation_scale",
             "sims_beyond_two",
             "extra_users_per_holder",
+            "subscription_ceiling",
         )
     },
     **{
@@ -529,7 +543,7 @@ def prior_log_density(prior: Prior, hyperparameters: dict, value):
 
 PRIOR_GROUPS: dict[str, tuple[str, ...]] = {
     "demography": ("population_total", "children_under_10", "soldiers"),
-    "ceiling": ("ceiling_share",),
+    "ceiling": ("ceiling_share", "subscription_ceiling"),
     "diffusion": (
         "innovation_rate",
         "imitation_rate",
@@ -552,7 +566,8 @@ PRIOR_GROUPS: dict[str, tuple[str, ...]] = {
 }
 """The priors in groups that answer one question each (power-scaled together by
 ``bayes_koryo.validation.sensitivity.prior_group_sensitivity``): how many people there are;
-what share of them could ever subscribe; how fast adoption went (growth curve, pace, access
+what share of them could ever subscribe (the subscription-ceiling variant: how many SIMs
+could ever be registered); how fast adoption went (growth curve, pace, access
 clock); network coverage; how many SIMs heavy users hold (π and m); the share of official
 lines (ω); the share of inactive numbers (iota); the depressed activity of the 800k statement;
 how many people share a holder's phone (shared-phones variant)."""

@@ -105,6 +105,7 @@ def test_extends_merges_over_the_parent(tmp_path):
         ({"observations": {"log_sd": {"milestone": 0}}}, "log_sd.milestone: must be > 0"),
         ({"structure": {"shared_phones": "yes"}}, "structure.shared_phones: expected bool"),
         ({"structure": {"shared_phone": True}}, "did you mean 'shared_phones'"),
+        ({"structure": {"ceiling_prior": "user"}}, "ceiling_prior: unknown choice 'user'"),
     ],
 )
 def test_bad_configs_fail_with_one_clear_line(table, message):

@@ -260,3 +260,53 @@ def test_without_shared_phones_users_never_exceed_sims(baseline_model):
     )
     assert "users_per_holder" not in baseline_model.named_vars
     assert np.all(users <= subs)
+
+
+def test_the_subscription_ceiling_prior_has_its_stated_quantiles():
+    """The experts' figures count subscriptions: a ceiling near 5M, stagnation near 3M. The
+    prior's median is 5M and both figures lie inside its central 90% (2.8-8.9M)."""
+    from scipy import stats
+
+    from bayes_koryo.model.priors import DEFAULT_PRIORS, prior_interval
+
+    prior = DEFAULT_PRIORS["subscription_ceiling"]
+    low, high = prior_interval(prior, 0.9)
+    assert (round(low, 1), round(high, 1)) == (2.8, 8.9)
+    median = np.exp(prior.params["mu"])
+    assert abs(median - 5.0) < 0.01
+    below_3m = stats.norm.cdf((np.log(3.0) - prior.params["mu"]) / prior.params["sigma"])
+    assert 0.05 < below_3m < 0.10
+
+
+def test_with_the_prior_on_the_subscription_ceiling_the_user_ceiling_is_derived():
+    """ceiling_prior = "subscriptions": K is a prior quantity with its configured prior
+    (Kolmogorov-Smirnov), ceiling_share and the user ceiling are derived from it (M = K / r'),
+    and the users' prior quantity ceiling_share is no longer free."""
+    import pymc as pm
+    from scipy import stats
+
+    from bayes_koryo.model.priors import prior_distribution
+
+    config = default_config().replace(structure={"ceiling_prior": "subscriptions"})
+    names = free_parameters(config)
+    assert "subscription_ceiling" in names and "ceiling_share" not in names
+    assert "subscription_ceiling" not in free_parameters(default_config())
+    model = build_model(load_observations(), config)
+    assert "subscription_ceiling" in {rv.name for rv in model.free_RVs}
+    assert "ceiling_share" in model.named_vars and "ceiling_share" not in model.free_RVs
+    wanted = ["subscription_ceiling", "ceiling_share", "user_ceiling", "sims_per_user"]
+    wanted += ["addressable_population", "unique_users", "subscriptions"]
+    d = dict(
+        zip(wanted, pm.draw([model[n] for n in wanted], draws=4000, random_seed=5), strict=True)
+    )
+    frozen = prior_distribution(config.priors["subscription_ceiling"])
+    ks = stats.kstest(d["subscription_ceiling"], lambda x: np.exp(pm.logcdf(frozen, x).eval()))
+    assert ks.pvalue > 1e-3, ks
+    np.testing.assert_allclose(
+        d["user_ceiling"], d["subscription_ceiling"] / d["sims_per_user"], rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        d["ceiling_share"], d["user_ceiling"] / d["addressable_population"], rtol=1e-10
+    )
+    assert np.all(d["unique_users"] <= d["subscriptions"])
+    assert np.all(d["subscriptions"] <= d["subscription_ceiling"][:, None] * (1 + 1e-12))
