@@ -83,7 +83,7 @@ def free_parameters(config: ModelConfig) -> tuple[str, ...]:
     """Names of the free scalar parameters of a model built with ``config``."""
     extra: tuple[str, ...] = ("activity_depression",) if config.activity_depressed else ()
     extra += ("extra_users_per_holder",) if config.shared_phones else ()
-    common = FREE_PARAMETERS_COMMON
+    common: tuple[str, ...] = FREE_PARAMETERS_COMMON
     if config.ceiling_prior == "subscriptions":  # the prior is on K; ceiling_share is derived
         common = tuple(
             "subscription_ceiling" if name == "ceiling_share" else name for name in common
