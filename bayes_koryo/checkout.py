@@ -6,6 +6,7 @@ a table. Installed from a wheel there is no checkout: both functions then return
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 from pathlib import Path
 
@@ -33,3 +34,18 @@ def dirty() -> bool | None:
     """Return True when tracked files differ from the commit; None without a checkout."""
     status = _git("status", "--porcelain", "--untracked-files=no")
     return None if status is None else bool(status)
+
+
+def provenance() -> dict[str, str]:
+    """Return the provenance fields of a generated document.
+
+    ``package_version``, ``commit`` (abbreviated; "unknown" without a checkout) and ``date``
+    (UTC, to the minute).
+    """
+    from bayes_koryo.version import __version__
+
+    return {
+        "package_version": __version__,
+        "commit": commit() or "unknown",
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }

@@ -15,7 +15,6 @@ additions of those years from the bundled data. ``scripts/model_docs.py`` render
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -108,7 +107,6 @@ def main(argv=None) -> int:
     from bayes_koryo import checkout
     from bayes_koryo.inference.fit import KoryoModel
     from bayes_koryo.study import PACKAGE_SEED
-    from bayes_koryo.version import __version__
 
     model = KoryoModel()
     own = model.config.priors["coverage_at_launch"].params
@@ -127,9 +125,7 @@ def main(argv=None) -> int:
         "interval": interval_label(CI_PROB, "ETI"),
         "seed": PACKAGE_SEED,
         "settings": f"{s.chains} × {s.draws} after {s.tune}",
-        "package_version": __version__,
-        "commit": checkout.commit() or "unknown",
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        **checkout.provenance(),
     }
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)

@@ -5,7 +5,6 @@ Run: ``.venv/bin/python scripts/prior_predictive_figure.py`` (about a minute), t
 from the JSON.
 """
 
-import datetime as dt
 import sys
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from bayes_koryo.inference.checks import (  # noqa: E402
 )
 from bayes_koryo.inference.fit import KoryoModel  # noqa: E402
 from bayes_koryo.outputs.tables import write_table  # noqa: E402
-from bayes_koryo.version import __version__  # noqa: E402
 
 SEED = 20131126
 DRAWS = 4000
@@ -41,9 +39,7 @@ if __name__ == "__main__":
         "penetration_limit": PENETRATION_LIMIT,
         "penetration_prior_probability": probability,
         "penetration_prior_required": PENETRATION_PRIOR_PROB,
-        "package_version": __version__,
-        "commit": checkout.commit() or "unknown",
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        **checkout.provenance(),
     }
     write_table(table, docs / "prior_predictive", formats=("csv", "json"), header=header)
     print(table.round(4).to_string())

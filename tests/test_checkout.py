@@ -18,3 +18,12 @@ def test_no_checkout_gives_none(monkeypatch, tmp_path):
     monkeypatch.setattr(checkout, "ROOT", tmp_path)
     assert checkout.commit() is None
     assert checkout.dirty() is None
+
+
+def test_provenance_names_version_commit_and_utc_minute():
+    from bayes_koryo.version import __version__
+
+    fields = checkout.provenance()
+    assert fields["package_version"] == __version__
+    assert fields["commit"] == checkout.commit()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", fields["date"])

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_koryo.outputs.digits import round_to, significant, supported_decimals
+from bayes_koryo.outputs.quantities import phones_are_shared
 from bayes_koryo.study import ONE_MILLION_DATE, TWO_MILLION_DATE
 
 
@@ -132,7 +133,7 @@ def probabilities(
     or "data".
     """
     posterior = idata["posterior"].to_dataset() if hasattr(idata, "children") else idata
-    shared_phones = "users_per_holder" in posterior  # users may exceed SIMs: no construction
+    shared_phones = phones_are_shared(posterior)  # users may exceed SIMs: no construction
     rows = []
     for claim in CLAIMS:
         if claim.variable not in posterior:

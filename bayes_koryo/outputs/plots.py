@@ -31,6 +31,7 @@ import xarray as xr
 
 from bayes_koryo.atomic import atomic_path
 from bayes_koryo.inference.summaries import interval_label
+from bayes_koryo.outputs.quantities import phones_are_shared
 from bayes_koryo.study import CI_KIND, CI_PROB, DECOMPOSITION_DATE
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ def _decomposition_data(model, prob: float) -> pd.DataFrame:
             {
                 "part": part,
                 "label": HOLDERS_LABEL
-                if part == "unique_users" and "users_per_holder" in post
+                if part == "unique_users" and phones_are_shared(post)
                 else PART_LABELS[part],
                 **q,
                 "prior_low": float(pq["low"]) if pq else np.nan,

@@ -26,6 +26,15 @@ class Quantity:
     units: str
 
 
+def phones_are_shared(draws: xr.Dataset) -> bool:
+    """Return True for draws of a shared-phones fit (``[structure] shared_phones``).
+
+    Users are then the private SIM holders times h and may exceed SIMs. Such a model, and only
+    such a model, has the variable ``users_per_holder``.
+    """
+    return "users_per_holder" in draws
+
+
 def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
     """Headline quantities in report order (Feb 2012 and May 2013 first)."""
     first = list(HEADLINE_DATES)
@@ -48,7 +57,7 @@ def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
         Quantity("user_ceiling", "user_ceiling", None, "million people"),
         Quantity("subscription_ceiling", "subscription_ceiling", None, "million SIMs"),
     ]
-    if "users_per_holder" in posterior:  # shared-phones variant
+    if phones_are_shared(posterior):
         out.append(Quantity("users_per_holder", "users_per_holder", None, "people per SIM holder"))
     out += [
         Quantity(f"decomposition_{p}", f"decomposition_{p}", DECOMPOSITION_DATE, "million SIMs")
