@@ -12,7 +12,8 @@ reads (defaults in ``docs/``)
 - ``baseline_diagnostics.json``  its convergence diagnostics, written by ``make docs``;
 - ``loo.json``                   ``bayes-koryo loo runs/baseline.nc --out-dir docs``: the
   in-sample and leave-one-out check of every reported figure;
-- ``lfo_summary.json``, ``lfo_scores.json`` ``bayes-koryo lfo --out-dir docs``: leave-future-out;
+- ``lfo_summary.json``, ``lfo_scores.json``, ``lfo_horizons.json`` ``bayes-koryo lfo --out-dir
+  docs``: leave-future-out (model comparison; calibration by forecast horizon);
 - ``power.json``                 ``bayes-koryo power --out-dir docs``: the power of the checks,
 - ``launch_years.json``          ``scripts/launch_years.py``: the launch years, coverage at launch
   free and held at Pyongyang's census share,
@@ -49,6 +50,7 @@ MARKERS = {
     "evidence": ("<!-- evidence:begin -->", "<!-- evidence:end -->"),
     "checks": ("<!-- checks:begin -->", "<!-- checks:end -->"),
     "lfo": ("<!-- lfo:begin -->", "<!-- lfo:end -->"),
+    "lfo-horizons": ("<!-- lfo-horizons:begin -->", "<!-- lfo-horizons:end -->"),
     "power": ("<!-- power:begin -->", "<!-- power:end -->"),
     "launch": ("<!-- launch:begin -->", "<!-- launch:end -->"),
     "prior-predictive": ("<!-- prior-predictive:begin -->", "<!-- prior-predictive:end -->"),
@@ -370,6 +372,38 @@ def prior_predictive_block(doc: dict) -> str:
     )
 
 
+def lfo_horizons_block(horizons: dict) -> str:
+    """Each model's forecast calibration by horizon, from its own converged refits."""
+    head = [
+        "model",
+        "horizon",
+        "figures (refits)",
+        "longest, years",
+        "50% / 90% coverage",
+        "P(90% coverage this low)",
+        "elpd per figure",
+    ]
+    body = [
+        [
+            r["model"],
+            r["horizon"],
+            f"{r['figures']} ({r['refits']})",
+            f"{r['longest_years']:.1f}" if r["figures"] else "—",
+            f"{r['coverage_50']:.2f} / {r['coverage_90']:.2f}" if r["figures"] else "—",
+            f"{r['p_coverage_90_this_low']:.2f}" if r["figures"] else "—",
+            f"{r['elpd_per_figure']:.2f}" if r["figures"] else "—",
+        ]
+        for r in horizons["rows"]
+    ]
+    unconverged = {r["model"]: r["refits_unconverged"] for r in horizons["rows"]}
+    missing = ", ".join(f"{m} {n}" for m, n in unconverged.items() if n) or "none"
+    return (
+        f"Refits that missed the convergence gate after their retry, not scored: {missing}.\n\n"
+        + markdown_table(head, body)
+        + "\n"
+    )
+
+
 def blocks(docs: Path) -> dict[str, str]:
     """Every generated block, keyed as ``MARKERS``, from the tables in ``docs``."""
     return {
@@ -379,6 +413,7 @@ def blocks(docs: Path) -> dict[str, str]:
         "evidence": evidence_block(json.loads((docs / "baseline_report.json").read_text())),
         "checks": checks_block(_load(docs / "baseline_diagnostics.json"), _load(docs / "loo.json")),
         "lfo": lfo_block(_load(docs / "lfo_summary.json"), _load(docs / "lfo_scores.json")),
+        "lfo-horizons": lfo_horizons_block(_load(docs / "lfo_horizons.json")),
         "power": power_block(_load(docs / "power.json")),
         "launch": launch_block(_load(docs / "launch_years.json")),
         "prior-predictive": prior_predictive_block(_load(docs / "prior_predictive.json")),

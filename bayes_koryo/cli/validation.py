@@ -241,7 +241,7 @@ def lfo_command(
         typer.Option(
             "--cutoff",
             help="YYYY-MM-DD: fit on data up to this date; repeat for several "
-            "(default: 2010-12-31, 2011-06-30, 2011-09-30, 2012-02-29).",
+            "(default: 2010-06-30, 2010-12-31, 2011-06-30, 2011-09-30, 2012-02-29).",
         ),
     ] = None,
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the tables.")] = Path(

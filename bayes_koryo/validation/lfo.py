@@ -23,12 +23,14 @@ cell plus half the mass in it) lies in the central 50% / 90%.
 ``run_lfo(paths, cutoffs)`` returns (scores: one row per model, cut-off and figure;
 summary: per model over all cut-offs and per cut-off: sum of elpd with its SE
 ``sqrt(n var(elpd_i))``, the difference to the best model with the SE of the paired
-differences, coverage); ``write_lfo`` writes both as CSV/JSON/MD.
+differences, coverage); ``horizon_calibration`` gives each model's coverage by forecast
+horizon; ``write_lfo`` writes the three as CSV/JSON/MD.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -36,9 +38,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DEFAULT_CUTOFFS = ("2010-12-31", "2011-06-30", "2011-09-30", "2012-02-29")
-"""End-2010, mid-2011, Sep-2011 and Feb-2012 (after the 1M milestone)."""
+DEFAULT_CUTOFFS = ("2010-06-30", "2010-12-31", "2011-06-30", "2011-09-30", "2012-02-29")
+"""Mid-2010 (the earliest with the first coverage report; its forecasts reach 2.9 years),
+end-2010, mid-2011, Sep-2011 and Feb-2012 (after the 1M milestone)."""
 COVERAGE_PROBS = (0.5, 0.9)
+
+HORIZON_BANDS_YEARS = (0.0, 1.0, 2.0, 3.0)
+"""Edges of the forecast-horizon bands (years from the cut-off to the figure's date) of
+``horizon_calibration``: up to 1 year, 1-2 years, 2-3 years."""
 
 
 def split_observations(
@@ -243,6 +250,67 @@ def summarise_lfo(scores: pd.DataFrame, converged_only: bool = True) -> pd.DataF
     return table[["cutoff"] + [c for c in table.columns if c != "cutoff"]]
 
 
+def horizon_calibration(scores: pd.DataFrame) -> pd.DataFrame:
+    """Calibration of each model's forecasts by horizon, from its own converged refits.
+
+    One row per model and horizon band (``HORIZON_BANDS_YEARS``; horizon = years from the
+    cut-off to the figure's date): figures scored, refits they come from, share inside the
+    central 50% / 90% of their predictive replicate (mid-PIT), the binomial probability of
+    a 90% coverage at most that low if the intervals were calibrated and the figures
+    independent (they are not: the figures after one cut-off share one extrapolated path),
+    and the mean elpd per figure. Unlike the comparison of models (``summarise_lfo``), a
+    model's calibration needs only its own refits to have passed the convergence gate; its
+    unconverged refits are counted (``refits_unconverged``) and not scored.
+    """
+    from scipy.stats import binom
+
+    horizon = (pd.to_datetime(scores["date"]) - pd.to_datetime(scores["cutoff"])).dt.days / 365.25
+    edges = list(HORIZON_BANDS_YEARS)
+    labels = [f"{lo:g}-{hi:g} years" for lo, hi in itertools.pairwise(edges)]
+    if horizon.max() > edges[-1]:
+        edges.append(math.inf)
+        labels.append(f"over {HORIZON_BANDS_YEARS[-1]:g} years")
+    band = pd.cut(horizon, edges, labels=labels, right=True)
+    table = scores.assign(band=band, horizon_years=horizon)
+    rows = []
+    for model, g in table.groupby("model", sort=False):
+        refits = g.groupby("cutoff")["converged"].first()
+        scored = g[g["converged"].astype(bool)]
+        for label in labels:
+            b = scored[scored["band"] == label]
+            n = len(b)
+            inside_90 = int(b["inside_90"].sum())
+            rows.append(
+                {
+                    "model": model,
+                    "horizon": label,
+                    "figures": n,
+                    "refits": int(b["cutoff"].nunique()),
+                    "refits_unconverged": int((~refits.astype(bool)).sum()),
+                    "longest_years": float(b["horizon_years"].max()) if n else math.nan,
+                    "coverage_50": float(b["inside_50"].mean()) if n else math.nan,
+                    "coverage_90": float(b["inside_90"].mean()) if n else math.nan,
+                    "p_coverage_90_this_low": float(binom.cdf(inside_90, n, 0.9))
+                    if n
+                    else math.nan,
+                    "elpd_per_figure": float(b["elpd"].mean()) if n else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+HORIZON_NOTES = (
+    "Calibration of each model's forecasts by horizon (years from the cut-off to the figure's "
+    "date), from the model's own refits that passed the convergence gate (refits_unconverged "
+    "counts the others, which are not scored). coverage_50/90: share of figures inside the "
+    "central 50%/90% of their posterior predictive replicate by mid-PIT; "
+    "p_coverage_90_this_low: binomial probability of so few figures inside the 90% interval "
+    "if it were calibrated and the figures independent (they are not: figures after one "
+    "cut-off share one extrapolated path, so it is optimistic); elpd_per_figure: mean log "
+    "predictive density per figure."
+)
+
+
 def _nothing_compared(scores: pd.DataFrame) -> pd.DataFrame:
     """Return the summary when every cut-off is left out: per model, no figures, no elpd."""
     table = _elpd_summary(scores).assign(cutoff="all", figures=0, cutoffs_worse=0)
@@ -300,19 +368,28 @@ LFO_NOTES = (
 def write_lfo(
     scores: pd.DataFrame, summary: pd.DataFrame, out_dir, meta: dict | None = None
 ) -> list[Path]:
-    """Write ``lfo_scores.*`` and ``lfo_summary.*`` (csv, json, md) to ``out_dir``."""
+    """Write ``lfo_scores.*``, ``lfo_summary.*`` and ``lfo_horizons.*`` (csv, json, md)."""
     from bayes_koryo.validation.sensitivity import write_table
 
     out_dir = Path(out_dir)
     meta = {**(meta or {}), "seeds": sorted({int(s) for s in scores["seed"]})}
-    return write_table(
-        summary, out_dir / "lfo_summary", "Leave-future-out summary", LFO_NOTES, meta
-    ) + write_table(scores, out_dir / "lfo_scores", "Leave-future-out scores", LFO_NOTES, meta)
+    return (
+        write_table(summary, out_dir / "lfo_summary", "Leave-future-out summary", LFO_NOTES, meta)
+        + write_table(scores, out_dir / "lfo_scores", "Leave-future-out scores", LFO_NOTES, meta)
+        + write_table(
+            horizon_calibration(scores),
+            out_dir / "lfo_horizons",
+            "Leave-future-out calibration by forecast horizon",
+            HORIZON_NOTES,
+            meta,
+        )
+    )
 
 
 __all__ = [
     "DEFAULT_CUTOFFS",
     "fit_lfo",
+    "horizon_calibration",
     "lfo_task",
     "run_lfo",
     "score_figures",

@@ -395,3 +395,39 @@ def test_a_fit_up_to_a_cutoff_sees_no_later_coverage_figure(baseline):
     assert knots == 2 + int((reported["date"] <= pd.Timestamp(cutoff)).sum()) == 5
     full = baseline.model["coverage_weights"].get_value().shape[1]
     assert full == 2 + len(reported)
+
+
+def test_lfo_calibration_by_horizon_counts_each_models_own_converged_refits():
+    """Horizon bands from cut-off to figure date; a model's unconverged refit is counted,
+    not scored, and does not remove another model's figures (unlike the comparison)."""
+    rows = []
+    for model in ("a", "b"):
+        for cutoff, date, inside_90 in (
+            ("2010-12-31", "2011-06-30", True),  # 0.5 years
+            ("2010-12-31", "2012-11-15", False),  # 1.9 years
+            ("2010-06-30", "2013-05-28", True),  # 2.9 years
+            ("2010-06-30", "2010-12-31", True),  # 0.5 years
+        ):
+            rows.append(
+                {
+                    "model": model,
+                    "cutoff": cutoff,
+                    "date": date,
+                    "elpd": -1.0,
+                    "inside_50": False,
+                    "inside_90": inside_90,
+                    "converged": not (model == "b" and cutoff == "2010-06-30"),
+                }
+            )
+    table = lfo.horizon_calibration(pd.DataFrame(rows)).set_index(["model", "horizon"])
+    a, b = table.loc["a"], table.loc["b"]
+    assert list(a.index) == ["0-1 years", "1-2 years", "2-3 years"]
+    assert list(a["figures"]) == [2, 1, 1] and list(b["figures"]) == [1, 1, 0]
+    assert a.loc["1-2 years", "coverage_90"] == 0.0 and a.loc["0-1 years", "coverage_90"] == 1.0
+    assert math.isclose(a.loc["1-2 years", "p_coverage_90_this_low"], 0.1)
+    assert math.isclose(
+        a.loc["2-3 years", "longest_years"],
+        (pd.Timestamp("2013-05-28") - pd.Timestamp("2010-06-30")).days / 365.25,
+    )
+    assert (b["refits_unconverged"] == 1).all() and (a["refits_unconverged"] == 0).all()
+    assert math.isnan(b.loc["2-3 years", "coverage_90"])
