@@ -28,6 +28,8 @@ SAMPLER_COMMENTS = {
     "log(K x innovation rate x restricted pace), which the reported figures "
     "determine; original: sample ceiling_share, innovation_rate and "
     "restricted_pace themselves (same prior and posterior; MODEL.md).",
+    "pace_centring": "1: the observed periods' pace deviations are sampled centred; c < 1: "
+    "the sampler moves w ~ Normal(0, sd^c) and the deviation is sd^(1-c) w (same prior).",
 }
 """Comment lines written above a sampler setting."""
 

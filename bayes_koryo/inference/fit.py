@@ -84,6 +84,7 @@ def structure_key(config: ModelConfig, observations: pd.DataFrame) -> str:
             "shared_phones": config.shared_phones,
             "ceiling_prior": config.ceiling_prior,
             "coordinates": config.sampler.coordinates,
+            "pace_centring": config.sampler.pace_centring,
             "priors": {n: p.dist for n, p in sorted(config.priors.items())},
             "grid": [str(d) for d in grid],
             "blocks": layout,

@@ -11,7 +11,7 @@ A model config (``models/*.toml``) may set::
     [observations.log_sd]   <kind> = sd of the log-scale reporting error
     [priors.<variable>]     dist = "...", <hyperparameter> = value
     [sampler]       draws, tune, chains, seed, target_accept, adaptation,
-                    max_tree_depth, coordinates
+                    max_tree_depth, coordinates, pace_centring
 
 User values merge over the defaults (``defaults | user``, per table). The resolved config is
 a frozen ``ModelConfig``; ``to_dict()`` gives back plain data for JSON/TOML round trips.
@@ -87,6 +87,11 @@ DEFAULTS: dict[str, Any] = {
         # reported figures determine) or "original" (ceiling_share, innovation_rate). Same
         # prior and posterior (bayes_koryo.model.graph, COORDINATES); "pinned" mixes faster.
         "coordinates": "pinned",
+        # exponent c of the observed periods' pace deviations (a change of coordinates, not of
+        # the prior): the sampler moves w ~ Normal(0, sd^c) and the deviation is sd^(1-c) w.
+        # 1: centred (the deviation itself); 0: non-centred (a standard-normal innovation);
+        # in between: partially non-centred (Papaspiliopoulos, Roberts & Skold 2007)
+        "pace_centring": 1.0,
     },
 }
 
@@ -115,6 +120,7 @@ _SUBKEYS: dict[str, dict[str, type]] = {
         "adaptation": str,
         "max_tree_depth": int,
         "coordinates": str,
+        "pace_centring": float,
     },
 }
 
@@ -133,6 +139,7 @@ class SamplerSettings:
     adaptation: str = _SAMPLER_DEFAULTS["adaptation"]
     max_tree_depth: int = _SAMPLER_DEFAULTS["max_tree_depth"]
     coordinates: str = _SAMPLER_DEFAULTS["coordinates"]
+    pace_centring: float = _SAMPLER_DEFAULTS["pace_centring"]
 
 
 ADAPTATIONS = ("diag", "low_rank")
@@ -183,6 +190,7 @@ class ModelConfig:
                 "adaptation": self.sampler.adaptation,
                 "max_tree_depth": self.sampler.max_tree_depth,
                 "coordinates": self.sampler.coordinates,
+                "pace_centring": self.sampler.pace_centring,
             },
         }
 
@@ -416,6 +424,10 @@ def _sampler_settings(s: dict[str, Any], source: str) -> SamplerSettings:
             f"{source}: sampler.coordinates: expected one of "
             f"{', '.join(COORDINATES)}, got {s['coordinates']!r}"
         )
+    if not 0 <= s["pace_centring"] <= 1:
+        raise ConfigError(
+            f"{source}: sampler.pace_centring: must be in [0, 1], got {s['pace_centring']}"
+        )
     return SamplerSettings(
         int(s["draws"]),
         int(s["tune"]),
@@ -425,6 +437,7 @@ def _sampler_settings(s: dict[str, Any], source: str) -> SamplerSettings:
         str(s["adaptation"]),
         int(s["max_tree_depth"]),
         str(s["coordinates"]),
+        float(s["pace_centring"]),
     )
 
 

@@ -425,8 +425,14 @@ def prior_log_densities(model: pm.Model, config: ModelConfig) -> dict[str, objec
         name: prior_log_density(config.priors[name], priors.hyperparameters(name), model[name])
         for name in free_parameters(config)
     }
+    free = {rv.name for rv in model.free_RVs}
     for name in PACE_VECTORS:
-        terms[name] = pm.logp(model[name], model[name])
+        if name in free:
+            terms[name] = pm.logp(model[name], model[name])
+        else:  # partially non-centred: the deviations' own Normal(0, sd) density
+            observed = model[name].shape[0]
+            sd = model["deviation_scale"] * model["pace_sd_factor"][:observed]
+            terms[name] = pm.logp(pm.Normal.dist(0.0, sd), model[name])
     return terms
 
 
@@ -683,12 +689,21 @@ def _diffusion(
     )
     # centred up to the last report (the data pin each period's growth), non-centred after
     # it (no data: independent standard-normal innovations); see the docstring
-    observed_dev = pm.Normal(
-        "pace_deviation_observed",
-        0.0,
-        deviation_scale * sd_factor[: periods.observed],
-        dims="observed_period",
-    )
+    observed_sd = deviation_scale * sd_factor[: periods.observed]
+    centring = config.sampler.pace_centring
+    if centring == 1.0:
+        observed_dev = pm.Normal(
+            "pace_deviation_observed", 0.0, observed_sd, dims="observed_period"
+        )
+    else:  # partially non-centred: w ~ N(0, sd^c), deviation = sd^(1-c) w ~ N(0, sd)
+        scaled = pm.Normal(
+            "pace_deviation_observed_scaled", 0.0, observed_sd**centring, dims="observed_period"
+        )
+        observed_dev = pm.Deterministic(
+            "pace_deviation_observed",
+            observed_sd ** (1.0 - centring) * scaled,
+            dims="observed_period",
+        )
     forecast_dev = (deviation_scale * sd_factor[periods.observed :]) * pm.Normal(
         "pace_innovation_forecast", 0.0, 1.0, dims="forecast_period"
     )

@@ -310,3 +310,49 @@ def test_with_the_prior_on_the_subscription_ceiling_the_user_ceiling_is_derived(
     )
     assert np.all(d["unique_users"] <= d["subscriptions"])
     assert np.all(d["subscriptions"] <= d["subscription_ceiling"][:, None] * (1 + 1e-12))
+
+
+@pytest.mark.parametrize("centring", [0.5, 0.0])
+def test_partial_centring_of_the_pace_deviations_is_a_change_of_variables(baseline_model, centring):
+    """sampler.pace_centring = c < 1: the sampler moves w = deviation / sd^(1-c) ~ N(0, sd^c)
+    for the observed periods. The joint log density, data included, at prior draws differs from
+    the centred model's exactly by the log-Jacobian (1 - c) sum(log sd_j), and the deviation
+    keeps its name and its Normal(0, sd_j) prior (the log_prior term)."""
+    from pymc.model.transform.conditioning import remove_value_transforms
+
+    from bayes_koryo.model.graph import prior_log_densities
+
+    config = default_config().replace(sampler={"pace_centring": centring})
+    model = build_model(load_observations(), config)
+    centred = {rv.name for rv in baseline_model.free_RVs}
+    moved = {rv.name for rv in model.free_RVs}
+    assert centred - moved == {"pace_deviation_observed"}
+    assert moved - centred == {"pace_deviation_observed_scaled"}
+    assert "pace_deviation_observed" in model.named_vars
+    plain_centred, plain_moved = (remove_value_transforms(m) for m in (baseline_model, model))
+    logp_centred, logp_moved = plain_centred.compile_logp(), plain_moved.compile_logp()
+    factor = model["pace_sd_factor"].eval()
+    import pytensor
+
+    term = prior_log_densities(plain_moved, config)["pace_deviation_observed"].sum()
+    inputs = [
+        plain_moved.rvs_to_values[plain_moved[n]]
+        for n in ("pace_deviation_observed_scaled", "deviation_scale")
+    ]
+    log_prior = pytensor.function(
+        inputs, plain_moved.replace_rvs_by_values([term])[0], on_unused_input="ignore"
+    )
+    for point in _prior_points(baseline_model, sorted(centred | {"deviation_scale"}), 10, 4):
+        deviation = point["pace_deviation_observed"]
+        sd = point["deviation_scale"] * factor[: deviation.size]
+        values = {plain_centred.rvs_to_values[plain_centred[n]].name: point[n] for n in centred}
+        moved_values = {k: v for k, v in values.items() if k != "pace_deviation_observed"}
+        moved_values["pace_deviation_observed_scaled"] = deviation / sd ** (1 - centring)
+        np.testing.assert_allclose(
+            logp_moved(moved_values),
+            logp_centred(values) + (1 - centring) * np.sum(np.log(sd)),
+            rtol=1e-10,
+        )
+        own = np.sum(-0.5 * (deviation / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi))
+        scaled = moved_values["pace_deviation_observed_scaled"]
+        np.testing.assert_allclose(log_prior(scaled, point["deviation_scale"]), own, rtol=1e-10)
