@@ -616,15 +616,19 @@ def variants_markdown(table: pd.DataFrame) -> str:
 
 
 def write_variants(table: pd.DataFrame, out_dir, meta: dict | None = None) -> list[Path]:
-    """Write ``variants.csv|json|md`` and ``tornado.png|pdf`` to ``out_dir`` (atomic)."""
-    import matplotlib.pyplot as plt
+    """Write ``variants.csv|json|md`` and ``tornado.png|pdf`` to ``out_dir`` (atomic).
 
+    The tables are written first, so a failure in drawing the chart loses no fitted result.
+    """
     from bayes_koryo.atomic import atomic_write_text
-    from bayes_koryo.outputs.plots import save_figure
 
     out_dir = Path(out_dir)
     paths = write_table(table, out_dir / "variants", "Model variants", VARIANT_NOTES, meta)
     atomic_write_text(paths[2], variants_markdown(table))
+    import matplotlib.pyplot as plt
+
+    from bayes_koryo.outputs.plots import save_figure
+
     fig = tornado(table)
     try:
         paths += [save_figure(fig, out_dir / f"tornado.{fmt}") for fmt in ("png", "pdf")]
