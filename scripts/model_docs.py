@@ -381,6 +381,8 @@ def lfo_horizons_block(horizons: dict) -> str:
         "longest, years",
         "50% / 90% coverage",
         "P(90% coverage this low)",
+        "mean PIT",
+        "above the forecast median",
         "elpd per figure",
     ]
     body = [
@@ -391,6 +393,8 @@ def lfo_horizons_block(horizons: dict) -> str:
             f"{r['longest_years']:.1f}" if r["figures"] else "—",
             f"{r['coverage_50']:.2f} / {r['coverage_90']:.2f}" if r["figures"] else "—",
             f"{r['p_coverage_90_this_low']:.2f}" if r["figures"] else "—",
+            f"{r['mean_pit']:.2f}" if r["figures"] else "—",
+            f"{r['share_above_median']:.2f}" if r["figures"] else "—",
             f"{r['elpd_per_figure']:.2f}" if r["figures"] else "—",
         ]
         for r in horizons["rows"]

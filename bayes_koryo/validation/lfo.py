@@ -260,7 +260,10 @@ def horizon_calibration(scores: pd.DataFrame) -> pd.DataFrame:
     independent (they are not: the figures after one cut-off share one extrapolated path),
     and the mean elpd per figure. Unlike the comparison of models (``summarise_lfo``), a
     model's calibration needs only its own refits to have passed the convergence gate; its
-    unconverged refits are counted (``refits_unconverged``) and not scored.
+    unconverged refits are counted (``refits_unconverged``) and not scored. ``mean_pit`` and
+    ``share_above_median`` (figures above their forecast's median) show a direction: about
+    0.5 each if the forecasts are unbiased, above it when the figures came in higher than
+    forecast.
     """
     from scipy.stats import binom
 
@@ -293,6 +296,8 @@ def horizon_calibration(scores: pd.DataFrame) -> pd.DataFrame:
                     "p_coverage_90_this_low": float(binom.cdf(inside_90, n, 0.9))
                     if n
                     else math.nan,
+                    "mean_pit": float(b["pit"].mean()) if n else math.nan,
+                    "share_above_median": float((b["pit"] > 0.5).mean()) if n else math.nan,
                     "elpd_per_figure": float(b["elpd"].mean()) if n else math.nan,
                 }
             )
@@ -306,8 +311,10 @@ HORIZON_NOTES = (
     "central 50%/90% of their posterior predictive replicate by mid-PIT; "
     "p_coverage_90_this_low: binomial probability of so few figures inside the 90% interval "
     "if it were calibrated and the figures independent (they are not: figures after one "
-    "cut-off share one extrapolated path, so it is optimistic); elpd_per_figure: mean log "
-    "predictive density per figure."
+    "cut-off share one extrapolated path, so it is optimistic); mean_pit and "
+    "share_above_median: the mean mid-PIT and the share of figures above their forecast's "
+    "median (about 0.5 each without bias; higher: the figures came in above the forecasts); "
+    "elpd_per_figure: mean log predictive density per figure."
 )
 
 

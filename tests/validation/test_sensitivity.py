@@ -416,6 +416,7 @@ def test_lfo_calibration_by_horizon_counts_each_models_own_converged_refits():
                     "elpd": -1.0,
                     "inside_50": False,
                     "inside_90": inside_90,
+                    "pit": 0.9 if inside_90 else 0.99,
                     "converged": not (model == "b" and cutoff == "2010-06-30"),
                 }
             )
@@ -431,3 +432,5 @@ def test_lfo_calibration_by_horizon_counts_each_models_own_converged_refits():
     )
     assert (b["refits_unconverged"] == 1).all() and (a["refits_unconverged"] == 0).all()
     assert math.isnan(b.loc["2-3 years", "coverage_90"])
+    assert math.isclose(a.loc["0-1 years", "mean_pit"], 0.9)
+    assert a.loc["1-2 years", "share_above_median"] == 1.0
