@@ -245,6 +245,25 @@ def lfo_block(summary: dict, scores: dict) -> str:
         "worse than the best at",
         "50% / 90% coverage",
     ]
+    intro = (
+        f"{n_fits} refits (seed {', '.join(str(x) for x in scores['meta']['seeds'])}; chains × "
+        f"draws: {', '.join(f'{m} {v}' for m, v in settings.items())}): {retried} retried "
+        f"once, {len(failed)} still missed the convergence gate"
+        + (f" ({', '.join(failed)})" if failed else "")
+        + f"; cut-offs left out of the comparison: {left_out}.\n\n"
+    )
+    if all(r["figures"] == 0 for r in rows):  # every cut-off left out: nothing compared
+        passed = {m: 0 for m, _ in fits}
+        for (m, _), f in fits.items():
+            passed[m] += bool(f["converged"])
+        per_model = markdown_table(
+            ["model", "refits that passed the gate"],
+            [[m, f"{n} of {sum(k[0] == m for k in fits)}"] for m, n in passed.items()],
+        )
+        return (
+            intro + "No cut-off has a converged refit of every model, so the growth forms are not "
+            "compared.\n\n" + per_model + "\n"
+        )
     body = [
         [
             r["model"],
@@ -259,15 +278,7 @@ def lfo_block(summary: dict, scores: dict) -> str:
         ]
         for r in sorted(rows, key=lambda r: -r["elpd"])
     ]
-    return (
-        f"{n_fits} refits (seed {', '.join(str(x) for x in scores['meta']['seeds'])}; chains × "
-        f"draws: {', '.join(f'{m} {v}' for m, v in settings.items())}): {retried} retried "
-        f"once, {len(failed)} still missed the convergence gate"
-        + (f" ({', '.join(failed)})" if failed else "")
-        + f"; cut-offs left out of the comparison: {left_out}.\n\n"
-        + markdown_table(head, body)
-        + "\n"
-    )
+    return intro + markdown_table(head, body) + "\n"
 
 
 def power_block(doc: dict) -> str:
@@ -380,7 +391,7 @@ def lfo_horizons_block(horizons: dict) -> str:
         "figures (refits)",
         "longest, years",
         "50% / 90% coverage",
-        "P(90% coverage this low)",
+        "P(coverage this low): 50% / 90%",
         "mean PIT",
         "above the forecast median",
         "elpd per figure",
@@ -392,7 +403,9 @@ def lfo_horizons_block(horizons: dict) -> str:
             f"{r['figures']} ({r['refits']})",
             f"{r['longest_years']:.1f}" if r["figures"] else "—",
             f"{r['coverage_50']:.2f} / {r['coverage_90']:.2f}" if r["figures"] else "—",
-            f"{r['p_coverage_90_this_low']:.2f}" if r["figures"] else "—",
+            f"{r['p_coverage_50_this_low']:.3f} / {r['p_coverage_90_this_low']:.2f}"
+            if r["figures"]
+            else "—",
             f"{r['mean_pit']:.2f}" if r["figures"] else "—",
             f"{r['share_above_median']:.2f}" if r["figures"] else "—",
             f"{r['elpd_per_figure']:.2f}" if r["figures"] else "—",

@@ -256,7 +256,7 @@ def horizon_calibration(scores: pd.DataFrame) -> pd.DataFrame:
     One row per model and horizon band (``HORIZON_BANDS_YEARS``; horizon = years from the
     cut-off to the figure's date): figures scored, refits they come from, share inside the
     central 50% / 90% of their predictive replicate (mid-PIT), the binomial probability of
-    a 90% coverage at most that low if the intervals were calibrated and the figures
+    a coverage at most that low if the intervals were calibrated and the figures
     independent (they are not: the figures after one cut-off share one extrapolated path),
     and the mean elpd per figure. Unlike the comparison of models (``summarise_lfo``), a
     model's calibration needs only its own refits to have passed the convergence gate; its
@@ -282,7 +282,7 @@ def horizon_calibration(scores: pd.DataFrame) -> pd.DataFrame:
         for label in labels:
             b = scored[scored["band"] == label]
             n = len(b)
-            inside_90 = int(b["inside_90"].sum())
+            inside = {prob: int(b[f"inside_{prob}"].sum()) for prob in (50, 90)}
             rows.append(
                 {
                     "model": model,
@@ -293,9 +293,12 @@ def horizon_calibration(scores: pd.DataFrame) -> pd.DataFrame:
                     "longest_years": float(b["horizon_years"].max()) if n else math.nan,
                     "coverage_50": float(b["inside_50"].mean()) if n else math.nan,
                     "coverage_90": float(b["inside_90"].mean()) if n else math.nan,
-                    "p_coverage_90_this_low": float(binom.cdf(inside_90, n, 0.9))
-                    if n
-                    else math.nan,
+                    **{
+                        f"p_coverage_{prob}_this_low": float(binom.cdf(k, n, prob / 100))
+                        if n
+                        else math.nan
+                        for prob, k in inside.items()
+                    },
                     "mean_pit": float(b["pit"].mean()) if n else math.nan,
                     "share_above_median": float((b["pit"] > 0.5).mean()) if n else math.nan,
                     "elpd_per_figure": float(b["elpd"].mean()) if n else math.nan,
@@ -309,8 +312,8 @@ HORIZON_NOTES = (
     "date), from the model's own refits that passed the convergence gate (refits_unconverged "
     "counts the others, which are not scored). coverage_50/90: share of figures inside the "
     "central 50%/90% of their posterior predictive replicate by mid-PIT; "
-    "p_coverage_90_this_low: binomial probability of so few figures inside the 90% interval "
-    "if it were calibrated and the figures independent (they are not: figures after one "
+    "p_coverage_50/90_this_low: binomial probability of so few figures inside the 50%/90% "
+    "interval if it were calibrated and the figures independent (they are not: figures after one "
     "cut-off share one extrapolated path, so it is optimistic); mean_pit and "
     "share_above_median: the mean mid-PIT and the share of figures above their forecast's "
     "median (about 0.5 each without bias; higher: the figures came in above the forecasts); "

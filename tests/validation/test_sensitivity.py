@@ -426,6 +426,7 @@ def test_lfo_calibration_by_horizon_counts_each_models_own_converged_refits():
     assert list(a["figures"]) == [2, 1, 1] and list(b["figures"]) == [1, 1, 0]
     assert a.loc["1-2 years", "coverage_90"] == 0.0 and a.loc["0-1 years", "coverage_90"] == 1.0
     assert math.isclose(a.loc["1-2 years", "p_coverage_90_this_low"], 0.1)
+    assert math.isclose(a.loc["0-1 years", "p_coverage_50_this_low"], 0.25)  # 0 of 2 inside
     assert math.isclose(
         a.loc["2-3 years", "longest_years"],
         (pd.Timestamp("2013-05-28") - pd.Timestamp("2010-06-30")).days / 365.25,
