@@ -301,27 +301,26 @@ def _check_name(name: str, source: str) -> None:
         )
 
 
+def _one_of(value: str, choices: tuple[str, ...], where: str, noun: str) -> str:
+    """Return ``value`` if it is one of ``choices``; else ConfigError naming ``where``."""
+    if value not in choices:
+        raise ConfigError(
+            f"{where}: unknown {noun} {value!r}{did_you_mean(value, choices)}; choose one of "
+            f"{', '.join(choices)}"
+        )
+    return value
+
+
 def _ceiling_prior(structure: dict[str, Any], source: str) -> str:
     """Return which ceiling carries the prior: ``[structure] ceiling_prior``, in CEILING_PRIORS."""
-    choice = structure["ceiling_prior"]
-    if choice not in CEILING_PRIORS:
-        raise ConfigError(
-            f"{source}: structure.ceiling_prior: unknown choice {choice!r}"
-            f"{did_you_mean(choice, CEILING_PRIORS)}; choose one of {', '.join(CEILING_PRIORS)}"
-        )
-    return choice
+    return _one_of(
+        structure["ceiling_prior"], CEILING_PRIORS, f"{source}: structure.ceiling_prior", "choice"
+    )
 
 
 def _growth_form(growth: dict[str, Any], source: str) -> str:
     """Return the growth form of the ``[growth]`` table, one of GROWTH_FORMS."""
-    form = growth["form"]
-    if form not in GROWTH_FORMS:
-        raise ConfigError(
-            f"{source}: growth.form: unknown form {form!r}"
-            f"{did_you_mean(form, GROWTH_FORMS)}; choose one of "
-            f"{', '.join(GROWTH_FORMS)}"
-        )
-    return form
+    return _one_of(growth["form"], GROWTH_FORMS, f"{source}: growth.form", "form")
 
 
 def _time_window(time: dict[str, Any], source: str) -> tuple[dt.date, dt.date]:
