@@ -687,27 +687,9 @@ def _diffusion(
     sd_factor = pm.Data(
         "pace_sd_factor", periods.deviation_sd_factors(config.launch), dims="period"
     )
-    # centred up to the last report (the data pin each period's growth), non-centred after
-    # it (no data: independent standard-normal innovations); see the docstring
-    observed_sd = deviation_scale * sd_factor[: periods.observed]
-    centring = config.sampler.pace_centring
-    if centring == 1.0:
-        observed_dev = pm.Normal(
-            "pace_deviation_observed", 0.0, observed_sd, dims="observed_period"
-        )
-    else:  # partially non-centred: w ~ N(0, sd^c), deviation = sd^(1-c) w ~ N(0, sd)
-        scaled = pm.Normal(
-            "pace_deviation_observed_scaled", 0.0, observed_sd**centring, dims="observed_period"
-        )
-        observed_dev = pm.Deterministic(
-            "pace_deviation_observed",
-            observed_sd ** (1.0 - centring) * scaled,
-            dims="observed_period",
-        )
-    forecast_dev = (deviation_scale * sd_factor[periods.observed :]) * pm.Normal(
-        "pace_innovation_forecast", 0.0, 1.0, dims="forecast_period"
+    observed_dev, period_deviation = _pace_deviations(
+        deviation_scale, sd_factor, periods, config.sampler.pace_centring
     )
-    period_deviation = pt.concatenate([observed_dev, forecast_dev])
     pace_deviation = period_deviation[periods.of_grid]
     restricted_pace = prior("restricted_pace", log_scale=log_initial_rate)
     access_open_time = prior("access_open_time")
@@ -732,6 +714,33 @@ def _diffusion(
         "clock": tau,
         "coverage": coverage,
     }
+
+
+def _pace_deviations(deviation_scale, sd_factor, periods: PacePeriods, centring: float):
+    """Create the pace deviations; return (observed periods', every period's).
+
+    Centred up to the last report (the data pin each period's growth; ``centring`` c < 1
+    moves w ~ N(0, sd^c) instead, deviation = sd^(1-c) w ~ N(0, sd)), non-centred after it
+    (no data: independent standard-normal innovations times the period's sd).
+    """
+    observed_sd = deviation_scale * sd_factor[: periods.observed]
+    if centring == 1.0:
+        observed_dev = pm.Normal(
+            "pace_deviation_observed", 0.0, observed_sd, dims="observed_period"
+        )
+    else:
+        scaled = pm.Normal(
+            "pace_deviation_observed_scaled", 0.0, observed_sd**centring, dims="observed_period"
+        )
+        observed_dev = pm.Deterministic(
+            "pace_deviation_observed",
+            observed_sd ** (1.0 - centring) * scaled,
+            dims="observed_period",
+        )
+    forecast_dev = (deviation_scale * sd_factor[periods.observed :]) * pm.Normal(
+        "pace_innovation_forecast", 0.0, 1.0, dims="forecast_period"
+    )
+    return observed_dev, pt.concatenate([observed_dev, forecast_dev])
 
 
 def _likelihood(
