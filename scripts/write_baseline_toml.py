@@ -62,6 +62,8 @@ def render() -> str:
         "1 + extra_users_per_holder people",
         'ceiling_prior = "users"  # "subscriptions": the prior is on the subscription ceiling '
         "(subscription_ceiling) and the user ceiling is derived",
+        'composition = "constant"  # "access_cohorts": SIMs registered before access opened keep '
+        "an early composition (early_heavy_user_share, early_official_share)",
         "",
     ]
     for name, prior in DEFAULT_PRIORS.items():

@@ -8,6 +8,7 @@ A model config (``models/*.toml``) may set::
     [observations]  kinds = [...], activity_depressed = false
     [structure]     shared_phones = false   # true: a SIM holder's phone serves h >= 1 people
                     ceiling_prior = "users" | "subscriptions"   # which ceiling has the prior
+                    composition = "constant" | "access_cohorts"  # composition over time
     [observations.log_sd]   <kind> = sd of the log-scale reporting error
     [priors.<variable>]     dist = "...", <hyperparameter> = value
     [sampler]       draws, tune, chains, seed, target_accept, adaptation,
@@ -39,6 +40,12 @@ CEILING_PRIORS = ("users", "subscriptions")
 population; the subscription ceiling derived) or the subscription ceiling
 (``subscription_ceiling``, millions of SIMs; the user ceiling derived)."""
 
+COMPOSITIONS = ("constant", "access_cohorts")
+"""How the subscribers' composition evolves: one composition throughout (``constant``), or
+an early one (``early_heavy_user_share``, ``early_official_share``) for the SIMs registered
+before access opened to the public and the later one for those registered after
+(``access_cohorts``)."""
+
 DEFAULTS: dict[str, Any] = {
     "name": "baseline",
     "description": "",
@@ -69,7 +76,10 @@ DEFAULTS: dict[str, Any] = {
     # (ceiling_share) and the subscription ceiling is derived; "subscriptions": the prior is
     # on the subscription ceiling itself (the experts' figures count subscriptions) and the
     # user ceiling is derived (MODEL.md, "Which ceiling carries the prior")
-    "structure": {"shared_phones": False, "ceiling_prior": "users"},
+    # "constant": one composition (pi, m, omega, iota) from 2008 on; "access_cohorts": the SIMs
+    # registered before access opened keep an early composition (more heavy users, more
+    # official lines), those registered after have the later one (MODEL.md, "Composition")
+    "structure": {"shared_phones": False, "ceiling_prior": "users", "composition": "constant"},
     "priors": {name: prior.to_dict() for name, prior in DEFAULT_PRIORS.items()},
     "sampler": {
         **PRODUCTION_DRAWS,
@@ -110,7 +120,7 @@ _SUBKEYS: dict[str, dict[str, type]] = {
     "growth": {"form": str},
     "time": {"launch": str, "horizon": str},
     "observations": {"kinds": list, "activity_depressed": bool, "log_sd": dict},
-    "structure": {"shared_phones": bool, "ceiling_prior": str},
+    "structure": {"shared_phones": bool, "ceiling_prior": str, "composition": str},
     "sampler": {
         "draws": int,
         "tune": int,
@@ -163,6 +173,7 @@ class ModelConfig:
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     shared_phones: bool = False
     ceiling_prior: str = "users"
+    composition: str = "constant"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (the TOML layout, every default filled in)."""
@@ -179,6 +190,7 @@ class ModelConfig:
             "structure": {
                 "shared_phones": self.shared_phones,
                 "ceiling_prior": self.ceiling_prior,
+                "composition": self.composition,
             },
             "priors": {name: p.to_dict() for name, p in self.priors.items()},
             "sampler": {
@@ -276,6 +288,12 @@ def config_from_dict(user: dict[str, Any], source: str = "<dict>") -> ModelConfi
         sampler=sampler,
         shared_phones=bool(merged["structure"]["shared_phones"]),
         ceiling_prior=_ceiling_prior(merged["structure"], source),
+        composition=_one_of(
+            merged["structure"]["composition"],
+            COMPOSITIONS,
+            f"{source}: structure.composition",
+            "composition",
+        ),
     )
 
 

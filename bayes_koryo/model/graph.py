@@ -17,6 +17,11 @@ Generative story (MODEL.md has the maths and the sources):
    Shared-phones variant (``[structure] shared_phones``): steps 2-4 describe private SIM
    holders; each holder's phone is used by h = 1 + extra_users_per_holder people, so the
    users are h times the holders (their ceiling too) and may exceed the SIMs.
+   Access-cohorts variant (``[structure] composition = "access_cohorts"``): the SIMs registered
+   before access opened (time ``access_open_time``) keep an early composition (pi_e, omega_e;
+   same m and iota), those registered after have the later one, so U/S changes over time.
+   Steps 1 and 4 are unchanged: the ceiling prior and the likelihood see the later
+   composition and the active share, and the early shares keep their prior.
 5. One observed variable per kind of figure: audited counts are log-normal around S(t);
    rounded figures, statements and milestones are interval-censored (the rounding cell in the
    data's lower/upper columns, edges softened by the kind's log-sd); the activity statement is
@@ -83,6 +88,8 @@ def free_parameters(config: ModelConfig) -> tuple[str, ...]:
     """Names of the free scalar parameters of a model built with ``config``."""
     extra: tuple[str, ...] = ("activity_depression",) if config.activity_depressed else ()
     extra += ("extra_users_per_holder",) if config.shared_phones else ()
+    if config.composition == "access_cohorts":
+        extra += ("early_heavy_user_share", "early_official_share")
     common: tuple[str, ...] = FREE_PARAMETERS_COMMON
     if config.ceiling_prior == "subscriptions":  # the prior is on K; ceiling_share is derived
         common = tuple(
@@ -463,15 +470,7 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         population = _demography(prior)  # 1. demography (millions of people)
         sims = _sims_per_user(prior)  # 2. registered SIMs per unique user r'
         # 3. ceilings: users M = ceiling_share * A; subscriptions K = M r'
-        log_ceiling_scale = pt.log(population.addressable) + sims.log_per_user
-        if config.ceiling_prior == "subscriptions":  # prior on K, M = K / r' derived
-            log_subscription_ceiling = pt.log(prior("subscription_ceiling"))
-            ceiling_share = pm.Deterministic(
-                "ceiling_share", pt.exp(log_subscription_ceiling - log_ceiling_scale)
-            )
-        else:
-            ceiling_share = prior("ceiling_share", log_scale=log_ceiling_scale)
-            log_subscription_ceiling = pt.log(ceiling_share) + log_ceiling_scale
+        ceiling_share, log_subscription_ceiling = _ceilings(prior, config, population, sims)
         # 4. diffusion within the covered population, on the access-regime clock
         curve = {
             name: prior(name, log_scale=log_subscription_ceiling)
@@ -488,17 +487,27 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
             log_subscription_ceiling + diffusion["log_fraction_at_reports"]
         )
         # 5. one likelihood per kind of figure
-        log_active_share = pt.log1p(-sims.inactive_share)
-        if config.activity_depressed:
-            log_active_share = log_active_share + pt.log1p(-prior("activity_depression"))
-        _likelihood(blocks, observed_table, periods, log_subscriptions_at_reports, log_active_share)
+        active = _log_active_share(prior, sims, config.activity_depressed)
+        _likelihood(blocks, observed_table, periods, log_subscriptions_at_reports, active)
         # 6. shared phones (variant): people per private SIM holder, outside the likelihood
         users_per_holder = 1.0 + prior("extra_users_per_holder") if config.shared_phones else None
+        # 7. composition over time (variant): the early cohort's own shares
+        if config.composition == "access_cohorts":
+            early = _early_composition(prior, sims)
+            holders = _cohort_holders(
+                diffusion, log_subscriptions, log_subscription_ceiling, sims, early
+            )
+        else:
+            holders = _Holders(
+                pt.exp(log_subscriptions - sims.log_per_user),
+                ceiling_share * population.addressable,
+                None,
+            )
         _derived_quantities(
             grid,
             population,
             sims,
-            ceiling_share,
+            holders,
             diffusion,
             log_subscriptions,
             log_subscriptions_at_reports,
@@ -507,6 +516,31 @@ def build_model(observations: pd.DataFrame, config: ModelConfig) -> pm.Model:
         )
     model.report_dates = pd.DatetimeIndex(sorted(set(observations["date"])))
     return model
+
+
+def _ceilings(prior: _Priors, config: ModelConfig, population: _Population, sims: _SimsPerUser):
+    """Create the ceiling prior (step 3); return (ceiling_share, log subscription ceiling K).
+
+    The prior is on the user ceiling's share of A (K = M r' derived) or, with
+    ``ceiling_prior = "subscriptions"``, on K (ceiling_share = K / (r' A) derived).
+    """
+    log_ceiling_scale = pt.log(population.addressable) + sims.log_per_user
+    if config.ceiling_prior == "subscriptions":
+        log_subscription_ceiling = pt.log(prior("subscription_ceiling"))
+        ceiling_share = pm.Deterministic(
+            "ceiling_share", pt.exp(log_subscription_ceiling - log_ceiling_scale)
+        )
+        return ceiling_share, log_subscription_ceiling
+    ceiling_share = prior("ceiling_share", log_scale=log_ceiling_scale)
+    return ceiling_share, pt.log(ceiling_share) + log_ceiling_scale
+
+
+def _log_active_share(prior: _Priors, sims: _SimsPerUser, activity_depressed: bool):
+    """Return log(1 - iota), times (1 - activity_depression) in the mourning variant."""
+    log_active_share = pt.log1p(-sims.inactive_share)
+    if activity_depressed:
+        log_active_share = log_active_share + pt.log1p(-prior("activity_depression"))
+    return log_active_share
 
 
 def _model_coords(
@@ -563,6 +597,18 @@ def _sims_per_user(prior: _Priors) -> _SimsPerUser:
     sims_per_heavy_user = 2.0 + prior("sims_beyond_two")
     official_share = prior("official_share")
     inactive_share = prior("inactive_share")
+    return _composition(heavy_share, sims_per_heavy_user, official_share, inactive_share)
+
+
+def _early_composition(prior: _Priors, later: _SimsPerUser) -> _SimsPerUser:
+    """Create the early cohort's shares (access-cohorts variant); m and iota are the later ones."""
+    heavy_share = prior("early_heavy_user_share")
+    official_share = prior("early_official_share")
+    return _composition(heavy_share, later.per_heavy_user, official_share, later.inactive_share)
+
+
+def _composition(heavy_share, sims_per_heavy_user, official_share, inactive_share) -> _SimsPerUser:
+    """Return r = 1 + pi (m - 1) and log r' = log r - log(1 - iota) - log(1 - omega)."""
     sims_per_private_user = 1.0 + heavy_share * (sims_per_heavy_user - 1.0)
     log_sims_per_user = (
         pt.log(sims_per_private_user) - pt.log1p(-inactive_share) - pt.log1p(-official_share)
@@ -576,11 +622,54 @@ def _sims_per_user(prior: _Priors) -> _SimsPerUser:
     )
 
 
+@dataclass(frozen=True)
+class _Holders:
+    """Private SIM holders (millions): on the grid, at the ceiling, and their cohorts.
+
+    ``cohorts`` is None for one constant composition; else ((registered SIMs on the grid,
+    composition) of the early cohort, (the same) of the later one).
+    """
+
+    on_grid: Any
+    ceiling: Any
+    cohorts: tuple[tuple[Any, _SimsPerUser], tuple[Any, _SimsPerUser]] | None
+    subscription_ceiling: Any = None  # K, when it is not the user ceiling times S/U
+
+
+def _cohort_holders(
+    diffusion: dict, log_subscriptions, log_subscription_ceiling, later, early
+) -> _Holders:
+    """Split the registered SIMs into access cohorts and count their holders (millions).
+
+    The early cohort is the SIMs registered by the opening T_o: S_e(t) = min(S(t), S(T_o))
+    (S(T_o) linear between the grid points, 0 at launch); the later cohort S(t) - S_e(t).
+    Holders = S_e / r'_e + (S - S_e) / r'_l. The ceiling prior is on the later composition's
+    users (K = M_l r'_l), so the holder ceiling is S(T_o) / r'_e + (K - S(T_o)) / r'_l.
+    """
+    years = pt.concatenate([pt.zeros(1), diffusion["grid_years"]])
+    subscriptions = pt.exp(log_subscriptions)
+    sims_by_date = pt.concatenate([pt.zeros(1), subscriptions])
+    opening = pt.clip(diffusion["access_open_time"], 0.0, years[-1])
+    right = pt.clip(pt.searchsorted(years, opening, side="right"), 1, years.shape[0] - 1)
+    weight = (opening - years[right - 1]) / (years[right] - years[right - 1])
+    at_opening = sims_by_date[right - 1] + weight * (sims_by_date[right] - sims_by_date[right - 1])
+    early_sims = pt.where(
+        diffusion["grid_years"] <= opening, subscriptions, pt.minimum(subscriptions, at_opening)
+    )
+    later_sims = subscriptions - early_sims
+    holders = early_sims * pt.exp(-early.log_per_user) + later_sims * pt.exp(-later.log_per_user)
+    ceiling = at_opening * pt.exp(-early.log_per_user) + (
+        pt.exp(log_subscription_ceiling) - at_opening
+    ) * pt.exp(-later.log_per_user)
+    cohorts = ((early_sims, early), (later_sims, later))
+    return _Holders(holders, ceiling, cohorts, pt.exp(log_subscription_ceiling))
+
+
 def _derived_quantities(
     grid: pd.DatetimeIndex,
     population: _Population,
     sims: _SimsPerUser,
-    ceiling_share,
+    holders: _Holders,
     diffusion: dict,
     log_subscriptions,
     log_subscriptions_at_reports,
@@ -591,33 +680,40 @@ def _derived_quantities(
 
     ``users_per_holder``: h of the shared-phones variant (None: every user holds a SIM, h = 1).
     ``derive_subscription_ceiling``: False when the subscription ceiling has the prior.
+    With access cohorts, S/U changes over time: ``sims_per_user`` and ``real_user_share`` are
+    then taken at the grid date nearest DECOMPOSITION_DATE, ``real_user_share_by_date`` is U/S
+    on the grid, and the other scalars (``sims_per_private_user``...) are the later cohort's.
     """
     pm.Deterministic("period_pace_deviation", diffusion["period_deviation"], dims="period")
     # what the likelihood sees (equal to `subscriptions` at the report dates; tested)
     pm.Deterministic(
         "subscriptions_at_reports", pt.exp(log_subscriptions_at_reports), dims="observed_period"
     )
-    holder_ceiling = ceiling_share * population.addressable
-    holders = pt.exp(log_subscriptions - sims.log_per_user)  # private SIM holders
-    log_sims_per_user = sims.log_per_user
-    user_ceiling, users = holder_ceiling, holders  # every user holds a SIM unless shared
-    if users_per_holder is not None:
-        h = pm.Deterministic("users_per_holder", users_per_holder)
-        user_ceiling, users = holder_ceiling * h, holders * h
-        log_sims_per_user = log_sims_per_user - pt.log(h)
-    user_ceiling = pm.Deterministic("user_ceiling", user_ceiling)
-    users = pm.Deterministic("unique_users", users, dims="date")
+    h = 1.0 if users_per_holder is None else pm.Deterministic("users_per_holder", users_per_holder)
+    user_ceiling = pm.Deterministic("user_ceiling", holders.ceiling * h)
+    users = pm.Deterministic("unique_users", holders.on_grid * h, dims="date")
     subscriptions = pm.Deterministic("subscriptions", pt.exp(log_subscriptions), dims="date")
     pm.Deterministic("penetration_10plus", users / population.aged_10plus, dims="date")
     pm.Deterministic("penetration_addressable", users / population.addressable, dims="date")
     pm.Deterministic("addressable_population", population.addressable)
     pm.Deterministic("population_10plus", population.aged_10plus)
+    if holders.cohorts is None:
+        log_sims_per_user = sims.log_per_user
+        if users_per_holder is not None:
+            log_sims_per_user = log_sims_per_user - pt.log(h)
+    else:
+        k = int(grid.get_indexer([pd.Timestamp(DECOMPOSITION_DATE)], method="nearest")[0])
+        log_sims_per_user = log_subscriptions[k] - pt.log(users[k])
+        pm.Deterministic("real_user_share_by_date", users / subscriptions, dims="date")
     sims_per_user = pm.Deterministic("sims_per_user", pt.exp(log_sims_per_user))
     pm.Deterministic("real_user_share", 1.0 / sims_per_user)
     pm.Deterministic("sims_per_private_user", sims.per_private_user)
     pm.Deterministic("sims_per_heavy_user", sims.per_heavy_user)
     if derive_subscription_ceiling:  # else it is a prior quantity of the model
-        pm.Deterministic("subscription_ceiling", user_ceiling * sims_per_user)
+        ceiling = holders.subscription_ceiling
+        pm.Deterministic(
+            "subscription_ceiling", user_ceiling * sims_per_user if ceiling is None else ceiling
+        )
     pm.Deterministic("pace_deviation", diffusion["pace_deviation"], dims="date")
     pm.Deterministic("effective_clock", diffusion["clock"], dims="date")
     pm.Deterministic("population_coverage", diffusion["coverage"], dims="date")
@@ -625,23 +721,34 @@ def _derived_quantities(
     _decomposition(grid, holders, subscriptions, sims)
 
 
-def _decomposition(grid: pd.DatetimeIndex, holders, subscriptions, sims: _SimsPerUser) -> None:
+def _decomposition(
+    grid: pd.DatetimeIndex, holders: _Holders, subscriptions, sims: _SimsPerUser
+) -> None:
     """Split the registered SIMs at DECOMPOSITION_DATE (the 2M milestone), if on the grid.
 
     The parts (millions): the private SIM holders' first SIMs (``decomposition_unique_users``:
     the unique users unless phones are shared), their extra SIMs, official lines, inactive
-    numbers.
+    numbers; with access cohorts, each part is the sum of the two cohorts' parts.
     """
     k = int(grid.get_indexer([pd.Timestamp(DECOMPOSITION_DATE)])[0])
-    if k >= 0:
-        s_k, u_k = subscriptions[k], holders[k]
-        pm.Deterministic("decomposition_unique_users", u_k)
-        pm.Deterministic("decomposition_extra_sims", u_k * (sims.per_private_user - 1.0))
-        pm.Deterministic(
-            "decomposition_official_lines",
-            s_k * (1.0 - sims.inactive_share) * sims.official_share,
-        )
-        pm.Deterministic("decomposition_inactive_numbers", s_k * sims.inactive_share)
+    if k < 0:
+        return
+    s_k, u_k = subscriptions[k], holders.on_grid[k]
+    if holders.cohorts is None:
+        extra = u_k * (sims.per_private_user - 1.0)
+        official = s_k * (1.0 - sims.inactive_share) * sims.official_share
+    else:
+        extra = official = 0.0
+        for cohort_sims, part in holders.cohorts:
+            active = cohort_sims[k] * (1.0 - part.inactive_share)
+            extra = extra + active * (1.0 - part.official_share) * (
+                1.0 - 1.0 / part.per_private_user
+            )
+            official = official + active * part.official_share
+    pm.Deterministic("decomposition_unique_users", u_k)
+    pm.Deterministic("decomposition_extra_sims", extra)
+    pm.Deterministic("decomposition_official_lines", official)
+    pm.Deterministic("decomposition_inactive_numbers", s_k * sims.inactive_share)
 
 
 def _diffusion(
@@ -713,6 +820,8 @@ def _diffusion(
         "pace_deviation": pace_deviation,
         "clock": tau,
         "coverage": coverage,
+        "grid_years": t,
+        "access_open_time": access_open_time,
     }
 
 

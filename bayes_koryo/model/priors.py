@@ -386,6 +386,31 @@ DEFAULT_PRIORS: dict[str, Prior] = {
         alpha=3,
         beta=4,
     ),
+    "early_heavy_user_share": _p(
+        "Beta",
+        "fraction of the early cohort's private users",
+        "Access-cohorts variant only: share of heavy users (several SIMs) among the private "
+        "users who registered before access opened to the public, when service went to "
+        "security officials and licensed traders; traders were the private users of that "
+        "period, so the share is centred well above the later one (heavy_user_share, mean "
+        "0.25). No figure measures it: Beta(4, 5), mean 0.44, 90% interval 0.19-0.71, "
+        "P(below the later share) ~ 0.18.",
+        f"{KIM_2013} (who had access before the opening)",
+        alpha=4,
+        beta=5,
+    ),
+    "early_official_share": _p(
+        "Beta",
+        "fraction of the early cohort's active SIMs",
+        "Access-cohorts variant only: share of official lines among the active numbers "
+        "registered before access opened to the public, when service went first to security "
+        "officials; centred at three times the later share (official_share, mean 0.13) but "
+        "below a majority. No figure measures it: Beta(4, 6), mean 0.40, 90% interval "
+        "0.17-0.66, P(below the later share) ~ 0.04.",
+        f"{KIM_2013} (who had access before the opening)",
+        alpha=4,
+        beta=6,
+    ),
 }
 
 
@@ -418,6 +443,8 @@ DOMAINS: dict[str, str] = {
             "official_share",
             "inactive_share",
             "activity_depression",
+            "early_heavy_user_share",
+            "early_official_share",
         )
     },
     "logistic_midpoint": "real",
@@ -558,8 +585,8 @@ PRIOR_GROUPS: dict[str, tuple[str, ...]] = {
         "pace_innovation_forecast",
     ),
     "coverage": ("coverage_at_launch", "coverage_end_2009"),
-    "heavy_users": ("heavy_user_share", "sims_beyond_two"),
-    "official_share": ("official_share",),
+    "heavy_users": ("heavy_user_share", "sims_beyond_two", "early_heavy_user_share"),
+    "official_share": ("official_share", "early_official_share"),
     "inactive_share": ("inactive_share",),
     "activity": ("activity_depression",),
     "sharing": ("extra_users_per_holder",),
@@ -568,9 +595,10 @@ PRIOR_GROUPS: dict[str, tuple[str, ...]] = {
 ``bayes_koryo.validation.sensitivity.prior_group_sensitivity``): how many people there are;
 what share of them could ever subscribe (the subscription-ceiling variant: how many SIMs
 could ever be registered); how fast adoption went (growth curve, pace, access
-clock); network coverage; how many SIMs heavy users hold (π and m); the share of official
-lines (ω); the share of inactive numbers (iota); the depressed activity of the 800k statement;
-how many people share a holder's phone (shared-phones variant)."""
+clock); network coverage; how many SIMs heavy users hold (π and m; also the early cohort's π
+in the access-cohorts variant); the share of official lines (ω; also the early cohort's);
+the share of inactive numbers (iota); the depressed activity of the 800k statement; how many
+people share a holder's phone (shared-phones variant)."""
 
 
 def prior_groups(names) -> dict[str, list[str]]:

@@ -106,6 +106,10 @@ def test_extends_merges_over_the_parent(tmp_path):
         ({"structure": {"shared_phones": "yes"}}, "structure.shared_phones: expected bool"),
         ({"structure": {"shared_phone": True}}, "did you mean 'shared_phones'"),
         ({"structure": {"ceiling_prior": "user"}}, "ceiling_prior: unknown choice 'user'"),
+        (
+            {"structure": {"composition": "cohorts"}},
+            "structure.composition: unknown composition 'cohorts'",
+        ),
     ],
 )
 def test_bad_configs_fail_with_one_clear_line(table, message):

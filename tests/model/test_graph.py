@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bayes_koryo.data import load_observations
 from bayes_koryo.model.config import default_config
-from bayes_koryo.model.graph import build_model, free_parameters, interval_logp, time_grid
+from bayes_koryo.model.graph import (
+    build_model,
+    free_parameters,
+    interval_logp,
+    time_grid,
+    years_since,
+)
 from bayes_koryo.model.growth import log_adopted_fraction
 
 DERIVED = (
@@ -356,3 +363,126 @@ def test_partial_centring_of_the_pace_deviations_is_a_change_of_variables(baseli
         own = np.sum(-0.5 * (deviation / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi))
         scaled = moved_values["pace_deviation_observed_scaled"]
         np.testing.assert_allclose(log_prior(scaled, point["deviation_scale"]), own, rtol=1e-10)
+
+
+def test_access_cohorts_with_equal_shares_are_the_constant_composition():
+    """The constant composition is the special case of the access cohorts: at the same values
+    of every free variable, with the early shares set to the later ones, users, the user
+    ceiling and S/U equal the baseline's."""
+    import pymc as pm
+
+    observations = load_observations()
+    cohorts = build_model(
+        observations, default_config().replace(structure={"composition": "access_cohorts"})
+    )
+    constant = build_model(observations, default_config())
+    prior = pm.sample_prior_predictive(draws=40, model=cohorts, random_seed=1)["prior"]
+    point = prior.to_dataset()[[rv.name for rv in cohorts.free_RVs]]
+    point["early_heavy_user_share"] = point["heavy_user_share"]
+    point["early_official_share"] = point["official_share"]
+    names = ["unique_users", "user_ceiling", "sims_per_user", "decomposition_extra_sims"]
+    a = pm.compute_deterministics(point, model=cohorts, var_names=names, progressbar=False)
+    free = [rv.name for rv in constant.free_RVs]
+    b = pm.compute_deterministics(point[free], model=constant, var_names=names, progressbar=False)
+    for name in names:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-12)
+
+
+def test_access_cohorts_count_each_cohorts_users_with_its_own_composition():
+    """composition = "access_cohorts": SIMs registered by the opening T_o hold the early
+    composition r'_e, the rest the later r'_l. Before T_o, U/S = 1/r'_e; after it,
+    U = S(T_o)/r'_e + (S - S(T_o))/r'_l; the four-part split still adds up to S, U <= S, the
+    user ceiling counts the early cohort at r'_e, and the two early shares are free only in
+    the variant."""
+    import pymc as pm
+
+    config = default_config().replace(structure={"composition": "access_cohorts"})
+    early = ("early_heavy_user_share", "early_official_share")
+    assert set(early) <= set(free_parameters(config))
+    assert not set(early) & set(free_parameters(default_config()))
+    model = build_model(load_observations(), config)
+    names = [
+        "unique_users",
+        "subscriptions",
+        "real_user_share_by_date",
+        "access_open_time",
+        "sims_per_heavy_user",
+        "inactive_share",
+        "heavy_user_share",
+        "official_share",
+        *early,
+        "user_ceiling",
+        "subscription_ceiling",
+        "sims_per_user",
+        "decomposition_unique_users",
+        "decomposition_extra_sims",
+        "decomposition_official_lines",
+        "decomposition_inactive_numbers",
+    ]
+    d = dict(zip(names, pm.draw([model[n] for n in names], draws=500, random_seed=6), strict=True))
+    years = years_since(config.launch, pd.DatetimeIndex(model.coords["date"]))
+    m, iota = d["sims_per_heavy_user"][:, None], d["inactive_share"][:, None]
+
+    def sims_per_user(heavy, official):
+        return (1 + heavy[:, None] * (m - 1)) / ((1 - iota) * (1 - official[:, None]))
+
+    r_early = sims_per_user(d["early_heavy_user_share"], d["early_official_share"])
+    r_later = sims_per_user(d["heavy_user_share"], d["official_share"])
+    users, subs = d["unique_users"], d["subscriptions"]
+    before = years[None, :] <= d["access_open_time"][:, None]
+    np.testing.assert_allclose(
+        np.where(before, users * r_early, subs), subs, rtol=1e-10
+    )  # before the opening every SIM is the early cohort's
+    at_opening = np.array(
+        [
+            np.interp(t, np.r_[0.0, years], np.r_[0.0, s])
+            for t, s in zip(d["access_open_time"], subs, strict=True)
+        ]
+    )[:, None]
+    early_sims = np.where(before, subs, np.minimum(subs, at_opening))
+    np.testing.assert_allclose(
+        users, early_sims / r_early + (subs - early_sims) / r_later, rtol=1e-10
+    )
+    np.testing.assert_allclose(d["real_user_share_by_date"], users / subs, rtol=1e-10)
+    np.testing.assert_allclose(
+        d["user_ceiling"],
+        at_opening[:, 0] / r_early[:, 0]
+        + (d["subscription_ceiling"] - at_opening[:, 0]) / r_later[:, 0],
+        rtol=1e-10,
+    )
+    may = list(model.coords["date"]).index(np.datetime64("2013-05-28"))
+    np.testing.assert_allclose(d["sims_per_user"], subs[:, may] / users[:, may], rtol=1e-10)
+    parts = sum(
+        d[f"decomposition_{k}"]
+        for k in ("unique_users", "extra_sims", "official_lines", "inactive_numbers")
+    )
+    np.testing.assert_allclose(parts, subs[:, may], rtol=1e-10)
+    assert np.all(users <= subs)
+    # the early cohort holds more SIMs per user in most draws, so U/S rises over time
+    share = d["real_user_share_by_date"]
+    assert np.mean(share[:, may] > share[:, 0]) > 0.8
+
+
+def test_the_early_composition_priors_have_their_stated_quantiles():
+    """The access-cohorts priors as their notes state them: early heavy-user share Beta(4, 5)
+    (90%: 0.19-0.71), early official share Beta(4, 6) (90%: 0.17-0.66); each is centred above
+    its later counterpart, and P(early below later) is about 0.18 and 0.04."""
+    from scipy import stats
+
+    from bayes_koryo.model.priors import DEFAULT_PRIORS, prior_interval
+
+    stated = {"early_heavy_user_share": (0.19, 0.71), "early_official_share": (0.17, 0.66)}
+    for name, (low, high) in stated.items():
+        lo, hi = prior_interval(DEFAULT_PRIORS[name], 0.9)
+        assert (round(lo, 2), round(hi, 2)) == (low, high), name
+    rng = np.random.default_rng(0)
+
+    def below(early, later):
+        def draw(name):
+            p = DEFAULT_PRIORS[name].params
+            return stats.beta(p["alpha"], p["beta"]).rvs(200_000, random_state=rng)
+
+        return np.mean(draw(early) < draw(later))
+
+    assert abs(below("early_heavy_user_share", "heavy_user_share") - 0.18) < 0.01
+    assert abs(below("early_official_share", "official_share") - 0.04) < 0.01
