@@ -35,6 +35,19 @@ def phones_are_shared(draws: xr.Dataset) -> bool:
     return "users_per_holder" in draws
 
 
+EARLY_SHARES = ("early_heavy_user_share", "early_official_share")
+"""The early cohort's own shares in an access-cohorts fit (``[structure] composition``)."""
+
+
+def composition_changes(draws: xr.Dataset) -> bool:
+    """Return True for draws of an access-cohorts fit, whose U/S changes over time.
+
+    Such a model, and only such a model, has the variable ``real_user_share_by_date``; its
+    ``sims_per_user`` and ``real_user_share`` are then those of the 2M milestone.
+    """
+    return "real_user_share_by_date" in draws
+
+
 def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
     """Headline quantities in report order (Feb 2012 and May 2013 first)."""
     first = list(HEADLINE_DATES)
@@ -59,6 +72,12 @@ def headline_quantities(posterior: xr.Dataset, report_dates) -> list[Quantity]:
     ]
     if phones_are_shared(posterior):
         out.append(Quantity("users_per_holder", "users_per_holder", None, "people per SIM holder"))
+    if composition_changes(posterior):  # U/S at every report date; the early cohort's shares
+        out += [
+            Quantity("real_user_share_by_date", "real_user_share_by_date", d, "fraction")
+            for d in dates
+        ]
+        out += [Quantity(n, n, None, "fraction") for n in EARLY_SHARES]
     out += [
         Quantity(f"decomposition_{p}", f"decomposition_{p}", DECOMPOSITION_DATE, "million SIMs")
         for p in DECOMPOSITION_PARTS
@@ -73,4 +92,10 @@ def quantity_draws(ds: xr.Dataset, q: Quantity) -> xr.DataArray:
     return da.sel(date=q.date) if q.date is not None and "date" in da.dims else da
 
 
-__all__ = ["Quantity", "headline_quantities", "quantity_draws"]
+__all__ = [
+    "EARLY_SHARES",
+    "Quantity",
+    "composition_changes",
+    "headline_quantities",
+    "quantity_draws",
+]

@@ -109,3 +109,30 @@ def test_the_methods_paragraph_names_the_sampler_coordinates_of_the_run():
     assert _coordinates_text(json.dumps(original)) == ""
     del original["sampler"]["coordinates"]  # a 0.3 run file: original coordinates
     assert _coordinates_text(json.dumps(original)) == ""
+
+
+def test_an_access_cohorts_fit_reports_user_share_at_every_date_and_the_early_shares():
+    """With access cohorts U/S changes over time: the report lists it at each report date
+    (Feb 2012 and May 2013 first) and the early cohort's two shares; a constant-composition
+    model lists neither."""
+    import pymc as pm
+
+    from bayes_koryo.data import load_observations
+    from bayes_koryo.model.config import default_config
+    from bayes_koryo.model.graph import build_model
+    from bayes_koryo.outputs.quantities import EARLY_SHARES, composition_changes
+
+    config = default_config().replace(structure={"composition": "access_cohorts"})
+    model = build_model(load_observations(), config)
+    draws = pm.sample_prior_predictive(draws=50, model=model, random_seed=2)["prior"]
+    draws = draws.to_dataset()
+    assert composition_changes(draws)
+    quantities = report.headline_quantities(draws, model.report_dates)
+    by_date = [q.date for q in quantities if q.variable == "real_user_share_by_date"]
+    users = [q.date for q in quantities if q.variable == "unique_users"]
+    assert by_date == users and by_date[:2] == ["2012-02-02", "2013-05-28"]
+    assert {q.variable for q in quantities} >= set(EARLY_SHARES)
+    baseline = report.headline_quantities(
+        draws.drop_vars(["real_user_share_by_date", *EARLY_SHARES]), model.report_dates
+    )
+    assert not {q.variable for q in baseline} & {"real_user_share_by_date", *EARLY_SHARES}
