@@ -83,6 +83,7 @@ def structure_key(config: ModelConfig, observations: pd.DataFrame) -> str:
             "activity_depressed": config.activity_depressed,
             "shared_phones": config.shared_phones,
             "ceiling_prior": config.ceiling_prior,
+            "composition": config.composition,
             "coordinates": config.sampler.coordinates,
             "pace_centring": config.sampler.pace_centring,
             "priors": {n: p.dist for n, p in sorted(config.priors.items())},

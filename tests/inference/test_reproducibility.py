@@ -212,3 +212,26 @@ def test_starting_points_do_not_depend_on_which_model_compiled_first(baseline):
     expected = np.concatenate([np.ravel(own[name]) for name in names])
     np.testing.assert_array_equal(variant.compiled().initial_point_func(7), expected)
     assert not np.array_equal(baseline.compiled().initial_point_func(7), expected)
+
+
+def test_every_structural_switch_changes_the_structure_key():
+    """Models with equal structure keys share one compiled model, so each ``[structure]``
+    switch (and its every allowed value) must change the key; a switch left out of the key
+    would hand a variant another structure's compiled model (wrong dimension or graph)."""
+    from bayes_koryo.inference.fit import structure_key
+    from bayes_koryo.model.config import CEILING_PRIORS, COMPOSITIONS, DEFAULTS
+
+    observations = load_observations()
+    choices = {
+        "shared_phones": (False, True),
+        "ceiling_prior": CEILING_PRIORS,
+        "composition": COMPOSITIONS,
+    }
+    assert set(choices) == set(DEFAULTS["structure"])  # a new switch must be listed here
+    base = structure_key(default_config(), observations)
+    for switch, values in choices.items():
+        for value in values:
+            if value == DEFAULTS["structure"][switch]:
+                continue
+            config = default_config().replace(structure={switch: value})
+            assert structure_key(config, observations) != base, (switch, value)
