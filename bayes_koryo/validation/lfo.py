@@ -265,8 +265,6 @@ def horizon_calibration(scores: pd.DataFrame) -> pd.DataFrame:
     0.5 each if the forecasts are unbiased, above it when the figures came in higher than
     forecast.
     """
-    from scipy.stats import binom
-
     horizon = (pd.to_datetime(scores["date"]) - pd.to_datetime(scores["cutoff"])).dt.days / 365.25
     edges = list(HORIZON_BANDS_YEARS)
     labels = [f"{lo:g}-{hi:g} years" for lo, hi in itertools.pairwise(edges)]
@@ -279,32 +277,52 @@ def horizon_calibration(scores: pd.DataFrame) -> pd.DataFrame:
     for model, g in table.groupby("model", sort=False):
         refits = g.groupby("cutoff")["converged"].first()
         scored = g[g["converged"].astype(bool)]
+        unconverged = int((~refits.astype(bool)).sum())
         for label in labels:
-            b = scored[scored["band"] == label]
-            n = len(b)
-            inside = {prob: int(b[f"inside_{prob}"].sum()) for prob in (50, 90)}
+            band = _band_calibration(scored[scored["band"] == label])
+            counts = {k: band.pop(k) for k in ("figures", "refits")}
             rows.append(
-                {
-                    "model": model,
-                    "horizon": label,
-                    "figures": n,
-                    "refits": int(b["cutoff"].nunique()),
-                    "refits_unconverged": int((~refits.astype(bool)).sum()),
-                    "longest_years": float(b["horizon_years"].max()) if n else math.nan,
-                    "coverage_50": float(b["inside_50"].mean()) if n else math.nan,
-                    "coverage_90": float(b["inside_90"].mean()) if n else math.nan,
-                    **{
-                        f"p_coverage_{prob}_this_low": float(binom.cdf(k, n, prob / 100))
-                        if n
-                        else math.nan
-                        for prob, k in inside.items()
-                    },
-                    "mean_pit": float(b["pit"].mean()) if n else math.nan,
-                    "share_above_median": float((b["pit"] > 0.5).mean()) if n else math.nan,
-                    "elpd_per_figure": float(b["elpd"].mean()) if n else math.nan,
-                }
+                {"model": model, "horizon": label, **counts, "refits_unconverged": unconverged}
+                | band
             )
     return pd.DataFrame(rows)
+
+
+def _band_calibration(band: pd.DataFrame) -> dict:
+    """Coverage, binomial p, PIT direction and elpd of one horizon band's scored figures.
+
+    Every statistic but the counts is NaN for a band without figures.
+    """
+    from scipy.stats import binom
+
+    n = len(band)
+    out = {"figures": n, "refits": int(band["cutoff"].nunique())}
+    if not n:
+        statistics = (
+            "longest_years",
+            "coverage_50",
+            "coverage_90",
+            "p_coverage_50_this_low",
+            "p_coverage_90_this_low",
+            "mean_pit",
+            "share_above_median",
+            "elpd_per_figure",
+        )
+        return out | dict.fromkeys(statistics, math.nan)
+    return out | {
+        "longest_years": float(band["horizon_years"].max()),
+        "coverage_50": float(band["inside_50"].mean()),
+        "coverage_90": float(band["inside_90"].mean()),
+        **{
+            f"p_coverage_{prob}_this_low": float(
+                binom.cdf(int(band[f"inside_{prob}"].sum()), n, prob / 100)
+            )
+            for prob in (50, 90)
+        },
+        "mean_pit": float(band["pit"].mean()),
+        "share_above_median": float((band["pit"] > 0.5).mean()),
+        "elpd_per_figure": float(band["elpd"].mean()),
+    }
 
 
 HORIZON_NOTES = (
